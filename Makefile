@@ -1,0 +1,44 @@
+# Two commands do everything on a fresh machine:
+#   make run    create .venv, install the pinned dependencies, run the whole workflow
+#   make test   the same set-up, then every check and the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint report dry-run clean lock
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --printshellcmds
+	$(BIN)/snakemake --cores $(CORES) --report results/report.html
+
+report: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --report results/report.html
+
+dry-run: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --dry-run --quiet
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakemake --lint
+
+test: lint
+	$(BIN)/snakemake --cores 1 --dry-run --quiet
+	$(BIN)/python -m pytest
+
+lock: $(STAMP)
+	{ echo '# Exact versions installed by `make` (pip install -r requirements.lock). Regenerate with `make lock`.'; \
+	  $(BIN)/python -m pip freeze --exclude-editable | sort; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+clean:
+	rm -rf results data/processed .snakemake

@@ -1,0 +1,240 @@
+"""The codebook of a survey wave: indicators, answer codes, domains, denominators.
+
+A codebook says which column is the respondent id, which columns are
+identifiers or free text to drop, which are grouping variables (domains, with
+labels for their codes), and which are binary indicators with the meaning of
+every answer code::
+
+    yes_codes      counted as cases
+    no_codes       in the denominator, not a case
+    missing_codes  don't know / refused: outside the denominator, counted in the log
+    skip_codes     not applicable by the questionnaire's skip logic: outside the denominator
+
+An indicator may name another as its ``denominator``: it is then estimated among
+respondents whose answer to that indicator is yes ("38% *of whom*").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prevalence.config import read_yaml, validate_document
+from prevalence.errors import ConfigError
+
+CODE_KINDS = ("yes_codes", "no_codes", "missing_codes", "skip_codes")
+DEFAULT_CODES: dict[str, tuple[Any, ...]] = {
+    "yes_codes": (1,),
+    "no_codes": (2,),
+    "missing_codes": (8, 9),
+    "skip_codes": (7,),
+}
+
+
+def normalise_code(code: Any) -> Any:
+    """A code as compared with data: integral floats become ints, text is stripped.
+
+    ``1``, ``1.0`` and ``"1"`` are the same code; ``"Yes"`` stays text.
+    """
+    if isinstance(code, bool):
+        return int(code)
+    if isinstance(code, float) and code.is_integer():
+        return int(code)
+    if isinstance(code, str):
+        text = code.strip()
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return int(number) if number.is_integer() else number
+    return code
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A binary indicator and the meaning of its answer codes."""
+
+    id: str
+    label: str
+    column: str
+    yes_codes: tuple[Any, ...]
+    no_codes: tuple[Any, ...]
+    missing_codes: tuple[Any, ...]
+    skip_codes: tuple[Any, ...]
+    denominator: str | None = None
+    question: str | None = None
+
+    @property
+    def valid_codes(self) -> tuple[Any, ...]:
+        return self.yes_codes + self.no_codes + self.missing_codes + self.skip_codes
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A grouping variable: its column and the labels of its codes (in display order)."""
+
+    id: str
+    column: str
+    label: str
+    labels: tuple[tuple[Any, str], ...] | None = None
+    missing_codes: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """A validated codebook. Indicators are in an order where a denominator comes first."""
+
+    path: str
+    respondent_id: str
+    drop: tuple[str, ...]
+    domains: dict[str, Domain]
+    indicators: dict[str, Indicator]
+    wave: str | None = None
+    title: str | None = None
+    source: str | None = None
+    sheet: str | int | None = None
+
+    def labels(self) -> dict[str, str]:
+        """Indicator id to label."""
+        return {i.id: i.label for i in self.indicators.values()}
+
+
+def _codes(spec: dict[str, Any], defaults: dict[str, Any], kind: str) -> tuple[Any, ...]:
+    return tuple(normalise_code(c) for c in spec.get(kind, defaults.get(kind, DEFAULT_CODES[kind])))
+
+
+def _topological(indicators: dict[str, Indicator], path: str) -> dict[str, Indicator]:
+    """Order indicators so that every denominator precedes its dependants; refuse cycles."""
+    for ind in indicators.values():
+        if ind.denominator is not None and ind.denominator not in indicators:
+            close = [i for i in indicators if i != ind.id]
+            raise ConfigError(
+                f"indicators.{ind.id}.denominator names {ind.denominator!r}, "
+                "which is not an indicator of this codebook",
+                file=path,
+                fix=f"use one of: {', '.join(close)}",
+            )
+    ordered: dict[str, Indicator] = {}
+    for ind in indicators.values():
+        chain = [ind.id]
+        current = ind
+        while current.denominator is not None:
+            if current.denominator in chain:
+                cycle = " -> ".join(
+                    [*chain[chain.index(current.denominator) :], current.denominator]
+                )
+                raise ConfigError(
+                    f"indicators: denominators form a cycle ({cycle})",
+                    file=path,
+                    fix="a denominator must lead back to an indicator asked of everyone",
+                )
+            chain.append(current.denominator)
+            current = indicators[current.denominator]
+        for ident in reversed(chain):
+            ordered.setdefault(ident, indicators[ident])
+    return ordered
+
+
+def parse_codebook(raw: Any, *, path: str | Path = "codebook.yaml") -> Codebook:
+    """Validate a loaded codebook mapping and build a :class:`Codebook`."""
+    path = str(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            "the codebook must be a mapping with respondent_id, domains and indicators",
+            file=path,
+            fix="see data/raw/*/codebook.yaml for an example",
+        )
+    validate_document(raw, "codebook", source=path)
+    defaults = raw.get("defaults") or {}
+    indicators: dict[str, Indicator] = {}
+    for ident, spec in raw["indicators"].items():
+        codes = {kind: _codes(spec, defaults, kind) for kind in CODE_KINDS}
+        seen: dict[Any, str] = {}
+        for kind, values in codes.items():
+            for code in values:
+                if code in seen:
+                    where = "twice in" if seen[code] == kind else f"in both {seen[code]} and"
+                    raise ConfigError(
+                        f"indicators.{ident}: code {code!r} is listed {where} {kind}",
+                        file=path,
+                        column=spec["column"],
+                        fix="give every answer code exactly one meaning",
+                    )
+                seen[code] = kind
+        if not codes["yes_codes"] or not codes["no_codes"]:
+            raise ConfigError(
+                f"indicators.{ident}: needs at least one yes code and one no code",
+                file=path,
+                fix="set yes_codes and no_codes (or the defaults)",
+            )
+        indicators[ident] = Indicator(
+            id=ident,
+            label=spec.get("label", ident),
+            column=spec["column"],
+            denominator=spec.get("denominator"),
+            question=spec.get("question"),
+            **codes,
+        )
+    domains = {
+        ident: Domain(
+            id=ident,
+            column=spec["column"],
+            label=spec.get("label", ident.replace("_", " ")),
+            labels=None
+            if spec.get("labels") is None
+            else tuple((normalise_code(k), str(v)) for k, v in spec["labels"].items()),
+            missing_codes=tuple(normalise_code(c) for c in spec.get("missing_codes", ())),
+        )
+        for ident, spec in (raw.get("domains") or {}).items()
+    }
+    clash = set(domains) & set(indicators)
+    if clash:
+        raise ConfigError(
+            f"{sorted(clash)[0]!r} is both a domain and an indicator",
+            file=path,
+            fix="give domains and indicators different ids",
+        )
+    if "overall" in domains:
+        raise ConfigError(
+            "'overall' is reserved for the whole sample",
+            file=path,
+            fix="rename the domain",
+        )
+    columns: dict[str, str] = {raw["respondent_id"]: "respondent_id"}
+    for role, column in [
+        *((f"domains.{d.id}", d.column) for d in domains.values()),
+        *((f"indicators.{i.id}", i.column) for i in indicators.values()),
+    ]:
+        if column in columns:
+            raise ConfigError(
+                f"{role} uses column {column!r}, already used by {columns[column]}",
+                file=path,
+                column=column,
+                fix="each column has one role in the codebook",
+            )
+        columns[column] = role
+    for column in raw.get("drop") or []:
+        if column in columns:
+            raise ConfigError(
+                f"drop lists column {column!r}, which is used by {columns[column]}",
+                file=path,
+                column=column,
+                fix="remove it from drop, or from its other role",
+            )
+    return Codebook(
+        path=path,
+        respondent_id=raw["respondent_id"],
+        drop=tuple(raw.get("drop") or ()),
+        domains=domains,
+        indicators=_topological(indicators, path),
+        wave=raw.get("wave"),
+        title=raw.get("title"),
+        source=raw.get("source"),
+        sheet=raw.get("sheet"),
+    )
+
+
+def load_codebook(path: str | Path) -> Codebook:
+    """Read and validate a wave's ``codebook.yaml``."""
+    return parse_codebook(read_yaml(path, what="codebook"), path=path)

@@ -1,0 +1,314 @@
+"""Load and validate ``config.yaml``: waves, design, estimates, targets.
+
+Validation happens before any work: the JSON schema first (unknown keys, wrong
+types, values outside their range), then the checks a schema cannot express
+(files exist, paths stay inside the project, a domain crossing names known
+domains). Every problem is a :class:`~prevalence.errors.ConfigError` that names
+the file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from prevalence.errors import ConfigError
+
+DEFAULT_CI_METHOD = "wilson"
+DEFAULT_LEVEL = 0.95
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The packaged JSON schema ``name`` (``config`` or ``codebook``)."""
+    text = resources.files("prevalence").joinpath(f"schemas/{name}.schema.yaml").read_text("utf-8")
+    return yaml.safe_load(text)
+
+
+def _key_path(parts) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _allowed_keys(schema: Mapping[str, Any], path, root: Mapping[str, Any]) -> list[str]:
+    """Property names the schema allows at ``path`` (best effort, for suggestions)."""
+    node: Any = schema
+    for part in path:
+        node = _resolve(node, root)
+        if isinstance(part, int):
+            node = node.get("items", {})
+        elif part in node.get("properties", {}):
+            node = node["properties"][part]
+        else:
+            node = node.get("additionalProperties", {})
+    node = _resolve(node, root)
+    keys = list(node.get("properties", {}))
+    for sub in node.get("allOf", []):
+        keys += list(_resolve(sub, root).get("properties", {}))
+    return keys
+
+
+def _resolve(node: Any, root: Mapping[str, Any]) -> Any:
+    while isinstance(node, Mapping) and "$ref" in node:
+        target: Any = root
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node if isinstance(node, Mapping) else {}
+
+
+def validate_document(document: Any, schema_name: str, *, source: str | Path) -> None:
+    """Check ``document`` against a packaged schema; raise one clear ConfigError.
+
+    The error names the offending key (dotted path) and, for a misspelled key,
+    the closest allowed one.
+    """
+    schema = load_schema(schema_name)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(document), key=lambda e: (len(e.absolute_path), e.path))
+    if not errors:
+        return
+    error = errors[0]
+    if error.context:  # oneOf / anyOf: report the most specific branch
+        error = max(error.context, key=lambda e: len(e.absolute_path))
+    path = list(error.absolute_path)
+    key = _key_path(path)
+    fix = None
+    if error.validator in ("additionalProperties", "unevaluatedProperties"):
+        allowed = _allowed_keys(schema, path, schema)
+        extra = [k for k in (error.instance or {}) if k not in allowed]
+        if extra:
+            bad = extra[0]
+            close = difflib.get_close_matches(str(bad), allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            if isinstance(bad, bool):
+                hint = (
+                    "YAML reads a bare yes/no/on/off key as true/false: "
+                    "write yes_codes / no_codes. "
+                )
+            return_error = ConfigError(
+                f"unknown key {bad!r} under {key}",
+                file=str(source),
+                fix=f"{hint}allowed keys here: {', '.join(allowed)}",
+            )
+            raise return_error
+    if error.validator == "enum":
+        fix = f"use one of: {', '.join(map(str, error.validator_value))}"
+    elif error.validator == "required":
+        fix = "add the missing key"
+    elif error.validator in ("exclusiveMinimum", "exclusiveMaximum", "minimum", "maximum"):
+        fix = "use a value inside the allowed range"
+    elif error.validator == "pattern":
+        fix = "use letters, digits, '_' or '-', starting with a letter or digit"
+    elif error.validator == "not" and path and path[-1] == "design":
+        fix = "move the design block to config.yaml (global `design:` or the wave's `design:`)"
+    raise ConfigError(f"{key}: {error.message}", file=str(source), fix=fix)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key given twice in one mapping."""
+
+
+def _strict_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"key {key!r} appears twice (first on line {seen[key] + 1})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _strict_mapping)
+
+
+def read_yaml(path: str | Path, *, what: str) -> Any:
+    """Read a YAML file, turning a missing file or a syntax error into a ConfigError."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(
+            f"{what} not found",
+            file=str(path),
+            fix=f"check the path, or create the {what}",
+        )
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        raise ConfigError(
+            f"not valid YAML: {getattr(exc, 'problem', exc)}",
+            file=str(path),
+            row=where,
+            fix="correct the YAML syntax (indentation, colons, quotes)",
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", file=str(path), fix="save the file as UTF-8") from None
+
+
+@dataclass(frozen=True)
+class Wave:
+    """One survey wave as configured."""
+
+    id: str
+    label: str
+    responses: Path
+    codebook: Path
+    design: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated configuration, with each wave's effective design resolved."""
+
+    source: str
+    results: Path
+    waves: dict[str, Wave]
+    by: tuple[tuple[str, ...], ...]
+    ci_method: str
+    level: float
+    targets: Path | None
+    raw: dict[str, Any]
+
+    def resolved(self) -> dict[str, Any]:
+        """A JSON-serialisable view of the effective configuration (for manifests)."""
+        return json.loads(
+            json.dumps(
+                {
+                    "results": str(self.results),
+                    "waves": {
+                        w.id: {
+                            "label": w.label,
+                            "responses": str(w.responses),
+                            "codebook": str(w.codebook),
+                            "design": w.design,
+                        }
+                        for w in self.waves.values()
+                    },
+                    "estimates": {
+                        "by": [list(d) for d in self.by],
+                        "ci_method": self.ci_method,
+                        "level": self.level,
+                    },
+                    "targets": None if self.targets is None else str(self.targets),
+                }
+            )
+        )
+
+
+def _inside(path: Path, root: Path, *, source: str, key: str) -> Path:
+    full = (root / path).resolve()
+    if not full.is_relative_to(root.resolve()):
+        raise ConfigError(
+            f"{key}: path {str(path)!r} points outside the project folder",
+            file=source,
+            fix="keep data inside the project (for example under data/raw/<wave>/)",
+        )
+    return path
+
+
+def parse_config(
+    raw: Mapping[str, Any] | None,
+    *,
+    source: str | Path = "config.yaml",
+    root: str | Path = ".",
+    check_files: bool = True,
+) -> Config:
+    """Validate a loaded config mapping and resolve it into a :class:`Config`.
+
+    Parameters
+    ----------
+    raw
+        The mapping read from ``config.yaml`` (Snakemake's ``config``).
+    source
+        Its file name, for messages.
+    root
+        The project folder; every path must stay inside it.
+    check_files
+        Also check that each wave's responses and codebook files exist.
+    """
+    source = str(source)
+    root = Path(root)
+    if raw is None:
+        raw = {}
+    validate_document(raw, "config", source=source)
+    global_design = dict(raw.get("design") or {})
+    waves: dict[str, Wave] = {}
+    for wave_id, spec in raw["waves"].items():
+        responses = _inside(
+            Path(spec["responses"]), root, source=source, key=f"waves.{wave_id}.responses"
+        )
+        codebook = _inside(
+            Path(spec["codebook"]), root, source=source, key=f"waves.{wave_id}.codebook"
+        )
+        if check_files:
+            for key, path in (("responses", responses), ("codebook", codebook)):
+                if not (root / path).is_file():
+                    raise ConfigError(
+                        f"waves.{wave_id}.{key}: file not found",
+                        file=str(path),
+                        fix=f"put the file there, or correct waves.{wave_id}.{key} in {source}",
+                    )
+        design = {**global_design, **dict(spec.get("design") or {})}
+        waves[wave_id] = Wave(wave_id, spec.get("label", wave_id), responses, codebook, design)
+    estimates = raw.get("estimates") or {}
+    by = tuple((d,) if isinstance(d, str) else tuple(d) for d in estimates.get("by", []))
+    seen = set()
+    for d in by:
+        if len(set(d)) != len(d):
+            raise ConfigError(
+                f"estimates.by: crossing {list(d)} repeats a domain",
+                file=source,
+                fix="name each domain once in a crossing",
+            )
+        if d in seen:
+            raise ConfigError(
+                f"estimates.by: domain {'+'.join(d)} is listed twice",
+                file=source,
+                fix="list each domain or crossing once",
+            )
+        seen.add(d)
+    targets = raw.get("targets")
+    if targets is not None:
+        targets = _inside(Path(targets), root, source=source, key="targets")
+        if check_files and not (root / targets).is_file():
+            raise ConfigError(
+                "targets: file not found",
+                file=str(targets),
+                fix=f"create it, or remove `targets:` from {source}",
+            )
+    return Config(
+        source=source,
+        results=_inside(Path(raw.get("results", "results")), root, source=source, key="results"),
+        waves=waves,
+        by=by,
+        ci_method=estimates.get("ci_method", DEFAULT_CI_METHOD),
+        level=float(estimates.get("level", DEFAULT_LEVEL)),
+        targets=targets,
+        raw=dict(raw),
+    )
+
+
+def load_config(path: str | Path = "config.yaml", *, root: str | Path | None = None) -> Config:
+    """Read and validate a config file (paths resolved against ``root``, default its folder)."""
+    path = Path(path)
+    raw = read_yaml(path, what="configuration file")
+    if raw is not None and not isinstance(raw, Mapping):
+        raise ConfigError("the configuration must be a mapping of keys", file=str(path))
+    return parse_config(raw, source=path, root=path.parent if root is None else root)

@@ -1,0 +1,232 @@
+"""Prevalence tables: every indicator, overall and in every domain, with intervals.
+
+One call per wave produces the long table of the contract (one row per
+wave x domain x indicator)::
+
+    wave, domain, domain_value, indicator, denominator, n, cases, estimate, se,
+    ci_low, ci_high, ci_method, level, deff, n_eff, df, suppressed, flag
+
+Two ways to estimate, chosen by the wave's ``design:`` block:
+
+* **No design** (the block is empty): the respondents are treated as a simple
+  random sample and each proportion gets the classical binomial standard error
+  sqrt(p(1-p)/n) with normal quantiles (df = inf), so every interval method is
+  its textbook form (as statsmodels' ``proportion_confint``).
+* **A design** (weights, strata, clusters, FPC or replicate weights): design-based
+  ratio estimates with Taylor-linearized or replicate variance, computed on the
+  full design, and intervals on the design degrees of freedom, as R's ``survey``.
+
+A conditional indicator ("of whom") is estimated among respondents whose answer
+to its denominator indicator is yes: ingest has already set it missing
+elsewhere, so its domain is simply its non-missing rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from prevalence.codebook import Codebook
+from prevalence.errors import ConfigError
+from prevalence.intervals import check_method, confint
+
+log = logging.getLogger(__name__)
+
+COLUMNS = [
+    "wave",
+    "domain",
+    "domain_value",
+    "indicator",
+    "denominator",
+    "n",
+    "cases",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "ci_method",
+    "level",
+    "deff",
+    "n_eff",
+    "df",
+    "suppressed",
+    "flag",
+]
+OVERALL = "overall"
+ALL = "All"
+CROSS = "+"
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A domain (or crossing) as integer codes per row: -1 for rows in no value."""
+
+    name: str
+    values: list[str]
+    codes: np.ndarray
+
+
+def partition(frame: pd.DataFrame, domain: Sequence[str], *, codebook_path: str = "") -> Partition:
+    """Integer codes of a domain or a crossing of domains.
+
+    A single domain keeps every category the codebook labels, even one with no
+    respondent (its rows then say n = 0). A crossing keeps the combinations that
+    occur, ordered by the categories' own order.
+    """
+    for name in domain:
+        if name not in frame.columns or not isinstance(frame[name].dtype, pd.CategoricalDtype):
+            raise ConfigError(
+                f"estimates.by names domain {name!r}, which this wave's codebook does not define",
+                file=codebook_path or None,
+                fix=f"add {name!r} under `domains:` in the codebook, or remove it from estimates.by",
+            )
+    cats = [frame[name].cat for name in domain]
+    if len(domain) == 1:
+        return Partition(domain[0], [str(c) for c in cats[0].categories], cats[0].codes.to_numpy())
+    codes = np.zeros(len(frame), dtype=np.int64)
+    valid = np.ones(len(frame), dtype=bool)
+    for cat in cats:
+        c = cat.codes.to_numpy().astype(np.int64)
+        valid &= c >= 0
+        codes = codes * len(cat.categories) + c
+    observed, inverse = np.unique(codes[valid], return_inverse=True)
+    out = np.full(len(frame), -1, dtype=np.int64)
+    out[valid] = inverse
+    sizes = [len(cat.categories) for cat in cats]
+    parts = np.stack(np.unravel_index(observed, sizes), axis=1) if len(observed) else []
+    values = [
+        CROSS.join(str(cat.categories[i]) for cat, i in zip(cats, row, strict=True))
+        for row in parts
+    ]
+    return Partition(CROSS.join(domain), values, out)
+
+
+def classical_proportions(y: np.ndarray, codes: np.ndarray, m: int) -> dict[str, np.ndarray]:
+    """Unweighted counts, proportions and binomial SEs for every indicator x domain value.
+
+    Returns arrays of shape (k, m). The SE is sqrt(p(1-p)/n); NaN where n = 0.
+    """
+    k = y.shape[1]
+    valid = ~np.isnan(y) & (codes >= 0)[:, None]
+    key = (np.where(codes >= 0, codes, 0)[:, None] * k + np.arange(k)[None, :])[valid]
+    n = np.bincount(key, minlength=m * k).reshape(m, k).T
+    cases = np.bincount(key, weights=y[valid], minlength=m * k).reshape(m, k).T
+    cases = np.rint(cases).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = cases / n
+        se = np.sqrt(p * (1 - p) / n)
+    return {
+        "n": n,
+        "cases": cases,
+        "estimate": p,
+        "se": se,
+        "df": np.full(p.shape, np.inf),
+        "deff": np.where(n > 0, 1.0, np.nan),
+    }
+
+
+def _design_proportions(design: Any, y: np.ndarray, codes: np.ndarray, m: int):
+    from prevalence.variance import domain_proportions
+
+    r = domain_proportions(design, y, codes, m)
+    return {
+        "n": r.n,
+        "cases": r.cases,
+        "estimate": r.estimate,
+        "se": r.se,
+        "df": r.df,
+        "deff": r.deff,
+    }
+
+
+def estimate_wave(
+    frame: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    wave: str,
+    by: Sequence[Sequence[str]] = (),
+    design: Mapping[str, Any] | None = None,
+    ci_method: str = "wilson",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """The prevalence table of one harmonized wave (see the module docstring).
+
+    Parameters
+    ----------
+    frame
+        Ingest's output: domain columns (categorical), indicator columns (1/0/NaN)
+        and design columns.
+    codebook
+        The wave's codebook (indicator order, denominators).
+    wave
+        The wave id written in the ``wave`` column.
+    by
+        Domains; each a sequence of domain ids (more than one is a crossing).
+        ``overall`` is always estimated first.
+    design
+        The wave's ``design:`` block; empty for a simple random sample.
+    ci_method, level
+        The interval method (:data:`prevalence.intervals.METHODS`) and level.
+    """
+    check_method(ci_method)
+    indicators = list(codebook.indicators.values())
+    y = frame[[i.id for i in indicators]].to_numpy(dtype=float)
+    k = len(indicators)
+    design = dict(design or {})
+    if design:
+        from prevalence.design import SurveyDesign
+
+        survey = SurveyDesign.from_frame(frame, design, source=f"wave {wave}")
+
+        def compute(codes, m):
+            return _design_proportions(survey, y, codes, m)
+    else:
+
+        def compute(codes, m):
+            return classical_proportions(y, codes, m)
+
+    parts = [Partition(OVERALL, [ALL], np.zeros(len(frame), dtype=np.int64))]
+    parts += [partition(frame, d, codebook_path=codebook.path) for d in by]
+    pieces = []
+    for part in parts:  # one pass per domain variable, vectorized over its values
+        m = len(part.values)
+        res = compute(part.codes, m)
+        pieces.append(
+            pd.DataFrame(
+                {
+                    "domain": part.name,
+                    "domain_value": np.repeat(np.array(part.values, dtype=object), k),
+                    "indicator": np.tile([i.id for i in indicators], m),
+                    "denominator": np.tile([i.denominator or "all" for i in indicators], m),
+                    **{key: value.T.reshape(-1) for key, value in res.items()},
+                }
+            )
+        )
+    table = pd.concat(pieces, ignore_index=True)
+    n = table["n"].to_numpy()
+    p = table["estimate"].to_numpy(dtype=float)
+    se = table["se"].to_numpy(dtype=float)
+    ci = confint(ci_method, p, se, n, table["df"].to_numpy(dtype=float), level)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kish = np.where(se > 0, p * (1 - p) / se**2, n.astype(float))
+    n_eff = np.where(np.isfinite(ci.n_eff), ci.n_eff, kish)
+    empty = n == 0
+    flag = np.where(empty, "no respondents", ci.flag.astype(object))
+    table = table.assign(
+        wave=wave,
+        ci_low=ci.low,
+        ci_high=ci.high,
+        ci_method=ci_method,
+        level=level,
+        n_eff=np.where(empty, np.nan, n_eff),
+        suppressed=empty,
+        flag=flag,
+    )
+    table["n"] = table["n"].astype(np.int64)
+    table["cases"] = table["cases"].astype(np.int64)
+    return table[COLUMNS]

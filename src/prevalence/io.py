@@ -1,0 +1,273 @@
+"""Reading survey responses (csv, xlsx, sav, dta, parquet) and writing files atomically.
+
+Every reader returns the same :class:`Responses`: a data frame whose columns
+keep the file's values (numbers as numbers, text as text, blanks as missing),
+the value labels the file carries (SPSS/Stata), and how to name a row in a
+message so that the user can find it in the file ("line 7" of a csv, "row 7" of
+a worksheet, "case 6" of an SPSS or Stata file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from prevalence.errors import PrevalenceError
+
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".sav": "sav",
+    ".zsav": "sav",
+    ".dta": "dta",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
+@dataclass(frozen=True)
+class Responses:
+    """The raw responses of a wave, as read from its file."""
+
+    frame: pd.DataFrame
+    path: str
+    format: str
+    value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)
+    variable_labels: dict[str, str] = field(default_factory=dict)
+
+    def locate(self, index: int) -> str:
+        """Name the 0-based data row ``index`` as the user sees it in the file."""
+        if self.format == "csv":
+            return f"line {index + 2}"
+        if self.format == "xlsx":
+            return f"row {index + 2}"
+        if self.format in ("sav", "dta"):
+            return f"case {index + 1}"
+        return f"row {index + 1}"
+
+
+def sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, as hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_format(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise PrevalenceError(
+            f"unsupported file type {suffix or '(none)'!r}",
+            file=str(path),
+            fix="save the responses as .csv, .xlsx, .sav, .dta or .parquet",
+        )
+    return FORMATS[suffix]
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise PrevalenceError(
+            "the file is empty", file=str(path), fix="export the responses again, with a header"
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise PrevalenceError(
+            f"not UTF-8 text (byte {raw[exc.start]:#x} cannot be decoded)",
+            file=str(path),
+            row=f"line {line}",
+            fix="save the file as CSV UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)')",
+        ) from None
+    header = text.splitlines()[0]
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    if delimiter not in header:
+        try:
+            found = csv.Sniffer().sniff(header, delimiters=";\t|,").delimiter
+        except csv.Error:
+            found = None
+        if found and found != delimiter:
+            name = {";": "semicolons", "\t": "tabs", "|": "pipes"}.get(found, repr(found))
+            raise PrevalenceError(
+                f"the columns are separated by {name}, not by {delimiter!r}",
+                file=str(path),
+                row="line 1",
+                fix="save the file as comma-separated CSV (or as .tsv for tabs)",
+            )
+    try:
+        frame = pd.read_csv(
+            path,
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            encoding="utf-8-sig",
+            skipinitialspace=True,
+        )
+    except pd.errors.ParserError as exc:
+        raise PrevalenceError(
+            f"cannot be read as CSV: {exc}",
+            file=str(path),
+            fix="check that every line has the same number of fields and quotes are closed",
+        ) from None
+    return frame
+
+
+def _read_xlsx(path: Path, sheet: str | int | None) -> pd.DataFrame:
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises several types for a damaged file
+        raise PrevalenceError(
+            f"cannot be opened as an Excel workbook ({type(exc).__name__})",
+            file=str(path),
+            fix="open and save it again in Excel as .xlsx",
+        ) from None
+    with book:
+        if sheet is None:
+            sheet = 0
+        elif isinstance(sheet, str) and sheet not in book.sheet_names:
+            raise PrevalenceError(
+                f"no worksheet named {sheet!r}",
+                file=str(path),
+                fix=f"set `sheet:` in the codebook to one of: {', '.join(book.sheet_names)}",
+            )
+        frame = pd.read_excel(book, sheet_name=sheet, dtype=object)
+    return frame
+
+
+def _read_spss_stata(path: Path, kind: str) -> tuple[pd.DataFrame, dict, dict]:
+    import pyreadstat
+
+    reader = pyreadstat.read_sav if kind == "sav" else pyreadstat.read_dta
+    try:
+        # user_missing=True keeps declared missing codes (8, 9, ...) as values, so the
+        # codebook decides what they mean rather than the file's missing-value declaration.
+        frame, meta = reader(str(path), user_missing=True, apply_value_formats=False)
+    except Exception as exc:  # pyreadstat raises ReadstatError / PyreadstatError
+        what = "SPSS" if kind == "sav" else "Stata"
+        raise PrevalenceError(
+            f"cannot be read as a {what} file ({exc})",
+            file=str(path),
+            fix=f"the file may be truncated or not a {what} file: export it again",
+        ) from None
+    labels = {
+        column: dict(mapping) for column, mapping in (meta.variable_value_labels or {}).items()
+    }
+    variable_labels = {
+        column: label
+        for column, label in zip(meta.column_names, meta.column_labels or [], strict=False)
+        if label
+    }
+    return frame, labels, variable_labels
+
+
+def read_responses(path: str | Path, *, sheet: str | int | None = None) -> Responses:
+    """Read a responses file of any supported format.
+
+    Parameters
+    ----------
+    path
+        ``.csv`` (UTF-8, comma-separated, a BOM is accepted), ``.xlsx``,
+        ``.sav``/``.zsav`` (SPSS), ``.dta`` (Stata) or ``.parquet``.
+    sheet
+        The worksheet of an ``.xlsx`` file (name or 0-based position); default the first.
+
+    Raises
+    ------
+    PrevalenceError
+        For a missing, empty, unreadable or header-only file, naming the file and the fix.
+    """
+    path = Path(path)
+    kind = file_format(path)
+    if not path.is_file():
+        raise PrevalenceError(
+            "responses file not found",
+            file=str(path),
+            fix="check the wave's `responses:` path in config.yaml",
+        )
+    labels: dict[str, dict[Any, str]] = {}
+    variable_labels: dict[str, str] = {}
+    if kind == "csv":
+        frame = _read_csv(path)
+    elif kind == "xlsx":
+        frame = _read_xlsx(path, sheet)
+    elif kind in ("sav", "dta"):
+        frame, labels, variable_labels = _read_spss_stata(path, kind)
+    else:
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises ArrowInvalid and others
+            raise PrevalenceError(
+                f"cannot be read as parquet ({type(exc).__name__})",
+                file=str(path),
+                fix="write the file again with pandas.DataFrame.to_parquet or arrow",
+            ) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    duplicated = frame.columns[frame.columns.duplicated()].tolist()
+    if duplicated:
+        raise PrevalenceError(
+            "two columns have the same name",
+            file=str(path),
+            column=duplicated[0],
+            fix="rename one of them",
+        )
+    if frame.shape[0] == 0:
+        raise PrevalenceError(
+            "the file has a header but no responses",
+            file=str(path),
+            fix="export the responses again, with one row per respondent",
+        )
+    return Responses(frame.reset_index(drop=True), str(path), kind, labels, variable_labels)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it into place only on success.
+
+    A failure leaves no partial file behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    temp_path = Path(temp)
+    try:
+        yield temp_path
+        os.replace(temp_path, path)
+    finally:
+        temp_path.unlink(missing_ok=True)
+
+
+def write_with(path: str | Path, writer: Callable[[Path], Any]) -> Path:
+    """Write ``path`` atomically through ``writer(temp_path)``."""
+    with atomic_path(path) as temp:
+        writer(temp)
+    return Path(path)
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write UTF-8 text atomically with Unix newlines."""
+    return write_with(path, lambda p: p.write_text(text, encoding="utf-8", newline="\n"))
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table as CSV, byte-stable: fixed float format, Unix newlines, no index."""
+    return write_with(
+        path,
+        lambda p: frame.to_csv(p, index=False, lineterminator="\n", float_format="%.15g"),
+    )

@@ -1,0 +1,193 @@
+"""The workflow's steps as plain functions of paths and settings.
+
+Each Snakemake rule calls one of these through a two-line script
+(``scripts/*.py``), so every step can be run and tested without Snakemake.
+:func:`run_step` adapts the ``snakemake`` object: it sends the library's
+logging to the rule's log file and turns a :class:`PrevalenceError` into one
+clear message and a non-zero exit status, without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from prevalence.codebook import load_codebook
+from prevalence.errors import PrevalenceError
+from prevalence.estimate import estimate_wave
+from prevalence.ingest import ingest
+from prevalence.io import read_responses, sha256, write_csv, write_text, write_with
+from prevalence.reproduce import load_targets, mismatch_message, reproduce
+
+log = logging.getLogger("prevalence")
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def ingest_step(
+    responses: str | Path,
+    codebook: str | Path,
+    *,
+    wave: str,
+    design: Mapping[str, Any],
+    out_data: str | Path,
+    out_log: str | Path,
+) -> None:
+    """Read, validate and harmonize a wave; write its parquet file and ingest log."""
+    book = load_codebook(codebook)
+    raw = read_responses(responses, sheet=book.sheet)
+    result = ingest(raw, book, wave=wave, design=design)
+    report = {
+        **result.log,
+        "responses_sha256": sha256(responses),
+        "codebook_sha256": sha256(codebook),
+    }
+    rows = report["rows"]
+    log.info(
+        "%s: %d rows read, %d kept, %d excluded", wave, rows["read"], rows["kept"], rows["excluded"]
+    )
+    write_with(out_data, lambda p: result.frame.to_parquet(p, index=False, engine="pyarrow"))
+    write_text(out_log, _json(report))
+
+
+def estimate_step(
+    data: str | Path,
+    codebook: str | Path,
+    *,
+    wave: str,
+    by: Sequence[Sequence[str]],
+    design: Mapping[str, Any],
+    ci_method: str,
+    level: float,
+    out: str | Path,
+) -> None:
+    """Estimate every indicator overall and by domain; write the wave's full table."""
+    frame = pd.read_parquet(data)
+    table = estimate_wave(
+        frame,
+        load_codebook(codebook),
+        wave=wave,
+        by=by,
+        design=design,
+        ci_method=ci_method,
+        level=level,
+    )
+    log.info("%s: %d prevalence rows", wave, len(table))
+    write_csv(table, out)
+
+
+def publish_table_step(tables: Sequence[str | Path], *, out: str | Path) -> None:
+    """Combine the waves' tables into the published prevalence table."""
+    table = pd.concat([pd.read_csv(t, keep_default_na=False, na_values=[""]) for t in tables])
+    table["flag"] = table["flag"].fillna("")
+    write_csv(table.reset_index(drop=True), out)
+
+
+def figures_step(
+    table: str | Path,
+    codebook: str | Path,
+    *,
+    wave: str,
+    wave_label: str,
+    domains: Sequence[str],
+    out_dir: str | Path,
+) -> None:
+    """Draw the wave's charts: by indicator, and by each domain in ``domains``."""
+    from prevalence import figures
+
+    frame = pd.read_csv(table, keep_default_na=False, na_values=[""])
+    frame = frame[frame["wave"] == wave]
+    labels = load_codebook(codebook).labels()
+    out_dir = Path(out_dir)
+    overall = frame[frame["domain"] == "overall"]
+    n_total = int(overall["n"].max()) if len(overall) else 0
+    method = frame["ci_method"].iloc[0] if len(frame) else ""
+    level = float(frame["level"].iloc[0]) if len(frame) else 0.95
+    note = (
+        f"Source: {wave_label}; n = {n_total} respondents; "
+        f"{level:.0%} {method} intervals. Synthetic microdata reproducing published figures."
+    )
+    figures.plot_by_indicator(
+        frame,
+        wave=wave,
+        wave_label=wave_label,
+        labels=labels,
+        out_stem=out_dir / "by_indicator",
+        source_note=note,
+    )
+    for domain in domains:
+        figures.plot_by_domain(
+            frame,
+            wave=wave,
+            wave_label=wave_label,
+            labels=labels,
+            domain=domain,
+            out_stem=out_dir / f"by_{domain}",
+            source_note=note,
+        )
+
+
+def reproduce_step(
+    tables: Sequence[str | Path], targets: str | Path, *, out: str | Path
+) -> pd.DataFrame:
+    """Compare each published figure with its estimate; write the comparison."""
+    table = pd.concat([pd.read_csv(t, keep_default_na=False, na_values=[""]) for t in tables])
+    result = reproduce(table, load_targets(targets), path=str(targets))
+    write_csv(result, out)
+    log.info("%d of %d published figures reproduce", int(result["match"].sum()), len(result))
+    return result
+
+
+def check_reproduction_step(reproduction: str | Path, *, out: str | Path) -> None:
+    """Fail, naming them, when published figures do not reproduce."""
+    result = pd.read_csv(reproduction, keep_default_na=False)
+    result["match"] = result["match"].astype(str).str.lower().eq("true")
+    message = mismatch_message(result)
+    if message:
+        raise PrevalenceError(
+            message,
+            file=str(reproduction),
+            fix="check the codebook (codes, denominators) and targets.yaml; the table shows "
+            "what was computed",
+        )
+    write_text(out, f"all {len(result)} published figures reproduce\n")
+
+
+def manifest_step(
+    *,
+    inputs: Sequence[str | Path],
+    outputs: Sequence[str | Path],
+    config: Mapping[str, Any],
+    out: str | Path,
+) -> None:
+    """Write the provenance manifest (see :mod:`prevalence.manifest`)."""
+    from prevalence.manifest import build_manifest
+
+    write_text(out, _json(build_manifest(inputs=inputs, outputs=outputs, config=config)))
+
+
+def run_step(
+    snakemake: Any, step: Callable[..., Any], *args: Any, **kwargs: Any
+) -> None:  # pragma: no cover - exercised by the end-to-end tests
+    """Run ``step`` inside a Snakemake script: log to the rule's log, fail cleanly."""
+    log_file = snakemake.log[0] if len(snakemake.log) else None
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, mode="w", encoding="utf-8"))
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", handlers=handlers
+    )
+    try:
+        step(*args, **kwargs)
+    except PrevalenceError as error:
+        log.error("%s", error)
+        sys.exit(1)

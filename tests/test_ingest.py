@@ -1,0 +1,131 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from prevalence.codebook import parse_codebook
+from prevalence.errors import PrevalenceError
+from prevalence.ingest import design_columns, ingest
+from prevalence.io import read_responses
+
+
+def run(tmp_path, frame, codebook_dict, design=None, name="responses.csv"):
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return ingest(
+        read_responses(path), parse_codebook(codebook_dict, path="cb.yaml"), wave="w", design=design
+    )
+
+
+def test_harmonizes_codes_skip_logic_and_drops_identifiers(
+    tmp_path, codebook_dict, responses_frame
+):
+    result = run(tmp_path, responses_frame, codebook_dict)
+    frame = result.frame
+    assert list(frame.columns) == ["region", "role", "psychological", "online", "doxing"]
+    for identifier in ("resp_id", "name", "comments", "q1"):
+        assert identifier not in frame.columns
+    np.testing.assert_array_equal(frame["psychological"], [1, 1, 0, np.nan, 1, 0, np.nan, 1, 1, 0])
+    # doxing is asked only of those with online = yes (rows 1, 3, 4, 6, 9)
+    np.testing.assert_array_equal(
+        frame["doxing"], [1, np.nan, 0, 1, np.nan, np.nan, np.nan, np.nan, 1, np.nan]
+    )
+    assert list(frame["role"].cat.categories) == ["MP", "staff"]
+    assert frame["role"].tolist()[:3] == ["MP", "MP", "staff"]
+    log = result.log
+    assert log["rows"] == {"read": 10, "kept": 10, "excluded": 0, "excluded_by_reason": {}}
+    assert log["indicators"]["psychological"] == {
+        "column": "q1",
+        "denominator": "all",
+        "yes": 5,
+        "no": 3,
+        "missing": {"8": 1, "9": 1},
+        "not_applicable": 0,
+        "blank": 0,
+        "valid": 8,
+        "cases": 5,
+    }
+    doxing = log["indicators"]["doxing"]
+    assert doxing["not_applicable"] == 5 and doxing["missing"] == {"9": 1}
+    assert doxing["valid"] == 4 and doxing["cases"] == 3
+    assert doxing["outside_denominator"] == 0 and doxing["skipped_in_denominator"] == 0
+    assert log["domains"]["region"]["counts"] == {"East": 3, "North": 3, "South": 4}
+    assert log["columns"]["dropped_identifiers"] == ["resp_id", "name", "comments"]
+
+
+def test_answers_outside_the_denominator_are_not_counted(tmp_path, codebook_dict, responses_frame):
+    responses_frame.loc[1, "q2a"] = 1  # online = no, yet doxing answered yes
+    result = run(tmp_path, responses_frame, codebook_dict)
+    assert np.isnan(result.frame["doxing"][1])
+    assert result.log["indicators"]["doxing"]["outside_denominator"] == 1
+
+
+def test_blank_rows_are_excluded_and_accounted_for(tmp_path, codebook_dict, responses_frame):
+    blank = pd.DataFrame([[None] * responses_frame.shape[1]], columns=responses_frame.columns)
+    frame = pd.concat([responses_frame.iloc[:3], blank, responses_frame.iloc[3:]])
+    result = run(tmp_path, frame, codebook_dict)
+    assert result.log["rows"]["read"] == 11
+    assert result.log["rows"]["kept"] == 10
+    assert result.log["excluded_rows"] == [{"row": "line 5", "reason": "blank row"}]
+
+
+def test_unlisted_code_names_file_column_row_and_fix(tmp_path, codebook_dict, responses_frame):
+    responses_frame.loc[4, "q1"] = 5
+    with pytest.raises(PrevalenceError) as info:
+        run(tmp_path, responses_frame, codebook_dict)
+    text = str(info.value)
+    assert "responses.csv" in text and "'q1'" in text and "line 6" in text
+    assert "code 5 is not in the codebook" in text and "fix:" in text and "cb.yaml" in text
+
+
+def test_numbers_stored_as_text_are_codes(tmp_path, codebook_dict, responses_frame):
+    responses_frame["q1"] = responses_frame["q1"].map(lambda v: f" {v}.0 ")
+    result = run(tmp_path, responses_frame, codebook_dict)
+    assert result.log["indicators"]["psychological"]["yes"] == 5
+
+
+def test_duplicate_respondent_id(tmp_path, codebook_dict, responses_frame):
+    responses_frame.loc[7, "resp_id"] = "R02"
+    with pytest.raises(PrevalenceError, match=r"R02 appears on line 3, line 9"):
+        run(tmp_path, responses_frame, codebook_dict)
+
+
+def test_missing_column_suggests_the_close_one(tmp_path, codebook_dict, responses_frame):
+    frame = responses_frame.rename(columns={"q2a": "q2_a"})
+    with pytest.raises(PrevalenceError) as info:
+        run(tmp_path, frame, codebook_dict)
+    assert "'q2a'" in str(info.value) and "'q2_a'" in str(info.value)
+    assert "indicators.doxing" in str(info.value)
+
+
+def test_domain_code_without_label(tmp_path, codebook_dict, responses_frame):
+    responses_frame.loc[2, "role"] = 3
+    with pytest.raises(PrevalenceError, match="value 3 of domain 'role' has no label"):
+        run(tmp_path, responses_frame, codebook_dict)
+
+
+def test_domain_column_all_empty(tmp_path, codebook_dict, responses_frame):
+    responses_frame["region"] = None
+    with pytest.raises(PrevalenceError, match="domain 'region' has no value in any row"):
+        run(tmp_path, responses_frame, codebook_dict)
+
+
+def test_design_columns_are_carried_and_identifiers_refused(
+    tmp_path, codebook_dict, responses_frame
+):
+    responses_frame["w"] = np.arange(1, 11) / 2
+    responses_frame["stratum"] = ["a"] * 5 + ["b"] * 5
+    result = run(
+        tmp_path, responses_frame, codebook_dict, design={"weight": "w", "strata": "stratum"}
+    )
+    assert result.frame["w"].tolist() == list(np.arange(1, 11) / 2)
+    assert result.frame["stratum"].tolist()[4:6] == ["a", "b"]
+    with pytest.raises(PrevalenceError, match="identifier"):
+        run(tmp_path, responses_frame, codebook_dict, design={"psu": "resp_id"})
+    with pytest.raises(PrevalenceError, match="design of wave 'w' needs it"):
+        run(tmp_path, responses_frame, codebook_dict, design={"weight": "wt"})
+
+
+def test_design_columns_from_prefix():
+    cols = ["a", "repw_2", "repw_1", "w"]
+    spec = {"weight": "w", "replicates": {"prefix": "repw_", "type": "JK1"}}
+    assert design_columns(spec, cols) == ["w", "repw_1", "repw_2"]

@@ -1,0 +1,39 @@
+# Validate the configuration before the DAG is built; shared names for the rules.
+import sys
+
+from prevalence.config import parse_config
+from prevalence.errors import PrevalenceError
+
+try:
+    CONFIG = parse_config(config, source=workflow.configfiles[0] if workflow.configfiles else "config.yaml", root=workflow.basedir)
+except PrevalenceError as error:
+    sys.exit(f"Configuration error: {error}")
+
+RESULTS = str(CONFIG.results)
+WAVES = list(CONFIG.waves)
+PROCESSED = "data/processed"
+# Charts by domain: single domains only (crossings stay in the tables).
+CHART_DOMAINS = [d[0] for d in CONFIG.by if len(d) == 1]
+
+
+wildcard_constraints:
+    wave="|".join(WAVES) or "(?!)",
+
+
+def wave_of(wildcards):
+    return CONFIG.waves[wildcards.wave]
+
+
+def figure_files(wave):
+    stems = ["by_indicator"] + [f"by_{d}" for d in CHART_DOMAINS]
+    return [f"{RESULTS}/figures/{wave}/{s}.{ext}" for s in stems for ext in ("png", "svg", "pdf")]
+
+
+def final_outputs():
+    files = [f"{RESULTS}/tables/prevalence.csv"]
+    for wave in WAVES:
+        files += figure_files(wave)
+        files.append(f"{RESULTS}/ingest/{wave}.json")
+    if CONFIG.targets is not None:
+        files.append(f"{RESULTS}/reproduction.csv")
+    return files

@@ -1,0 +1,32 @@
+rule estimate:
+    """Prevalence of every indicator, overall and by domain, with intervals (analyst's copy)."""
+    input:
+        data=f"{PROCESSED}/{{wave}}/responses.parquet",
+        codebook=lambda wc: str(wave_of(wc).codebook),
+    output:
+        table=f"{PROCESSED}/{{wave}}/prevalence.csv",
+    params:
+        by=[list(d) for d in CONFIG.by],
+        design=lambda wc: wave_of(wc).design,
+        ci_method=CONFIG.ci_method,
+        level=CONFIG.level,
+    log:
+        f"{RESULTS}/logs/estimate/{{wave}}.log",
+    script:
+        "../../scripts/estimate.py"
+
+
+rule prevalence_table:
+    """All waves in one long table, as published."""
+    input:
+        tables=expand(f"{PROCESSED}/{{wave}}/prevalence.csv", wave=WAVES),
+    output:
+        table=report(
+            f"{RESULTS}/tables/prevalence.csv",
+            caption="../report/prevalence.rst",
+            category="Tables",
+        ),
+    log:
+        f"{RESULTS}/logs/prevalence_table.log",
+    script:
+        "../../scripts/prevalence_table.py"

@@ -1,0 +1,31 @@
+rule ingest:
+    """Validate a wave against its codebook; harmonize; drop identifiers and free text."""
+    input:
+        responses=lambda wc: str(wave_of(wc).responses),
+        codebook=lambda wc: str(wave_of(wc).codebook),
+    output:
+        data=f"{PROCESSED}/{{wave}}/responses.parquet",
+        log=f"{PROCESSED}/{{wave}}/ingest_log.json",
+    params:
+        design=lambda wc: wave_of(wc).design,
+    log:
+        f"{RESULTS}/logs/ingest/{{wave}}.log",
+    script:
+        "../../scripts/ingest.py"
+
+
+rule publish_ingest_log:
+    """The ingest log, for the report: row accounting and item non-response."""
+    input:
+        f"{PROCESSED}/{{wave}}/ingest_log.json",
+    output:
+        report(
+            f"{RESULTS}/ingest/{{wave}}.json",
+            caption="../report/ingest_log.rst",
+            category="{wave}",
+            subcategory="Data",
+        ),
+    log:
+        f"{RESULTS}/logs/publish_ingest_log/{{wave}}.log",
+    shell:
+        "cp {input} {output} 2> {log}"

@@ -1,0 +1,30 @@
+if CONFIG.targets is not None:
+
+    rule reproduce:
+        """Each published figure against its estimate from the microdata."""
+        input:
+            tables=expand(f"{PROCESSED}/{{wave}}/prevalence.csv", wave=WAVES),
+            targets=str(CONFIG.targets),
+        output:
+            report(
+                f"{RESULTS}/reproduction.csv",
+                caption="../report/reproduction.rst",
+                category="Reproduction",
+            ),
+        log:
+            f"{RESULTS}/logs/reproduce.log",
+        script:
+            "../../scripts/reproduce.py"
+
+    rule check_reproduction:
+        """Fail the run, naming them, if published figures do not reproduce (runs last)."""
+        input:
+            reproduction=f"{RESULTS}/reproduction.csv",
+            after=final_outputs(),
+            manifest=f"{RESULTS}/manifest.json",
+        output:
+            f"{RESULTS}/logs/reproduction_check.txt",
+        log:
+            f"{RESULTS}/logs/check_reproduction.log",
+        script:
+            "../../scripts/check_reproduction.py"
