@@ -12,6 +12,7 @@ except PrevalenceError as error:
 RESULTS = str(CONFIG.results)
 WAVES = list(CONFIG.waves)
 PROCESSED = "data/processed"
+ENV = "../envs/prevalence.yaml"
 # Charts by domain: single domains only (crossings stay in the tables).
 CHART_DOMAINS = [d[0] for d in CONFIG.by if len(d) == 1]
 

@@ -10,6 +10,8 @@ rule estimate:
         design=lambda wc: wave_of(wc).design,
         ci_method=CONFIG.ci_method,
         level=CONFIG.level,
+    conda:
+        ENV
     log:
         f"{RESULTS}/logs/estimate/{{wave}}.log",
     script:
@@ -26,6 +28,8 @@ rule prevalence_table:
             caption="../report/prevalence.rst",
             category="Tables",
         ),
+    conda:
+        ENV
     log:
         f"{RESULTS}/logs/prevalence_table.log",
     script:

@@ -8,6 +8,8 @@ rule ingest:
         log=f"{PROCESSED}/{{wave}}/ingest_log.json",
     params:
         design=lambda wc: wave_of(wc).design,
+    conda:
+        ENV
     log:
         f"{RESULTS}/logs/ingest/{{wave}}.log",
     script:
@@ -25,6 +27,8 @@ rule publish_ingest_log:
             category="{wave}",
             subcategory="Data",
         ),
+    conda:
+        ENV
     log:
         f"{RESULTS}/logs/publish_ingest_log/{{wave}}.log",
     shell:

@@ -26,6 +26,8 @@ rule figures:
         wave_label=lambda wc: wave_of(wc).label,
         domains=CHART_DOMAINS,
         out_dir=lambda wc: f"{RESULTS}/figures/{wc.wave}",
+    conda:
+        ENV
     log:
         f"{RESULTS}/logs/figures/{{wave}}.log",
     script:
@@ -45,6 +47,8 @@ rule manifest:
         outputs=final_outputs(),
         raw=[str(p) for w in CONFIG.waves.values() for p in (w.responses, w.codebook)]
         + ([str(CONFIG.targets)] if CONFIG.targets else []),
+    conda:
+        ENV
     log:
         f"{RESULTS}/logs/manifest.log",
     script:

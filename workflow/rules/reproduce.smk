@@ -11,6 +11,8 @@ if CONFIG.targets is not None:
                 caption="../report/reproduction.rst",
                 category="Reproduction",
             ),
+        conda:
+            ENV
         log:
             f"{RESULTS}/logs/reproduce.log",
         script:
@@ -24,6 +26,8 @@ if CONFIG.targets is not None:
             manifest=f"{RESULTS}/manifest.json",
         output:
             f"{RESULTS}/logs/reproduction_check.txt",
+        conda:
+            ENV
         log:
             f"{RESULTS}/logs/check_reproduction.log",
         script:

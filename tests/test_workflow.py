@@ -1,0 +1,106 @@
+"""End to end: the whole workflow on the tiny survey, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+from workflow_project import TINY, make_project, snakemake
+
+from prevalence.estimate import COLUMNS
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    folder = make_project(tmp_path_factory.mktemp("tiny"))
+    run = snakemake(folder)
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = snakemake(folder, "--report", "results/report.html")
+    assert report.returncode == 0, report.stderr[-3000:]
+    return folder
+
+
+def test_every_output_is_written(project):
+    results = project / "results"
+    table = pd.read_csv(results / "tables" / "prevalence.csv")
+    assert list(table.columns) == COLUMNS
+    assert set(table["domain"]) == {"overall", "region", "role", "region+role"}
+    for stem in ("by_indicator", "by_region", "by_role"):
+        for ext in ("png", "svg", "pdf"):
+            assert (results / "figures" / "tiny" / f"{stem}.{ext}").stat().st_size > 1000
+    reproduction = pd.read_csv(results / "reproduction.csv")
+    assert reproduction["match"].all() and len(reproduction) == 3
+    assert (results / "report.html").stat().st_size > 10_000
+    manifest = json.loads((results / "manifest.json").read_text())
+    assert "data/raw/tiny/responses.csv" in manifest["inputs"]
+    assert "results/tables/prevalence.csv" in manifest["outputs"]
+    assert manifest["packages"]["numpy"]
+
+
+def test_the_empty_region_is_a_suppressed_row(project):
+    table = pd.read_csv(project / "results" / "tables" / "prevalence.csv")
+    islands = table[table["domain_value"] == "Islands"]
+    assert len(islands) > 0 and (islands["n"] == 0).all() and islands["suppressed"].all()
+
+
+def test_no_identifier_or_free_text_leaves_ingest(project):
+    raw = pd.read_csv(TINY / "responses.csv")
+    processed = pd.read_parquet(project / "data" / "processed" / "tiny" / "responses.parquet")
+    assert not {"resp_id", "name", "comments"} & set(processed.columns)
+    needles = [*raw["resp_id"].head(20), *raw["name"].head(20), raw["comments"].iloc[0]]
+    for path in [*(project / "results").rglob("*"), *(project / "data" / "processed").rglob("*")]:
+        if path.is_file() and path.suffix in (".csv", ".json", ".svg", ".html", ".log", ".txt"):
+            text = path.read_text(errors="ignore")
+            found = [
+                n for n in needles if re.search(rf"(?<![\w/+]){re.escape(str(n))}(?![\w/+])", text)
+            ]
+            assert not found, (path, found)
+
+
+def test_unchanged_inputs_do_nothing_on_rerun(project):
+    run = snakemake(project, "--dry-run")
+    assert run.returncode == 0
+    assert "Nothing to be done" in run.stdout + run.stderr
+
+
+def test_a_figure_that_does_not_reproduce_fails_the_run_after_all_outputs(tmp_path):
+    folder = make_project(tmp_path, targets="targets_mismatch.yaml")
+    run = snakemake(folder)
+    assert run.returncode != 0
+    output = run.stdout + run.stderr
+    assert "published 74.6%, computed 67.5" in output or "published 74.6%" in output
+    assert "Traceback" not in output
+    assert (folder / "results" / "reproduction.csv").is_file()
+    assert (folder / "results" / "manifest.json").is_file()
+    assert (folder / "results" / "figures" / "tiny" / "by_indicator.png").is_file()
+
+
+def test_bad_input_stops_with_one_clear_message(tmp_path):
+    folder = make_project(tmp_path)
+    path = folder / "data" / "raw" / "tiny" / "responses.csv"
+    frame = pd.read_csv(path, dtype=str)
+    frame.loc[9, "q2"] = "6"
+    frame.to_csv(path, index=False)
+    before = path.read_bytes()
+    run = snakemake(folder)
+    assert run.returncode != 0
+    output = run.stdout + run.stderr
+    assert "column 'q2', line 11: code 6 is not in the codebook" in output
+    assert "fix:" in output and "Traceback" not in output
+    assert not (folder / "data" / "processed" / "tiny" / "responses.parquet").exists()
+    assert path.read_bytes() == before
+
+
+def test_bad_config_fails_before_anything_runs(tmp_path):
+    folder = make_project(tmp_path)
+    config = folder / "config.yaml"
+    config.write_text(config.read_text().replace("ci_method: wilson", "ci_method: wilsn"))
+    run = snakemake(folder, "--dry-run")
+    assert run.returncode != 0
+    output = run.stdout + run.stderr
+    assert "estimates.ci_method" in output and "use one of: wald, wilson" in output
+    assert "Traceback" not in output
