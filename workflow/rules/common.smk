@@ -21,6 +21,24 @@ wildcard_constraints:
     wave="|".join(WAVES) or "(?!)",
 
 
+def mem_mb(factor, floor=500):
+    """Memory for a job: ``floor`` MB plus ``factor`` times the size of its input."""
+
+    def resource(wildcards, input, attempt):
+        return int((floor + factor * input.size_mb) * attempt)
+
+    return resource
+
+
+def runtime(factor, floor=5):
+    """Minutes for a job: ``floor`` plus ``factor`` minutes per MB of input."""
+
+    def resource(wildcards, input, attempt):
+        return int((floor + factor * input.size_mb) * attempt)
+
+    return resource
+
+
 def wave_of(wildcards):
     return CONFIG.waves[wildcards.wave]
 

@@ -10,6 +10,10 @@ rule estimate:
         design=lambda wc: wave_of(wc).design,
         ci_method=CONFIG.ci_method,
         level=CONFIG.level,
+    threads: 1
+    resources:
+        mem_mb=mem_mb(30),
+        runtime=runtime(0.5),
     conda:
         ENV
     log:
@@ -28,6 +32,10 @@ rule prevalence_table:
             caption="../report/prevalence.rst",
             category="Tables",
         ),
+    threads: 1
+    resources:
+        mem_mb=mem_mb(5),
+        runtime=runtime(0.05),
     conda:
         ENV
     log:

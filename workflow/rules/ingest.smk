@@ -8,6 +8,10 @@ rule ingest:
         log=f"{PROCESSED}/{{wave}}/ingest_log.json",
     params:
         design=lambda wc: wave_of(wc).design,
+    threads: 1
+    resources:
+        mem_mb=mem_mb(20),
+        runtime=runtime(0.2),
     conda:
         ENV
     log:
@@ -27,6 +31,10 @@ rule publish_ingest_log:
             category="{wave}",
             subcategory="Data",
         ),
+    threads: 1
+    resources:
+        mem_mb=mem_mb(1, 100),
+        runtime=runtime(0, 1),
     conda:
         ENV
     log:

@@ -26,6 +26,10 @@ rule figures:
         wave_label=lambda wc: wave_of(wc).label,
         domains=CHART_DOMAINS,
         out_dir=lambda wc: f"{RESULTS}/figures/{wc.wave}",
+    threads: 1
+    resources:
+        mem_mb=mem_mb(10, 1000),
+        runtime=runtime(0.1),
     conda:
         ENV
     log:
@@ -47,6 +51,10 @@ rule manifest:
         outputs=final_outputs(),
         raw=[str(p) for w in CONFIG.waves.values() for p in (w.responses, w.codebook)]
         + ([str(CONFIG.targets)] if CONFIG.targets else []),
+    threads: 1
+    resources:
+        mem_mb=mem_mb(0, 300),
+        runtime=runtime(0.01),
     conda:
         ENV
     log:

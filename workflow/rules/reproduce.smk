@@ -11,6 +11,10 @@ if CONFIG.targets is not None:
                 caption="../report/reproduction.rst",
                 category="Reproduction",
             ),
+        threads: 1
+        resources:
+            mem_mb=mem_mb(5),
+            runtime=runtime(0.05),
         conda:
             ENV
         log:
@@ -26,6 +30,10 @@ if CONFIG.targets is not None:
             manifest=f"{RESULTS}/manifest.json",
         output:
             f"{RESULTS}/logs/reproduction_check.txt",
+        threads: 1
+        resources:
+            mem_mb=mem_mb(0, 300),
+            runtime=runtime(0, 1),
         conda:
             ENV
         log:
