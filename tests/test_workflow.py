@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pandas as pd
@@ -104,3 +105,37 @@ def test_bad_config_fails_before_anything_runs(tmp_path):
     output = run.stdout + run.stderr
     assert "estimates.ci_method" in output and "use one of: wald, wilson" in output
     assert "Traceback" not in output
+
+
+IMAGES_LOAD = """(async () => {
+  const entries = Object.entries(results).filter(([k, v]) => (v.mime_type || '').startsWith('image/'));
+  return await Promise.all(entries.map(([k, v]) => new Promise(done => {
+    const img = new Image();
+    img.onload = () => done([k, img.naturalWidth, img.naturalHeight]);
+    img.onerror = () => done([k, 0, 0]);
+    img.src = v.data_uri;
+  })));
+})()"""
+
+
+@pytest.mark.browser
+def test_report_opens_in_a_real_browser(project, tmp_path):
+    from browser import Browser, chromium_path
+
+    if chromium_path() is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    with Browser() as browser:
+        browser.open((project / "results" / "report.html").as_uri())
+        images = browser.evaluate(IMAGES_LOAD)
+        shot = browser.screenshot(tmp_path / "report.png")
+        errors = browser.console_errors()
+    names = sorted(name for name, _, _ in images)
+    assert len(names) == 6, names  # by_indicator, by_region, by_role as PNG and SVG
+    assert all(width > 0 and height > 0 for _, width, height in images), images
+    assert errors == []
+    from matplotlib.image import imread
+
+    pixels = imread(shot)
+    assert pixels.shape[0] > 500 and pixels.std() > 0.05  # not blank

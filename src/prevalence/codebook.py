@@ -94,6 +94,7 @@ class Codebook:
     title: str | None = None
     source: str | None = None
     sheet: str | int | None = None
+    synthetic: bool = False
 
     def labels(self) -> dict[str, str]:
         """Indicator id to label."""
@@ -232,6 +233,7 @@ def parse_codebook(raw: Any, *, path: str | Path = "codebook.yaml") -> Codebook:
         title=raw.get("title"),
         source=raw.get("source"),
         sheet=raw.get("sheet"),
+        synthetic=bool(raw.get("synthetic", False)),
     )
 
 

@@ -100,21 +100,18 @@ def figures_step(
     domains: Sequence[str],
     out_dir: str | Path,
 ) -> None:
-    """Draw the wave's charts: by indicator, and by each domain in ``domains``."""
+    """Draw the wave's charts: by indicator, and by each domain in ``domains``.
+
+    A wave whose codebook says ``synthetic: true`` gets a line saying so.
+    """
     from prevalence import figures
 
     frame = pd.read_csv(table, keep_default_na=False, na_values=[""])
     frame = frame[frame["wave"] == wave]
-    labels = load_codebook(codebook).labels()
+    book = load_codebook(codebook)
+    labels = book.labels()
     out_dir = Path(out_dir)
-    overall = frame[frame["domain"] == "overall"]
-    n_total = int(overall["n"].max()) if len(overall) else 0
-    method = frame["ci_method"].iloc[0] if len(frame) else ""
-    level = float(frame["level"].iloc[0]) if len(frame) else 0.95
-    note = (
-        f"Source: {wave_label}; n = {n_total} respondents; "
-        f"{level:.0%} {method} intervals. Synthetic microdata reproducing published figures."
-    )
+    note = "Synthetic microdata: only the published percentages are real." if book.synthetic else None
     figures.plot_by_indicator(
         frame,
         wave=wave,

@@ -1,0 +1,1445 @@
+"""Publication charts of prevalence estimates.
+
+Two chart types are drawn from the tidy prevalence table (one row per wave x
+domain x indicator):
+
+* :func:`plot_by_indicator` -- horizontal bars of every indicator for one
+  wave and one domain cell (e.g. all respondents, or region = Africa), sorted
+  by estimate, with confidence-interval whiskers and value / ``n`` labels.
+* :func:`plot_by_domain` -- dot-and-whisker chart of each indicator across
+  the values of one domain (e.g. regions), one colour and marker per value.
+
+Each ``plot_*`` function writes ``<out_stem>.png`` (300 dpi), ``.svg`` and
+``.pdf`` and returns the written paths. The matching ``build_*`` functions
+return the :class:`matplotlib.figure.Figure` without writing anything, so the
+chart can be inspected or embedded elsewhere.
+
+Charts are drawn with :class:`~matplotlib.figure.Figure` and
+:class:`~matplotlib.backends.backend_agg.FigureCanvasAgg` (pyplot and its
+global figure registry are never used) inside
+``matplotlib.rc_context(house_style())``, so the global ``rcParams`` are left
+untouched. Output is byte-for-byte reproducible: the layout is computed in
+inches from the data alone, dates are stripped from the file metadata, SVG ids
+use a fixed hash salt and text is stored as paths in SVG.
+
+Suppressed cells (``suppressed`` true) never show an estimate or interval; the
+chart prints ``suppressed (<flag>)`` in their place. Cells without respondents
+print ``no respondents``. An empty selection gives a chart saying so.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+
+import matplotlib as mpl
+import pandas as pd
+from matplotlib import cycler, rc_context
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.lines import Line2D
+from matplotlib.textpath import text_to_path
+from matplotlib.ticker import MultipleLocator, PercentFormatter
+from matplotlib.transforms import blended_transform_factory
+
+from prevalence.errors import PrevalenceError
+
+__all__ = [
+    "FONT_FAMILY",
+    "MARKERS",
+    "PALETTE",
+    "build_by_domain",
+    "build_by_indicator",
+    "house_style",
+    "plot_by_domain",
+    "plot_by_indicator",
+]
+
+#: The only font used: bundled with matplotlib, so it exists on every machine.
+FONT_FAMILY = "DejaVu Sans"
+
+#: Okabe-Ito colour-blind-safe palette, ordered for contrast on white
+#: (yellow, the weakest on white, comes last).
+PALETTE = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#000000",  # black
+    "#F0E442",  # yellow
+)
+
+#: Marker per domain value, paired with :data:`PALETTE` so that groups stay
+#: distinguishable in greyscale print.
+MARKERS = ("o", "s", "D", "^", "v", "P", "X", "h")
+
+REQUIRED_COLUMNS = (
+    "wave",
+    "domain",
+    "domain_value",
+    "indicator",
+    "denominator",
+    "n",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "ci_method",
+    "level",
+    "suppressed",
+    "flag",
+)
+
+_XLABEL = "Percent of respondents"
+_DPI = 300
+_WIDTH = 7.5  # inches: full text width of an A4 / letter report page
+
+# Colours.
+_INK = "#1A1A1A"
+_MUTED = "#5C5C5C"
+_SPINE = "#4D4D4D"
+_GRID = "#DCDCDC"
+_WHISKER = "#262626"
+_REFERENCE = "#333333"
+
+# Font sizes (points).
+_TITLE_PT = 12.5
+_SUBTITLE_PT = 9.5
+_LABEL_PT = 9.0
+_VALUE_PT = 8.5
+_NOTE_PT = 7.5
+_TICK_PT = 8.5
+_LINESPACING = 1.2
+
+# Layout (inches).
+_PAD = 0.18  # outer margin
+_GAP = 0.14  # gap between label column and axes
+_INDENT = 0.2  # indentation per level of conditional indicator
+_ARROW = "\u21b3"  # downwards arrow with tip rightwards, marks "of whom" rows
+_BAR_HEIGHT = 0.24
+_VALUE_OFFSET = 4.0  # points between a whisker end and its value label
+_ROW_MIN = 0.36
+_SLOT = 0.17  # vertical space per domain value in the dot chart
+_AXIS_BLOCK = 0.52  # tick labels and axis label below the axes
+
+# Interval methods as named in the table -> as named in a report.
+_METHOD_NAMES = {
+    "logit": "logit",
+    "xlogit": "logit",
+    "likelihood": "likelihood-ratio",
+    "asin": "arcsine",
+    "beta": "Clopper\u2013Pearson",
+    "clopper_pearson": "Clopper\u2013Pearson",
+    "korn_graubard": "Korn\u2013Graubard",
+    "mean": "Wald",
+    "normal": "Wald",
+    "wald": "Wald",
+    "wilson": "Wilson",
+    "agresti_coull": "Agresti\u2013Coull",
+    "jeffreys": "Jeffreys",
+}
+
+_CONDITIONAL_NOTE = (
+    '{mark} ("of those with \u2026") are percentages of the respondents in the parent '
+    "category, not of all respondents."
+)
+
+# Footnote markers for estimates shown with a caution flag.
+_FLAG_MARKS = ("*", "\u2020", "\u2021", "\u00a7", "\u00b6", "**", "\u2020\u2020", "\u2021\u2021")
+
+
+def house_style() -> dict[str, object]:
+    """Return the rc settings of every chart in the study.
+
+    Use with :func:`matplotlib.rc_context` so the global ``rcParams`` are not
+    changed::
+
+        with matplotlib.rc_context(house_style()):
+            ...
+
+    Returns
+    -------
+    dict
+        rcParams: DejaVu Sans throughout, Okabe-Ito colour cycle, light grid on
+        the value (x) axis only, no top or right spine, white background,
+        300 dpi output, text as paths in SVG, TrueType fonts in PDF and a fixed
+        SVG hash salt for reproducible ids.
+    """
+    return {
+        "font.family": "sans-serif",
+        "font.sans-serif": [FONT_FAMILY],
+        "font.size": _LABEL_PT,
+        "mathtext.default": "regular",
+        "text.color": _INK,
+        "axes.prop_cycle": cycler(color=list(PALETTE)),
+        "axes.facecolor": "white",
+        "axes.edgecolor": _SPINE,
+        "axes.linewidth": 0.8,
+        "axes.labelcolor": _INK,
+        "axes.labelsize": _LABEL_PT,
+        "axes.titlesize": _TITLE_PT,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "axes.grid.axis": "x",
+        "axes.axisbelow": True,
+        "axes.unicode_minus": True,
+        "grid.color": _GRID,
+        "grid.linewidth": 0.6,
+        "grid.linestyle": "-",
+        "xtick.labelsize": _TICK_PT,
+        "ytick.labelsize": _TICK_PT,
+        "xtick.color": _SPINE,
+        "ytick.color": _SPINE,
+        "xtick.labelcolor": _INK,
+        "ytick.labelcolor": _INK,
+        "xtick.major.size": 3.0,
+        "xtick.major.width": 0.8,
+        "ytick.major.size": 0.0,
+        "legend.frameon": False,
+        "legend.fontsize": _VALUE_PT,
+        "figure.facecolor": "white",
+        "figure.edgecolor": "white",
+        "figure.dpi": 100,
+        "figure.autolayout": False,
+        "figure.constrained_layout.use": False,
+        "savefig.dpi": _DPI,
+        "savefig.facecolor": "white",
+        "savefig.edgecolor": "white",
+        "savefig.transparent": False,
+        "savefig.bbox": None,
+        "savefig.pad_inches": 0.0,
+        "svg.fonttype": "path",
+        "svg.hashsalt": "prevalence",
+        "svg.image_inline": True,
+        "pdf.fonttype": 42,
+        "pdf.compression": 6,
+        "ps.fonttype": 42,
+        "path.simplify": True,
+    }
+
+
+# --------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------
+
+
+def build_by_indicator(
+    table: pd.DataFrame,
+    *,
+    wave: object,
+    wave_label: str,
+    labels: Mapping[str, str],
+    domain: str = "overall",
+    domain_value: object = "All",
+    source_note: str | None = None,
+    title: str | None = None,
+    xlabel: str = _XLABEL,
+    decimals: int = 1,
+    width: float = _WIDTH,
+) -> Figure:
+    """Build the bar chart of every indicator in one domain cell.
+
+    Parameters
+    ----------
+    table
+        Tidy prevalence table (see :data:`REQUIRED_COLUMNS`).
+    wave
+        Wave to draw, compared as text with the ``wave`` column.
+    wave_label
+        Human name of the wave, e.g. ``"Asia-Pacific 2025"``.
+    labels
+        ``{indicator_id: label}`` from the codebook. Indicators without a
+        label are shown by their id.
+    domain, domain_value
+        The domain cell, e.g. ``"overall"`` / ``"All"`` or ``"region"`` /
+        ``"Africa"``.
+    source_note
+        Optional extra line printed under the source line (e.g. the survey
+        and weighting).
+    title
+        Chart title; default ``"Prevalence by indicator"``.
+    xlabel
+        Label of the percent axis.
+    decimals
+        Decimals of the percentages printed at the bars.
+    width
+        Figure width in inches; the height follows the number of bars.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The chart, attached to an Agg canvas.
+
+    Raises
+    ------
+    PrevalenceError
+        If the table lacks a required column, holds an estimate outside
+        [0, 1], or has two rows for one indicator in the cell.
+    """
+    _check_table(table)
+    with rc_context(house_style()):
+        return _build_by_indicator(
+            table,
+            wave=wave,
+            wave_label=wave_label,
+            labels=labels,
+            domain=str(domain),
+            domain_value=str(domain_value),
+            source_note=source_note,
+            title=title,
+            xlabel=xlabel,
+            decimals=decimals,
+            width=width,
+        )
+
+
+def plot_by_indicator(
+    table: pd.DataFrame,
+    *,
+    wave: object,
+    wave_label: str,
+    labels: Mapping[str, str],
+    out_stem: str | Path,
+    domain: str = "overall",
+    domain_value: object = "All",
+    source_note: str | None = None,
+    title: str | None = None,
+    xlabel: str = _XLABEL,
+    decimals: int = 1,
+    width: float = _WIDTH,
+) -> list[Path]:
+    """Write the bar chart of every indicator in one domain cell.
+
+    Bars are sorted by estimate (largest on top); each conditional ("of
+    whom") indicator sits under its parent, indented, with a lighter bar and
+    the label suffix ``(of those with <parent label>)``. Every bar carries
+    its confidence interval, its value and its ``n``. The source line reads
+    ``Source: <wave_label>; n = <n>; 95% <method> intervals.``
+
+    Parameters
+    ----------
+    table, wave, wave_label, labels, domain, domain_value, source_note, title, xlabel, decimals, width
+        As in :func:`build_by_indicator`.
+    out_stem
+        Output path without extension; parent folders are created.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``<out_stem>.png`` (300 dpi), ``<out_stem>.svg``, ``<out_stem>.pdf``.
+    """
+    fig = build_by_indicator(
+        table,
+        wave=wave,
+        wave_label=wave_label,
+        labels=labels,
+        domain=domain,
+        domain_value=domain_value,
+        source_note=source_note,
+        title=title,
+        xlabel=xlabel,
+        decimals=decimals,
+        width=width,
+    )
+    return _save(fig, out_stem)
+
+
+def build_by_domain(
+    table: pd.DataFrame,
+    *,
+    wave: object,
+    wave_label: str,
+    labels: Mapping[str, str],
+    domain: str,
+    source_note: str | None = None,
+    indicators: Sequence[str] | None = None,
+    show_overall: bool = True,
+    title: str | None = None,
+    xlabel: str = _XLABEL,
+    width: float = _WIDTH,
+) -> Figure:
+    """Build the dot-and-whisker chart of indicators across a domain.
+
+    Parameters
+    ----------
+    table
+        Tidy prevalence table (see :data:`REQUIRED_COLUMNS`).
+    wave
+        Wave to draw, compared as text with the ``wave`` column.
+    wave_label
+        Human name of the wave, e.g. ``"Asia-Pacific 2025"``.
+    labels
+        ``{indicator_id: label}`` from the codebook.
+    domain
+        Domain whose values are compared, e.g. ``"region"`` or
+        ``"region+role"``. Values keep their order in the table.
+    source_note
+        Optional extra line printed under the source line.
+    indicators
+        Indicators to draw, in this order (conditional indicators still go
+        under their parent when both are listed). Default: every indicator of
+        the domain, sorted by the overall estimate.
+    show_overall
+        Mark the estimate for all respondents (``overall`` domain) in each
+        row with a vertical tick, when the table has it.
+    title
+        Chart title; default ``"Prevalence by <domain>"``.
+    xlabel
+        Label of the percent axis.
+    width
+        Figure width in inches; the height follows the number of rows and
+        domain values.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The chart, attached to an Agg canvas.
+
+    Raises
+    ------
+    PrevalenceError
+        If the table lacks a required column, holds an estimate outside
+        [0, 1], has two rows for one indicator in a cell, or ``indicators``
+        names an indicator that is nowhere in the table.
+    """
+    _check_table(table)
+    if indicators is not None:
+        indicators = [str(i) for i in indicators]
+        known = set(table["indicator"].astype(str))
+        unknown = [i for i in indicators if i not in known]
+        if unknown:
+            raise PrevalenceError(
+                f"indicator(s) {', '.join(unknown)} not in the prevalence table",
+                column="indicator",
+                fix="list only indicators that the estimation step produced, "
+                "or leave `indicators` empty to draw all of them",
+            )
+    with rc_context(house_style()):
+        return _build_by_domain(
+            table,
+            wave=wave,
+            wave_label=wave_label,
+            labels=labels,
+            domain=str(domain),
+            source_note=source_note,
+            indicators=indicators,
+            show_overall=show_overall,
+            title=title,
+            xlabel=xlabel,
+            width=width,
+        )
+
+
+def plot_by_domain(
+    table: pd.DataFrame,
+    *,
+    wave: object,
+    wave_label: str,
+    labels: Mapping[str, str],
+    domain: str,
+    out_stem: str | Path,
+    source_note: str | None = None,
+    indicators: Sequence[str] | None = None,
+    show_overall: bool = True,
+    title: str | None = None,
+    xlabel: str = _XLABEL,
+    width: float = _WIDTH,
+) -> list[Path]:
+    """Write the dot-and-whisker chart of indicators across a domain.
+
+    One row per indicator, one dot with its interval per domain value
+    (colour and marker per value, ``n`` per value in the legend), and a
+    dashed tick at the estimate for all respondents. Conditional indicators
+    are indented under their parent and drawn with open markers.
+
+    Parameters
+    ----------
+    table, wave, wave_label, labels, domain, source_note, indicators, show_overall, title, xlabel, width
+        As in :func:`build_by_domain`.
+    out_stem
+        Output path without extension; parent folders are created.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``<out_stem>.png`` (300 dpi), ``<out_stem>.svg``, ``<out_stem>.pdf``.
+    """
+    fig = build_by_domain(
+        table,
+        wave=wave,
+        wave_label=wave_label,
+        labels=labels,
+        domain=domain,
+        source_note=source_note,
+        indicators=indicators,
+        show_overall=show_overall,
+        title=title,
+        xlabel=xlabel,
+        width=width,
+    )
+    return _save(fig, out_stem)
+
+
+# --------------------------------------------------------------------------
+# Reading the table
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Estimate:
+    """One row of the table, in the units drawn (percent)."""
+
+    indicator: str
+    parent: str | None
+    status: str  # "ok", "suppressed", "missing" (no estimate), "empty" (n == 0)
+    estimate: float
+    low: float
+    high: float
+    n: int | None
+    flag: str
+    method: str
+    level: float
+
+    @property
+    def drawn(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def has_interval(self) -> bool:
+        return self.drawn and math.isfinite(self.low) and math.isfinite(self.high)
+
+    @property
+    def end(self) -> float:
+        """Right end (percent) of the bar or whisker, where its labels start."""
+        return max(self.estimate, self.high) if self.has_interval else self.estimate
+
+
+def _check_table(table: pd.DataFrame) -> None:
+    if not isinstance(table, pd.DataFrame):
+        raise PrevalenceError(
+            f"expected a pandas DataFrame, got {type(table).__name__}",
+            fix="pass the tidy prevalence table produced by the estimation step",
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    if missing:
+        raise PrevalenceError(
+            f"prevalence table lacks column(s) {', '.join(missing)}",
+            fix="pass the tidy prevalence table produced by the estimation step",
+        )
+    for column in ("estimate", "ci_low", "ci_high"):
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = values.notna() & ((values < -1e-9) | (values > 1 + 1e-9))
+        if bad.any():
+            first = int(bad.to_numpy().nonzero()[0][0])
+            raise PrevalenceError(
+                "estimates and interval bounds must be proportions in [0, 1]",
+                column=column,
+                row=first + 1,
+                value=float(values.iloc[first]),
+                fix="give proportions, not percentages",
+            )
+
+
+def _is_true(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "t", "yes", "1"}
+    if value is None or (not isinstance(value, bool) and pd.isna(value)):
+        return False
+    return bool(value)
+
+
+def _text_or_empty(value: object) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value).strip()
+
+
+def _number(value: object) -> float:
+    number = pd.to_numeric(value, errors="coerce")
+    return float(number) if pd.notna(number) else math.nan
+
+
+def _estimate_from(row: Mapping[str, object]) -> _Estimate:
+    n_value = _number(row["n"])
+    n = round(n_value) if math.isfinite(n_value) else None
+    estimate = _number(row["estimate"])
+    if _is_true(row["suppressed"]):
+        status = "suppressed"
+    elif n is None or n == 0:
+        status = "empty"
+    elif math.isnan(estimate):
+        status = "missing"
+    else:
+        status = "ok"
+    visible = status == "ok"
+
+    def pct(x: float) -> float:
+        return min(max(x, 0.0), 1.0) * 100.0 if visible and math.isfinite(x) else math.nan
+
+    denominator = _text_or_empty(row["denominator"])
+    indicator = str(row["indicator"])
+    parent = None if denominator in {"", "all"} or denominator == indicator else denominator
+    return _Estimate(
+        indicator=indicator,
+        parent=parent,
+        status=status,
+        estimate=pct(estimate),
+        low=pct(_number(row["ci_low"])),
+        high=pct(_number(row["ci_high"])),
+        n=n,
+        flag=_text_or_empty(row["flag"]),
+        method=_text_or_empty(row["ci_method"]),
+        level=_number(row["level"]),
+    )
+
+
+def _rows(table: pd.DataFrame, *, wave: object, domain: str, domain_value: str | None = None):
+    mask = (table["wave"].astype(str) == str(wave)) & (table["domain"].astype(str) == domain)
+    if domain_value is not None:
+        mask &= table["domain_value"].astype(str) == domain_value
+    return table.loc[mask]
+
+
+def _cell(rows: pd.DataFrame, *, where: str) -> dict[str, _Estimate]:
+    """Estimates of one domain cell keyed by indicator, in table order."""
+    cell: dict[str, _Estimate] = {}
+    for record in rows.to_dict("records"):
+        est = _estimate_from(record)
+        if est.indicator in cell:
+            raise PrevalenceError(
+                "two rows for one indicator in one domain cell",
+                column="indicator",
+                value=est.indicator,
+                fix=f"keep one row per wave, domain, value and indicator ({where})",
+            )
+        cell[est.indicator] = est
+    return cell
+
+
+def _order(
+    indicators: Sequence[str],
+    parent_of: Callable[[str], str | None],
+    sort_key: Callable[[str], tuple],
+) -> list[tuple[str, int]]:
+    """Indicators in drawing order with their depth; children under parents."""
+    present = set(indicators)
+    children: dict[str | None, list[str]] = {}
+    for ind in indicators:
+        parent = parent_of(ind)
+        children.setdefault(parent if parent in present else None, []).append(ind)
+    ordered: list[tuple[str, int]] = []
+    seen: set[str] = set()
+
+    def visit(ind: str, depth: int) -> None:
+        if ind in seen:
+            return
+        seen.add(ind)
+        ordered.append((ind, depth))
+        for child in sorted(children.get(ind, []), key=sort_key):
+            visit(child, depth + 1)
+
+    for root in sorted(children.get(None, []), key=sort_key):
+        visit(root, 0)
+    # Indicators caught in a cycle of denominators have no root: draw them flat.
+    for ind in sorted((i for i in indicators if i not in seen), key=sort_key):
+        visit(ind, 0)
+    return ordered
+
+
+def _status_rank(est: _Estimate) -> int:
+    return {"ok": 0, "suppressed": 1, "missing": 2, "empty": 3}[est.status]
+
+
+# --------------------------------------------------------------------------
+# Text
+# --------------------------------------------------------------------------
+
+
+def _label(indicator: str, labels: Mapping[str, str]) -> str:
+    text = _text_or_empty(labels.get(indicator)) if labels is not None else ""
+    return text or indicator
+
+
+def _lower_first(text: str) -> str:
+    """Lower-case the first letter unless the first word is an acronym."""
+    first = text.split(" ", 1)[0]
+    if len(first) > 1 and first[1:].lower() != first[1:]:
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _row_label(indicator: str, parent: str | None, labels: Mapping[str, str]) -> str:
+    text = _label(indicator, labels)
+    if parent is not None:
+        text = f"{text} (of those with {_lower_first(_label(parent, labels))})"
+    return text
+
+
+def _domain_name(domain: str) -> str:
+    parts = [p.strip().replace("_", " ") for p in domain.split("+")]
+    text = " \u00d7 ".join(parts)
+    return text[:1].upper() + text[1:]
+
+
+def _domain_value_name(value: str) -> str:
+    return " \u00d7 ".join(p.strip() for p in value.split("+"))
+
+
+def _pct(value: float, decimals: int) -> str:
+    return f"{value:.{decimals}f}%"
+
+
+def _count(n: int | None) -> str:
+    return "?" if n is None else f"{n:,}"
+
+
+def _level_text(level: float) -> str:
+    if not math.isfinite(level):
+        return ""
+    percent = level * 100 if level <= 1 else level
+    return f"{round(percent, 4):g}%"
+
+
+def _interval_text(estimates: Sequence[_Estimate]) -> str:
+    """E.g. ``95% logit intervals`` from the drawn rows' method and level."""
+    pairs: dict[tuple[str, str], None] = {}
+    for est in estimates:
+        if est.has_interval:
+            method = _METHOD_NAMES.get(est.method.lower(), est.method)
+            pairs[(_level_text(est.level), method)] = None
+    if not pairs:
+        return ""
+    parts = [" ".join(p for p in (level, method) if p) for level, method in pairs]
+    return "; ".join(f"{p} intervals" if p else "intervals" for p in parts)
+
+
+def _source_line(wave_label: str, n: int | None, estimates: Sequence[_Estimate]) -> str:
+    parts = [f"Source: {wave_label}"]
+    if n is not None:
+        parts.append(f"n = {n:,}")
+    interval = _interval_text(estimates)
+    if interval:
+        parts.append(interval)
+    return "; ".join(parts) + "."
+
+
+def _wrap(text: str, chars: int) -> str:
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        lines.extend(
+            textwrap.wrap(paragraph, max(chars, 8), break_long_words=False, break_on_hyphens=False)
+            or [""]
+        )
+    return "\n".join(lines)
+
+
+def _font(size: float, weight: str = "normal", style: str = "normal") -> FontProperties:
+    return FontProperties(family=[FONT_FAMILY], size=size, weight=weight, style=style)
+
+
+def _text_width(text: str, size: float, weight: str = "normal", style: str = "normal") -> float:
+    """Width in inches of (possibly multi-line) text in the house font."""
+    prop = _font(size, weight, style)
+    widths = [
+        text_to_path.get_text_width_height_descent(line, prop, ismath=False)[0]
+        for line in text.split("\n")
+        if line
+    ]
+    return max(widths, default=0.0) / 72.0
+
+
+def _text_height(text: str, size: float) -> float:
+    """Height in inches of text with ``text.count("\\n") + 1`` lines."""
+    return (text.count("\n") + 1) * size * _LINESPACING / 72.0
+
+
+def _chars_for(width_in: float, size: float) -> int:
+    """Characters of average width that fit in ``width_in`` inches."""
+    return max(int(width_in * 72.0 / (0.55 * size)), 8)
+
+
+def _wrap_to(text: str, width_in: float, size: float, **font: str) -> str:
+    """Wrap text so that its measured width fits ``width_in`` inches."""
+    chars = _chars_for(width_in, size) + 4
+    wrapped = _wrap(text, chars)
+    while _text_width(wrapped, size, **font) > width_in and chars > 8:
+        chars -= 2
+        wrapped = _wrap(text, chars)
+    return wrapped
+
+
+# --------------------------------------------------------------------------
+# Page layout (all lengths in inches)
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Title block above and notes below the plotting area."""
+
+    title: str
+    subtitle: str
+    footer: str
+    header_height: float
+    footer_height: float
+
+
+def _frame(title: str, subtitle: str, footer_lines: Sequence[str], width: float) -> _Frame:
+    inner = width - 2 * _PAD
+    title_text = _wrap_to(title, inner, _TITLE_PT, weight="bold")
+    subtitle_text = _wrap_to(subtitle, inner, _SUBTITLE_PT) if subtitle else ""
+    footer_text = "\n".join(_wrap_to(line, inner, _NOTE_PT) for line in footer_lines if line)
+    header = _PAD + _text_height(title_text, _TITLE_PT)
+    if subtitle_text:
+        header += 0.06 + _text_height(subtitle_text, _SUBTITLE_PT)
+    footer = _PAD + (_text_height(footer_text, _NOTE_PT) if footer_text else 0.0)
+    return _Frame(title_text, subtitle_text, footer_text, header, footer)
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _draw_frame(fig: Figure, frame: _Frame, height: float) -> None:
+    inches = fig.dpi_scale_trans
+    fig.text(
+        _PAD,
+        height - _PAD,
+        frame.title,
+        transform=inches,
+        ha="left",
+        va="top",
+        fontsize=_TITLE_PT,
+        fontweight="bold",
+        linespacing=_LINESPACING,
+        color=_INK,
+    )
+    if frame.subtitle:
+        fig.text(
+            _PAD,
+            height - _PAD - _text_height(frame.title, _TITLE_PT) - 0.06,
+            frame.subtitle,
+            transform=inches,
+            ha="left",
+            va="top",
+            fontsize=_SUBTITLE_PT,
+            linespacing=_LINESPACING,
+            color=_MUTED,
+        )
+    if frame.footer:
+        fig.text(
+            _PAD,
+            _PAD,
+            frame.footer,
+            transform=inches,
+            ha="left",
+            va="bottom",
+            fontsize=_NOTE_PT,
+            linespacing=_LINESPACING,
+            color=_MUTED,
+        )
+
+
+def _message_figure(frame: _Frame, message: str, width: float) -> Figure:
+    """A chart that only says why there is nothing to draw."""
+    box = 1.1
+    height = frame.header_height + 0.2 + box + 0.2 + frame.footer_height
+    fig = _new_figure(width, height)
+    _draw_frame(fig, frame, height)
+    bottom = frame.footer_height + 0.2
+    ax = fig.add_axes((_PAD / width, bottom / height, (width - 2 * _PAD) / width, box / height))
+    ax.set_axis_off()
+    ax.add_patch(
+        mpl.patches.Rectangle(
+            (0, 0), 1, 1, transform=ax.transAxes, facecolor="#F4F4F4", edgecolor="none"
+        )
+    )
+    ax.text(
+        0.5,
+        0.5,
+        _wrap_to(message, width - 2 * _PAD - 0.4, _SUBTITLE_PT),
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        fontsize=_SUBTITLE_PT,
+        color=_MUTED,
+        style="italic",
+    )
+    return fig
+
+
+@dataclass(frozen=True)
+class _Row:
+    indicator: str
+    depth: int
+    text: str  # wrapped label
+    height: float  # vertical space of the row
+
+
+def _label_rows(
+    order: Sequence[tuple[str, int]],
+    texts: Mapping[str, str],
+    *,
+    max_width: float,
+    min_height: float,
+) -> tuple[list[_Row], float]:
+    """Wrap the labels of the left column; return rows and column width."""
+    arrow = _text_width(_ARROW + " ", _LABEL_PT)
+    rows = []
+    column = 0.0
+    for ind, depth in order:
+        offset = depth * _INDENT + (arrow if depth else 0.0)
+        text = _wrap_to(texts[ind], max_width - offset, _LABEL_PT)
+        column = max(column, offset + _text_width(text, _LABEL_PT))
+        height = max(min_height, _text_height(text, _LABEL_PT) + 0.14)
+        rows.append(_Row(ind, depth, text, height))
+    return rows, column
+
+
+def _draw_labels(fig: Figure, ax: Axes, rows: Sequence[_Row], centers: Sequence[float]) -> None:
+    transform = blended_transform_factory(fig.dpi_scale_trans, ax.transData)
+    arrow = _text_width(_ARROW + " ", _LABEL_PT)
+    for row, y in zip(rows, centers, strict=True):
+        x = _PAD + row.depth * _INDENT
+        colour = _INK if row.depth == 0 else _MUTED
+        if row.depth:
+            first_line = y - (_text_height(row.text, _LABEL_PT) - _LABEL_PT * _LINESPACING / 72) / 2
+            ax.text(
+                x,
+                first_line,
+                _ARROW,
+                transform=transform,
+                ha="left",
+                va="center",
+                fontsize=_LABEL_PT,
+                color=_MUTED,
+                clip_on=False,
+            )
+            x += arrow
+        ax.text(
+            x,
+            y,
+            row.text,
+            transform=transform,
+            ha="left",
+            va="center",
+            fontsize=_LABEL_PT,
+            linespacing=_LINESPACING,
+            color=colour,
+            clip_on=False,
+        )
+
+
+def _percent_axis(ax: Axes, xlabel: str, total_height: float) -> None:
+    ax.set_xlim(0, 100)
+    ax.set_ylim(total_height, 0)
+    ax.xaxis.set_major_locator(MultipleLocator(20))
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
+    ax.set_xlabel(xlabel, labelpad=5)
+    ax.set_yticks([])
+    ax.spines["left"].set_color(_SPINE)
+    ax.spines["bottom"].set_color(_SPINE)
+    ax.tick_params(axis="x", pad=3)
+
+
+def _note_text(
+    est: _Estimate,
+    *,
+    prefix: str = "",
+    wrap_width: float | None = None,
+) -> str | None:
+    """The text that replaces an estimate that is not drawn."""
+    if est.status == "suppressed":
+        text = f"suppressed ({est.flag})" if est.flag else "suppressed"
+    elif est.status == "empty":
+        text = "no respondents"
+    elif est.status == "missing":
+        text = f"no estimate (n = {_count(est.n)})"
+    else:
+        return None
+    text = prefix + text
+    if wrap_width is not None:
+        text = _wrap_to(text, wrap_width, _NOTE_PT + 0.5, style="italic")
+    return text
+
+
+def _draw_note(ax: Axes, y: float, text: str, size: float) -> None:
+    ax.annotate(
+        text,
+        xy=(0, y),
+        xycoords="data",
+        xytext=(5, 0),
+        textcoords="offset points",
+        ha="left",
+        va="center",
+        fontsize=size,
+        style="italic",
+        color=_MUTED,
+        linespacing=1.1,
+        annotation_clip=False,
+        bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none"},
+        zorder=4,
+    )
+
+
+def _flag_marks(estimates: Sequence[_Estimate]) -> dict[str, str]:
+    """Footnote mark per distinct caution flag on a drawn estimate."""
+    flags = list(dict.fromkeys(e.flag for e in estimates if e.drawn and e.flag))
+    return {
+        flag: _FLAG_MARKS[i] if i < len(_FLAG_MARKS) else f"[{i + 1}]"
+        for i, flag in enumerate(flags)
+    }
+
+
+def _count_offset(value: str) -> float:
+    """Offset (points) of the ``n = ...`` label after the bold value label."""
+    return _VALUE_OFFSET + 72 * _text_width(value, _VALUE_PT, weight="bold") + 5
+
+
+def _tint(colour: str, amount: float) -> tuple[float, float, float]:
+    """Mix ``colour`` with white; ``amount`` 0 keeps it, 1 gives white."""
+    r, g, b = mpl.colors.to_rgb(colour)
+    return (r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount)
+
+
+# --------------------------------------------------------------------------
+# Chart 1: bars by indicator
+# --------------------------------------------------------------------------
+
+
+def _build_by_indicator(
+    table: pd.DataFrame,
+    *,
+    wave: object,
+    wave_label: str,
+    labels: Mapping[str, str],
+    domain: str,
+    domain_value: str,
+    source_note: str | None,
+    title: str | None,
+    xlabel: str,
+    decimals: int,
+    width: float,
+) -> Figure:
+    if domain == "overall":
+        cell_name = "All respondents"
+    else:
+        cell_name = f"{_domain_name(domain)}: {_domain_value_name(domain_value)}"
+    title = title or "Prevalence by indicator"
+    subtitle = f"{wave_label} \u00b7 {cell_name}"
+    where = f"wave {wave}, {domain} = {domain_value}"
+    cell = _cell(_rows(table, wave=wave, domain=domain, domain_value=domain_value), where=where)
+    estimates = list(cell.values())
+
+    marks = _flag_marks(estimates)
+    footer = [_source_line(wave_label, _base_n(cell), estimates)]
+    if source_note:
+        footer.append(source_note)
+
+    if not estimates:
+        frame = _frame(title, subtitle, footer, width)
+        return _message_figure(frame, f"No estimates for {wave_label}, {cell_name}.", width)
+
+    if not any(e.drawn for e in estimates):
+        subtitle += "\nNo estimate can be shown: every cell is suppressed or has no respondents."
+    if any(e.parent is not None for e in estimates):
+        footer.append(_CONDITIONAL_NOTE.format(mark="Lighter bars"))
+    footer.extend(f"{mark} {flag}" for flag, mark in marks.items())
+    frame = _frame(title, subtitle, footer, width)
+
+    position = {ind: i for i, ind in enumerate(cell)}
+
+    def sort_key(ind: str) -> tuple:
+        est = cell[ind]
+        value = -est.estimate if est.drawn else 0.0
+        return (_status_rank(est), value, position[ind])
+
+    order = _order(list(cell), lambda ind: cell[ind].parent, sort_key)
+    texts = {ind: _row_label(ind, cell[ind].parent, labels) for ind, _ in order}
+    rows, column = _label_rows(order, texts, max_width=0.36 * width, min_height=_ROW_MIN)
+
+    # Horizontal layout: label column | axes | room for the value labels.
+    left = _PAD + column + _GAP
+    value_texts: dict[str, tuple[str, str]] = {}
+    room = 0.25  # the "100%" tick label needs half its width right of the axes
+    available = width - left - _PAD
+    for row in rows:
+        est = cell[row.indicator]
+        if not est.drawn:
+            continue
+        value = _pct(est.estimate, decimals) + marks.get(est.flag, "")
+        count = f"n = {_count(est.n)}"
+        value_texts[row.indicator] = (value, count)
+        extent = (_count_offset(value) + 72 * _text_width(count, _VALUE_PT)) / 72
+        if est.end > 0:
+            room = max(room, available - (available - extent - 0.03) / (est.end / 100))
+    axes_width = available - room
+
+    rows_height = sum(r.height for r in rows) + 0.16
+    height = frame.header_height + 0.22 + rows_height + _AXIS_BLOCK + 0.12 + frame.footer_height
+    fig = _new_figure(width, height)
+    _draw_frame(fig, frame, height)
+    bottom = frame.footer_height + 0.12 + _AXIS_BLOCK
+    ax = fig.add_axes((left / width, bottom / height, axes_width / width, rows_height / height))
+    _percent_axis(ax, xlabel, rows_height)
+
+    centers = []
+    y = 0.08
+    for row in rows:
+        centers.append(y + row.height / 2)
+        y += row.height
+    _draw_labels(fig, ax, rows, centers)
+
+    note_width = axes_width - 0.15
+    for row, yc in zip(rows, centers, strict=True):
+        est = cell[row.indicator]
+        if not est.drawn:
+            _draw_note(ax, yc, _note_text(est, wrap_width=note_width), _NOTE_PT + 0.5)
+            continue
+        depth = min(row.depth or int(est.parent is not None), 2)
+        face = _tint(PALETTE[0], (0.0, 0.5, 0.68)[depth])
+        ax.barh(
+            yc,
+            est.estimate,
+            height=_BAR_HEIGHT,
+            color=face,
+            edgecolor=PALETTE[0] if depth else face,
+            linewidth=0.8 if depth else 0.0,
+            zorder=2,
+        )
+        if est.has_interval:
+            cap = _BAR_HEIGHT * 0.3
+            ax.hlines(yc, est.low, est.high, colors=_WHISKER, linewidth=1.0, zorder=3)
+            ax.vlines(
+                [est.low, est.high], yc - cap, yc + cap, colors=_WHISKER, linewidth=1.0, zorder=3
+            )
+        value, count = value_texts[row.indicator]
+        ax.annotate(
+            value,
+            xy=(est.end, yc),
+            xytext=(_VALUE_OFFSET, 0),
+            textcoords="offset points",
+            ha="left",
+            va="center",
+            fontsize=_VALUE_PT,
+            fontweight="bold",
+            color=_INK,
+            annotation_clip=False,
+        )
+        ax.annotate(
+            count,
+            xy=(est.end, yc),
+            xytext=(_count_offset(value), 0),
+            textcoords="offset points",
+            ha="left",
+            va="center",
+            fontsize=_VALUE_PT,
+            color=_MUTED,
+            annotation_clip=False,
+        )
+    return fig
+
+
+# --------------------------------------------------------------------------
+# Chart 2: dots by domain value
+# --------------------------------------------------------------------------
+
+
+def _base_n(cell: Mapping[str, _Estimate]) -> int | None:
+    """Respondents in a cell: largest n of the unconditional indicators."""
+    base = [e.n for e in cell.values() if e.parent is None and e.n is not None]
+    anyn = [e.n for e in cell.values() if e.n is not None]
+    return max(base or anyn) if anyn else None
+
+
+def _build_by_domain(
+    table: pd.DataFrame,
+    *,
+    wave: object,
+    wave_label: str,
+    labels: Mapping[str, str],
+    domain: str,
+    source_note: str | None,
+    indicators: Sequence[str] | None,
+    show_overall: bool,
+    title: str | None,
+    xlabel: str,
+    width: float,
+) -> Figure:
+    domain_name = _domain_name(domain)
+    if title is None:
+        title = (
+            "Prevalence, all respondents"
+            if domain == "overall"
+            else f"Prevalence by {domain_name[:1].lower() + domain_name[1:]}"
+        )
+    rows_table = _rows(table, wave=wave, domain=domain)
+    values = list(dict.fromkeys(rows_table["domain_value"].astype(str)))
+    cells = {
+        v: _cell(
+            rows_table.loc[rows_table["domain_value"].astype(str) == v], where=f"{domain} = {v}"
+        )
+        for v in values
+    }
+    overall: dict[str, _Estimate] = {}
+    if show_overall and domain != "overall":
+        overall_rows = _rows(table, wave=wave, domain="overall")
+        first = list(dict.fromkeys(overall_rows["domain_value"].astype(str)))[:1]
+        if first:
+            overall = _cell(
+                overall_rows.loc[overall_rows["domain_value"].astype(str) == first[0]],
+                where="overall",
+            )
+
+    if indicators is None:
+        wanted = list(dict.fromkeys(i for c in cells.values() for i in c))
+    else:
+        wanted = list(dict.fromkeys(indicators))
+    all_estimates = [c[i] for c in cells.values() for i in wanted if i in c]
+    reference = [overall[i] for i in wanted if i in overall]
+
+    value_n = {v: _base_n(cells[v]) for v in values}
+    total_n = _base_n(overall) if overall else None
+    if total_n is None and values and all(n is not None for n in value_n.values()):
+        total_n = sum(n for n in value_n.values() if n is not None)
+    footer = [_source_line(wave_label, total_n, all_estimates + reference)]
+    if source_note:
+        footer.append(source_note)
+    subtitle = wave_label
+
+    if not values or not wanted:
+        frame = _frame(title, subtitle, footer, width)
+        what = f"{domain_name.lower()}" if domain != "overall" else "all respondents"
+        return _message_figure(frame, f"No estimates by {what} for {wave_label}.", width)
+
+    def parent_of(ind: str) -> str | None:
+        for source in (*cells.values(), overall):
+            if ind in source and source[ind].parent is not None:
+                return source[ind].parent
+        return None
+
+    position = {ind: i for i, ind in enumerate(wanted)}
+    if indicators is None:
+
+        def sort_key(ind: str) -> tuple:
+            ref = overall.get(ind)
+            if ref is not None and ref.drawn:
+                return (0, -ref.estimate, position[ind])
+            shown = [c[ind].estimate for c in cells.values() if ind in c and c[ind].drawn]
+            if shown:
+                return (0, -sum(shown) / len(shown), position[ind])
+            return (1, 0.0, position[ind])
+
+    else:
+
+        def sort_key(ind: str) -> tuple:
+            return (position[ind],)
+
+    order = _order(wanted, parent_of, sort_key)
+    conditional = {ind for ind in wanted if parent_of(ind) is not None}
+    texts = {ind: _row_label(ind, parent_of(ind), labels) for ind, _ in order}
+    k = len(values)
+    band_min = k * _SLOT + 0.16
+    rows, column = _label_rows(order, texts, max_width=0.36 * width, min_height=band_min)
+
+    if not any(e.drawn for e in all_estimates):
+        subtitle += "\nNo estimate can be shown: every cell is suppressed or has no respondents."
+    if conditional:
+        footer.append(_CONDITIONAL_NOTE.format(mark="Open markers"))
+    if reference and any(e.drawn for e in reference):
+        footer.append("Dashed ticks mark the estimate for all respondents.")
+    marks = _flag_marks(all_estimates)
+    footer.extend(f"{mark} {flag}" for flag, mark in marks.items())
+
+    reference_n = _base_n(overall) if any(e.drawn for e in reference) else None
+    ncol, handles, entries = _domain_legend(values, value_n, reference_n, width - 2 * _PAD)
+    legend_rows = math.ceil(len(entries) / ncol)
+    legend_height = legend_rows * _VALUE_PT * 1.75 / 72
+
+    frame = _frame(title, subtitle, footer, width)
+    left = _PAD + column + _GAP
+    right = 0.3
+    axes_width = width - left - right - _PAD * 0.5
+    rows_height = sum(r.height for r in rows)
+    top_block = frame.header_height + 0.16 + legend_height + 0.14
+    height = top_block + rows_height + _AXIS_BLOCK + 0.12 + frame.footer_height
+    fig = _new_figure(width, height)
+    _draw_frame(fig, frame, height)
+    fig.legend(
+        handles,
+        entries,
+        loc="upper left",
+        bbox_to_anchor=(_PAD / width, (height - frame.header_height - 0.16) / height),
+        bbox_transform=fig.transFigure,
+        ncol=ncol,
+        frameon=False,
+        borderpad=0.0,
+        borderaxespad=0.0,
+        handlelength=1.8,
+        handletextpad=0.5,
+        columnspacing=1.4,
+        labelspacing=0.5,
+        fontsize=_VALUE_PT,
+    )
+    bottom = frame.footer_height + 0.12 + _AXIS_BLOCK
+    ax = fig.add_axes((left / width, bottom / height, axes_width / width, rows_height / height))
+    _percent_axis(ax, xlabel, rows_height)
+
+    centers = []
+    y = 0.0
+    for i, row in enumerate(rows):
+        centers.append(y + row.height / 2)
+        if i:
+            ax.axhline(y, color=_GRID, linewidth=0.6, zorder=1)
+        y += row.height
+    _draw_labels(fig, ax, rows, centers)
+
+    for row, yc in zip(rows, centers, strict=True):
+        ref = overall.get(row.indicator)
+        top = yc - row.height / 2
+        first_slot = yc - k * _SLOT / 2 + _SLOT / 2
+        if ref is not None and ref.drawn:
+            ax.vlines(
+                ref.estimate,
+                top + 0.05,
+                top + row.height - 0.05,
+                colors=_REFERENCE,
+                linewidth=1.1,
+                linestyles=(0, (3, 2)),
+                zorder=2,
+            )
+        for j, v in enumerate(values):
+            ys = first_slot + j * _SLOT
+            est = cells[v].get(row.indicator)
+            if est is None:
+                _draw_note(ax, ys, f"{_domain_value_name(v)}: not estimated", _NOTE_PT)
+                continue
+            text = _note_text(est, prefix=f"{_domain_value_name(v)}: ")
+            if text is not None:
+                _draw_note(ax, ys, text, _NOTE_PT)
+                continue
+            colour, marker = _group_style(j)
+            if est.has_interval:
+                ax.hlines(ys, est.low, est.high, colors=colour, linewidth=1.4, zorder=3)
+            open_marker = row.indicator in conditional
+            ax.plot(
+                [est.estimate],
+                [ys],
+                linestyle="none",
+                marker=marker,
+                markersize=6.5,
+                markerfacecolor="white" if open_marker else colour,
+                markeredgecolor=colour if open_marker else "white",
+                markeredgewidth=1.2 if open_marker else 0.6,
+                zorder=4,
+            )
+            mark = marks.get(est.flag, "")
+            if mark:
+                ax.annotate(
+                    mark,
+                    xy=(est.end, ys),
+                    xytext=(2, 0),
+                    textcoords="offset points",
+                    ha="left",
+                    va="center",
+                    fontsize=_NOTE_PT,
+                    color=_MUTED,
+                    annotation_clip=False,
+                )
+    return fig
+
+
+def _domain_legend(
+    values: Sequence[str],
+    value_n: Mapping[str, int | None],
+    reference_n: int | None,
+    available: float,
+) -> tuple[int, list[Line2D], list[str]]:
+    """Legend of the dot chart: one entry per domain value, then all respondents."""
+    handles: list[Line2D] = []
+    entries: list[str] = []
+    for j, value in enumerate(values):
+        colour, marker = _group_style(j)
+        handles.append(Line2D([], [], color=colour, marker=marker, markersize=6.5, linewidth=1.4))
+        name = _domain_value_name(value)
+        n = value_n.get(value)
+        entries.append(name if n is None else f"{name} (n = {_count(n)})")
+    if reference_n is not None:
+        handles.append(
+            Line2D(
+                [], [], color=_REFERENCE, marker="|", markersize=10, markeredgewidth=1.2, ls="none"
+            )
+        )
+        entries.append(f"All respondents (n = {_count(reference_n)})")
+    return _legend_grid(handles, entries, available)
+
+
+def _legend_grid(
+    handles: Sequence[Line2D], entries: Sequence[str], available: float
+) -> tuple[int, list[Line2D], list[str]]:
+    """Most legend columns that fit; entries reordered to read row by row.
+
+    Matplotlib fills legend columns top to bottom; the returned order makes
+    the legend read left to right, then top to bottom.
+    """
+    handle = (1.8 + 0.5) * _VALUE_PT / 72  # handlelength + handletextpad, in inches
+    spacing = 1.4 * _VALUE_PT / 72  # columnspacing
+    widths = [handle + _text_width(e, _VALUE_PT) for e in entries]
+    m = len(entries)
+    for ncol in range(m, 0, -1):
+        nrows = math.ceil(m / ncol)
+        columns = [
+            max(widths[r * ncol + c] for r in range(nrows) if r * ncol + c < m) for c in range(ncol)
+        ]
+        if sum(columns) + spacing * (ncol - 1) <= available or ncol == 1:
+            break
+    picks = [r * ncol + c for c in range(ncol) for r in range(nrows) if r * ncol + c < m]
+    return ncol, [handles[i] for i in picks], [entries[i] for i in picks]
+
+
+def _group_style(j: int) -> tuple[str, str]:
+    """Colour and marker of the ``j``-th domain value."""
+    return PALETTE[j % len(PALETTE)], MARKERS[(j + j // len(PALETTE)) % len(MARKERS)]
+
+
+# --------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------
+
+
+def _save(fig: Figure, out_stem: str | Path) -> list[Path]:
+    """Write PNG (300 dpi), SVG and PDF with date-free, fixed metadata."""
+    stem = Path(out_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        creator = f"prevalence {importlib_metadata.version('prevalence')}"
+    except importlib_metadata.PackageNotFoundError:
+        creator = "prevalence"
+    producer = f"matplotlib {mpl.__version__}"
+    metadata = {
+        "png": {"Software": creator},
+        "svg": {"Creator": creator, "Date": None},
+        "pdf": {
+            "Creator": creator,
+            "Producer": producer,
+            "CreationDate": None,
+            "ModDate": None,
+        },
+    }
+    written = []
+    with rc_context(house_style()):
+        for fmt, meta in metadata.items():
+            path = stem.with_name(f"{stem.name}.{fmt}")
+            fig.savefig(path, format=fmt, dpi=_DPI, metadata=meta)
+            written.append(path)
+    return written
