@@ -111,7 +111,9 @@ def figures_step(
     book = load_codebook(codebook)
     labels = book.labels()
     out_dir = Path(out_dir)
-    note = "Synthetic microdata: only the published percentages are real." if book.synthetic else None
+    note = (
+        "Synthetic microdata: only the published percentages are real." if book.synthetic else None
+    )
     figures.plot_by_indicator(
         frame,
         wave=wave,
