@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -139,3 +140,22 @@ def test_report_opens_in_a_real_browser(project, tmp_path):
 
     pixels = imread(shot)
     assert pixels.shape[0] > 500 and pixels.std() > 0.05  # not blank
+
+
+def test_a_second_run_elsewhere_gives_byte_identical_results(project, tmp_path):
+    other = make_project(tmp_path)
+    run = snakemake(other)
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    def digests(folder):
+        results = folder / "results"
+        return {
+            str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(results.rglob("*"))
+            if p.is_file() and "logs" not in p.parts and p.name != "report.html"
+        }
+
+    first, second = digests(project), digests(other)
+    assert first.keys() == second.keys()
+    assert {k for k in first if first[k] != second[k]} == set()
+    assert any(k.endswith(".png") for k in first) and any(k.endswith(".pdf") for k in first)
