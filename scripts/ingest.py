@@ -11,4 +11,5 @@ run_step(
     design=snakemake.params.design,
     out_data=snakemake.output.data,
     out_log=snakemake.output.log,
+    privacy=snakemake.params.privacy,
 )

@@ -185,6 +185,7 @@ class Config:
     level: float
     targets: Path | None
     raw: dict[str, Any]
+    privacy: dict[str, Any] = field(default_factory=lambda: {"k": 3, "policy": "report"})
 
     def resolved(self) -> dict[str, Any]:
         """A JSON-serialisable view of the effective configuration (for manifests)."""
@@ -207,6 +208,7 @@ class Config:
                         "level": self.level,
                     },
                     "targets": None if self.targets is None else str(self.targets),
+                    "privacy": self.privacy,
                 }
             )
         )
@@ -302,6 +304,7 @@ def parse_config(
         level=float(estimates.get("level", DEFAULT_LEVEL)),
         targets=targets,
         raw=dict(raw),
+        privacy={"k": 3, "policy": "report", **(raw.get("privacy") or {})},
     )
 
 

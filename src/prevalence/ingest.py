@@ -22,6 +22,9 @@ import pandas as pd
 from prevalence.codebook import Codebook, Domain, Indicator, normalise_code
 from prevalence.errors import PrevalenceError
 from prevalence.io import Responses
+from prevalence.privacy import coarsen, scan_columns, small_groups
+
+PRIVACY_POLICIES = ("report", "refuse", "coarsen")
 
 log = logging.getLogger(__name__)
 
@@ -210,12 +213,51 @@ def _harmonize_domain(
     return categorical, info
 
 
+def _k_anonymity(
+    domains: pd.DataFrame, names: list[str], k: int, policy: str, path: str, codebook_path: str
+) -> dict[str, Any]:
+    if policy not in PRIVACY_POLICIES:
+        raise PrevalenceError(
+            f"unknown privacy policy {policy!r}",
+            fix=f"set privacy.policy in config.yaml to one of: {', '.join(PRIVACY_POLICIES)}",
+        )
+    coarsened: dict[str, list[str]] = {}
+    if policy == "coarsen":
+        for name in names:
+            column, merged = coarsen(domains, name, k)
+            if merged:
+                domains[name] = column
+                coarsened[name] = merged
+    groups = small_groups(domains, names, k)
+    if groups and policy == "refuse":
+        first = ", ".join(f"{d}={v}" for d, v in groups[0]["values"].items())
+        raise PrevalenceError(
+            f"{len(groups)} combinations of {', '.join(names)} are held by fewer than {k} "
+            f"respondents (for example {first}: {groups[0]['n']})",
+            file=path,
+            fix=(
+                "set privacy.policy to coarsen, merge categories in the codebook's labels "
+                f"({codebook_path}), drop a domain, or lower privacy.k"
+            ),
+        )
+    return {
+        "k": k,
+        "policy": policy,
+        "quasi_identifiers": names,
+        "coarsened": coarsened,
+        "small_groups": groups,
+        "respondents_in_small_groups": int(sum(g["n"] for g in groups)),
+    }
+
+
 def ingest(
     responses: Responses,
     codebook: Codebook,
     *,
     wave: str,
     design: Mapping[str, Any] | None = None,
+    k: int = 3,
+    policy: str = "report",
 ) -> Ingested:
     """Validate and harmonize one wave.
 
@@ -229,6 +271,11 @@ def ingest(
         The wave id, recorded in the log.
     design
         The wave's effective ``design:`` block; its columns are carried through.
+    k, policy
+        k-anonymity over the domains (the quasi-identifiers): every combination of
+        domain values held by fewer than ``k`` respondents is counted in the log.
+        ``report`` goes on; ``refuse`` stops; ``coarsen`` merges each domain's values
+        held by fewer than ``k`` respondents into "Other", then reports what is left.
 
     Returns
     -------
@@ -321,12 +368,31 @@ def ingest(
             fix="remove the duplicated response, or give each respondent its own id",
         )
 
+    scan_columns(
+        data,
+        skip=[
+            codebook.respondent_id,
+            *codebook.drop,
+            *(i.column for i in codebook.indicators.values()),
+        ],
+        declared=[*(d.column for d in codebook.domains.values()), *carried_design],
+        path=responses.path,
+        codebook_path=cb_path,
+        locate=locate,
+    )
+
     out: dict[str, Any] = {}
     domain_log: dict[str, Any] = {}
     for domain in codebook.domains.values():
         out[domain.id], domain_log[domain.id] = _harmonize_domain(
             domain, data[domain.column], source, cb_path
         )
+    anonymity = _k_anonymity(
+        pd.DataFrame(out), list(codebook.domains), k, policy, responses.path, cb_path
+    )
+    for domain, merged in anonymity["coarsened"].items():
+        out[domain] = coarsen(pd.DataFrame(out), domain, k)[0]
+        domain_log[domain]["coarsened"] = merged
     indicator_log: dict[str, Any] = {}
     for ind in codebook.indicators.values():  # denominators come first
         y, counts = _harmonize_indicator(ind, data[ind.column], source, cb_path)
@@ -378,6 +444,7 @@ def ingest(
         },
         "domains": domain_log,
         "indicators": indicator_log,
+        "k_anonymity": anonymity,
     }
     assert report["rows"]["read"] == report["rows"]["kept"] + report["rows"]["excluded"]
     return Ingested(result, report)

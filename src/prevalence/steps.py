@@ -40,11 +40,13 @@ def ingest_step(
     design: Mapping[str, Any],
     out_data: str | Path,
     out_log: str | Path,
+    privacy: Mapping[str, Any] | None = None,
 ) -> None:
     """Read, validate and harmonize a wave; write its parquet file and ingest log."""
     book = load_codebook(codebook)
     raw = read_responses(responses, sheet=book.sheet)
-    result = ingest(raw, book, wave=wave, design=design)
+    privacy = {"k": 3, "policy": "report", **(privacy or {})}
+    result = ingest(raw, book, wave=wave, design=design, k=privacy["k"], policy=privacy["policy"])
     report = {
         **result.log,
         "responses_sha256": sha256(responses),
@@ -56,6 +58,15 @@ def ingest_step(
     )
     write_with(out_data, lambda p: result.frame.to_parquet(p, index=False, engine="pyarrow"))
     write_text(out_log, _json(report))
+
+
+def publish_ingest_log_step(log_file: str | Path, *, out: str | Path) -> None:
+    """The ingest log as published: small groups counted, not listed."""
+    report = json.loads(Path(log_file).read_text(encoding="utf-8"))
+    anonymity = report.get("k_anonymity")
+    if anonymity:
+        anonymity["small_groups"] = len(anonymity["small_groups"])
+    write_text(out, _json(report))
 
 
 def estimate_step(

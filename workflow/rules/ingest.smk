@@ -8,6 +8,7 @@ rule ingest:
         log=f"{PROCESSED}/{{wave}}/ingest_log.json",
     params:
         design=lambda wc: wave_of(wc).design,
+        privacy=CONFIG.privacy,
     threads: 1
     resources:
         mem_mb=mem_mb(20),
@@ -39,5 +40,5 @@ rule publish_ingest_log:
         ENV
     log:
         f"{RESULTS}/logs/publish_ingest_log/{{wave}}.log",
-    shell:
-        "cp {input} {output} 2> {log}"
+    script:
+        "../../scripts/publish_ingest_log.py"

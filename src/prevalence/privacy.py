@@ -1,0 +1,164 @@
+"""Privacy gate at ingest: refuse identifiers and free text; report small groups.
+
+Two checks protect the respondents, women who report threats and abuse in
+populations so small that a region and an age group can name a person:
+
+* :func:`scan_columns` looks at every text column the codebook does not drop
+  for what looks like e-mail addresses, phone numbers, URLs, personal names or
+  free text, and refuses to go on until the codebook drops the column (or, for a
+  declared column, until the data are fixed).
+* :func:`small_groups` lists every combination of the quasi-identifiers (the
+  codebook's domains) shared by fewer than ``k`` respondents: a k-anonymity
+  report for the ingest log, and the basis for a refusal or for coarsening.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from prevalence.errors import PrevalenceError
+
+PATTERNS: dict[str, re.Pattern[str]] = {
+    "e-mail addresses": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
+    "URLs": re.compile(r"(?i)\b(?:https?://|www\.)\S+"),
+}
+PHONE = re.compile(r"(?<![\w/])\+?\(?\d[\d ().-]{6,}\d(?![\w/])")
+DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+
+
+def _phones(text: pd.Series) -> pd.Series:
+    """Values holding a run of 8 or more digits with phone separators that is not a date."""
+    runs = text.str.extract(f"({PHONE.pattern})", expand=False)
+    digits = runs.str.count(r"\d").fillna(0)
+    date = runs.fillna("").str.fullmatch(DATE)
+    return (digits >= 8) & ~date
+
+
+NAME = re.compile(r"^[A-Z][a-z'’-]+(?: [A-Z][a-z'’-]+){1,3}$")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A column that looks like it identifies people, and why."""
+
+    column: str
+    kind: str
+    index: int
+
+
+def _text(series: pd.Series) -> pd.Series | None:
+    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        return None
+    text = series.astype("string").str.strip()
+    text = text[text.notna() & (text != "")]
+    if text.empty or pd.to_numeric(text, errors="coerce").notna().all():
+        return None
+    return text
+
+
+def classify(series: pd.Series) -> tuple[str, int] | None:
+    """What identifying content a column holds, and the first row showing it; None if none.
+
+    Rules (any one suffices): a value with an e-mail address, a URL or a phone
+    number; values that look like personal names ("Amina Diallo") in most rows and
+    mostly distinct; free text: values of several words that are mostly distinct
+    and average more than 25 characters.
+    """
+    text = _text(series)
+    if text is None:
+        return None
+    checks = {kind: text.str.contains(pattern) for kind, pattern in PATTERNS.items()}
+    checks["phone numbers"] = _phones(text)
+    for kind, hits in checks.items():
+        hits = hits.fillna(False).to_numpy(dtype=bool)
+        if hits.any():
+            return kind, int(text.index[hits][0])
+    distinct = text.nunique() / len(text)
+    names = text.str.fullmatch(NAME).to_numpy(dtype=bool)
+    if len(text) >= 5 and names.mean() > 0.5 and distinct > 0.5:
+        return "personal names", int(text.index[names][0])
+    words = text.str.count(" ") + 1
+    if len(text) >= 5 and distinct > 0.5 and text.str.len().mean() > 25 and words.mean() >= 4:
+        return "free text", int(text.index[0])
+    return None
+
+
+def scan_columns(
+    frame: pd.DataFrame,
+    *,
+    skip: Iterable[str],
+    declared: Iterable[str],
+    path: str,
+    codebook_path: str,
+    locate: Callable[[int], str],
+) -> list[Finding]:
+    """Refuse a text column that looks identifying; return the findings.
+
+    ``skip`` are the columns already dropped (respondent id, the ``drop`` list).
+    A finding in an undeclared column asks to add it to ``drop``; in a declared
+    column (a domain or design column) it asks to correct the data.
+    """
+    skip, declared = set(skip), set(declared)
+    findings = []
+    for column in frame.columns:  # a handful of columns; each check is vectorized
+        if column in skip:
+            continue
+        found = classify(frame[column])
+        if found is None:
+            continue
+        kind, index = found
+        finding = Finding(column, kind, index)
+        findings.append(finding)
+        if column in declared:
+            fix = "a grouping or design column must hold codes or short category labels: correct the data"
+        else:
+            fix = f"add {column!r} to `drop:` in {codebook_path} (identifiers and free text never leave ingest)"
+        raise PrevalenceError(
+            f"the column looks like it holds {kind}",
+            file=path,
+            column=column,
+            row=locate(index),
+            fix=fix,
+        )
+    return findings
+
+
+def small_groups(frame: pd.DataFrame, domains: Sequence[str], k: int) -> list[dict]:
+    """Combinations of the quasi-identifiers held by fewer than ``k`` respondents.
+
+    Each combination of the domains' values (rows with a missing value count in a
+    group of their own, "(missing)") with its count, smallest first.
+    """
+    if not domains or len(frame) == 0:
+        return []
+    keys = frame[list(domains)].astype("string").fillna("(missing)")
+    counts = keys.value_counts(sort=False).reset_index(name="n")
+    counts = counts[counts["n"] < k].sort_values(["n", *domains], kind="stable")
+    return [
+        {"values": {d: str(row[d]) for d in domains}, "n": int(row["n"])}
+        for _, row in counts.iterrows()
+    ]
+
+
+def coarsen(
+    frame: pd.DataFrame, domain: str, k: int, other: str = "Other"
+) -> tuple[pd.Series, list[str]]:
+    """Merge the values of ``domain`` held by fewer than ``k`` respondents into ``other``.
+
+    Returns the new categorical column and the merged values. When the merged
+    group itself stays below ``k`` it is still returned: disclosure control
+    suppresses it at publication.
+    """
+    column = frame[domain]
+    counts = column.value_counts()
+    small = [str(v) for v in column.cat.categories if 0 < counts.get(v, 0) < k]
+    if not small:
+        return column, []
+    kept = [c for c in column.cat.categories if c not in small]
+    values = column.astype("string").where(~column.isin(small), other)
+    categories = kept + ([other] if other not in kept else [])
+    return pd.Categorical(values, categories=categories), small
