@@ -1,11 +1,18 @@
 # Validate the configuration before the DAG is built; shared names for the rules.
 import sys
 
+from prevalence.codebook import load_codebook
 from prevalence.config import parse_config
 from prevalence.errors import PrevalenceError
 
+# Config and codebooks are validated before the DAG is built: a bad one fails in a second.
 try:
-    CONFIG = parse_config(config, source=workflow.configfiles[0] if workflow.configfiles else "config.yaml", root=workflow.basedir)
+    CONFIG = parse_config(
+        config,
+        source=workflow.configfiles[0] if workflow.configfiles else "config.yaml",
+        root=workflow.basedir,
+    )
+    CODEBOOKS = {w.id: load_codebook(w.codebook) for w in CONFIG.waves.values()}
 except PrevalenceError as error:
     sys.exit(f"Configuration error: {error}")
 
