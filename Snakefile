@@ -16,6 +16,7 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/estimate.smk"
 include: "workflow/rules/publish.smk"
 include: "workflow/rules/reproduce.smk"
+include: "workflow/rules/coverage.smk"
 
 
 rule all:

@@ -34,6 +34,12 @@ def test_every_output_is_written(project):
     for stem in ("by_indicator", "by_region", "by_role"):
         for ext in ("png", "svg", "pdf"):
             assert (results / "figures" / "tiny" / f"{stem}.{ext}").stat().st_size > 1000
+    coverage = pd.read_csv(results / "tables" / "coverage.csv")
+    assert set(coverage["method"]) == {"wald", "wilson"} and set(coverage["source"]) == {
+        "exact",
+        "simulated",
+    }
+    assert (results / "figures" / "coverage" / "coverage.png").stat().st_size > 1000
     reproduction = pd.read_csv(results / "reproduction.csv")
     assert reproduction["match"].all() and len(reproduction) == 3
     assert (results / "report.html").stat().st_size > 10_000

@@ -45,6 +45,12 @@ def make_project(
             "level": 0.95,
         },
         "targets": "data/published/targets.yaml",
+        "coverage": {
+            "n": [20],
+            "p": "0.1:0.9:0.2",
+            "methods": ["wald", "wilson"],
+            "simulate": {"clusters": 5, "cluster_size": 2, "deff": 1.5, "reps": 200},
+        },
     }
     (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return folder

@@ -186,6 +186,7 @@ class Config:
     targets: Path | None
     raw: dict[str, Any]
     privacy: dict[str, Any] = field(default_factory=lambda: {"k": 3, "policy": "report"})
+    coverage: dict[str, Any] | None = None
 
     def resolved(self) -> dict[str, Any]:
         """A JSON-serialisable view of the effective configuration (for manifests)."""
@@ -209,6 +210,7 @@ class Config:
                     },
                     "targets": None if self.targets is None else str(self.targets),
                     "privacy": self.privacy,
+                    "coverage": self.coverage,
                 }
             )
         )
@@ -305,6 +307,15 @@ def parse_config(
         targets=targets,
         raw=dict(raw),
         privacy={"k": 3, "policy": "report", **(raw.get("privacy") or {})},
+        coverage=None
+        if raw.get("coverage") is None
+        else {
+            "n": [30, 55, 150],
+            "p": "0.01:0.99:0.01",
+            "methods": ["wald", "wilson", "clopper-pearson", "jeffreys", "agresti-coull"],
+            "simulate": None,
+            **raw["coverage"],
+        },
     )
 
 

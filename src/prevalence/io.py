@@ -246,6 +246,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     temp_path = Path(temp)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temp_path, 0o666 & ~umask)  # mkstemp makes 0600; results are for everyone to read
     try:
         yield temp_path
         os.replace(temp_path, path)

@@ -62,4 +62,7 @@ def final_outputs():
         files.append(f"{RESULTS}/ingest/{wave}.json")
     if CONFIG.targets is not None:
         files.append(f"{RESULTS}/reproduction.csv")
+    if CONFIG.coverage is not None:
+        files.append(f"{RESULTS}/tables/coverage.csv")
+        files += [f"{RESULTS}/figures/coverage/coverage.{e}" for e in ("png", "svg", "pdf")]
     return files

@@ -1,0 +1,1360 @@
+"""Actual coverage of confidence-interval methods for a proportion in small samples.
+
+A nominal 95% interval for a prevalence does not cover the true value 95% of
+the time: with 55 respondents, or a region of 4 to 18, the actual coverage
+depends on the method, the sample size and the true prevalence, and it
+oscillates because the number of cases is discrete. This module measures it,
+so that an analyst can choose the interval method (see
+:mod:`prevalence.intervals`) before the estimates are published.
+
+* :func:`exact_coverage` -- simple random sample, exact: the coverage is the
+  sum of the binomial probabilities of the case counts ``x = 0..n`` whose
+  interval contains the true ``p``.
+* :func:`simulated_coverage` -- one-stage cluster sample with equal cluster
+  sizes and a given design effect, by simulation, with the design-based
+  (Taylor linearisation) standard error and ``clusters - 1`` degrees of
+  freedom that the estimation step uses.
+* :func:`summarize_coverage` -- one row per method and sample: minimum and
+  mean coverage over the prevalence grid.
+* :func:`plot_coverage` -- coverage against the true prevalence, a column of
+  panels per sample size (and simulated design), a row per method (or every
+  method in one panel per sample size), in the house style of
+  :mod:`prevalence.figures`.
+* :func:`coverage_step` -- the workflow step; ``python -m prevalence.coverage``
+  is the same as a command.
+
+Every interval is computed by :func:`prevalence.intervals.confint`, so the
+numbers describe the intervals the pipeline publishes.
+
+Example::
+
+    python -m prevalence.coverage --n 30 55 150 --p 0.01:0.99:0.01 \\
+        --methods wald wilson clopper-pearson jeffreys agresti-coull --level 0.95 \\
+        --out-table results/tables/coverage.csv \\
+        --out-figure results/figures/coverage/coverage \\
+        --simulate --clusters 20 --cluster-size 5 --deff 2 --reps 20000 --seed 1
+
+References
+----------
+Brown LD, Cai TT, DasGupta A (2001). Interval estimation for a binomial
+proportion. Statistical Science 16(2):101-133.
+
+Korn EL, Graubard BI (1998). Confidence intervals for proportions with small
+expected number of positive counts estimated from survey data. Survey
+Methodology 24(2):193-201.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from numbers import Integral, Real
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MultipleLocator, PercentFormatter
+from scipy import stats
+
+from prevalence.errors import ConfigError, PrevalenceError
+from prevalence.figures import (
+    _GRID,
+    _INK,
+    _LABEL_PT,
+    _LINESPACING,
+    _MUTED,
+    _NOTE_PT,
+    _PAD,
+    _REFERENCE,
+    _SPINE,
+    _VALUE_PT,
+    _WIDTH,
+    MARKERS,
+    PALETTE,
+    _draw_frame,
+    _frame,
+    _legend_grid,
+    _level_text,
+    _new_figure,
+    _save,
+    _text_height,
+    _text_width,
+    _wrap_to,
+    house_style,
+)
+from prevalence.intervals import _check_level, check_method, confint
+from prevalence.io import write_csv
+
+__all__ = [
+    "DEFAULT_METHODS",
+    "LAYOUTS",
+    "TABLE_COLUMNS",
+    "VARIANCES",
+    "build_coverage",
+    "coverage_step",
+    "coverage_table",
+    "exact_coverage",
+    "main",
+    "parse_grid",
+    "plot_coverage",
+    "simulated_coverage",
+    "summarize_coverage",
+]
+
+log = logging.getLogger("prevalence")
+
+#: Methods compared when none are named.
+DEFAULT_METHODS = ("wald", "wilson", "clopper-pearson", "jeffreys", "agresti-coull")
+
+#: Standard errors of a simple random sample that :func:`exact_coverage` knows.
+VARIANCES = ("classical", "design")
+
+#: Grid of true prevalences when none is given.
+DEFAULT_P = "0.01:0.99:0.01"
+
+#: Sample sizes when none are given: a region, the 55 women MPs, a larger survey.
+DEFAULT_N = (30, 55, 150)
+
+#: Keys of the ``simulate`` settings of :func:`coverage_step` and their defaults.
+SIMULATION_DEFAULTS: dict[str, Any] = {"deff": 1.0, "reps": 20000, "seed": 1}
+_SIMULATION_REQUIRED = ("clusters", "cluster_size")
+
+#: Most uniforms drawn at once by the simulation (memory bound: 8 bytes each).
+_CHUNK = 4_000_000
+
+#: Column order of the combined table (exact rows leave the simulation columns empty).
+TABLE_COLUMNS = (
+    "source",
+    "method",
+    "n",
+    "clusters",
+    "cluster_size",
+    "deff",
+    "icc",
+    "p",
+    "level",
+    "variance",
+    "reps",
+    "seed",
+    "coverage",
+    "mc_se",
+    "undefined",
+    "mean_width",
+)
+
+_METHOD_LABELS = {
+    "wald": "Wald",
+    "wilson": "Wilson",
+    "clopper-pearson": "Clopper\u2013Pearson",
+    "jeffreys": "Jeffreys",
+    "agresti-coull": "Agresti\u2013Coull",
+    "logit": "logit",
+    "xlogit": "logit (xlogit)",
+    "asin": "arcsine",
+    "likelihood": "likelihood-ratio",
+    "korn-graubard": "Korn\u2013Graubard",
+    "korn-graubard-nchs": "Korn\u2013Graubard (NCHS)",
+}
+
+
+# --------------------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------------------
+def _methods(methods: str | Sequence[str]) -> list[str]:
+    items = [methods] if isinstance(methods, str) else list(methods)
+    if not items:
+        raise ConfigError("no interval method given", fix="name at least one method")
+    checked = [check_method(m) for m in items]
+    return list(dict.fromkeys(checked))
+
+
+def _integer(value: object, name: str, minimum: int) -> int:
+    ok = isinstance(value, Integral) and not isinstance(value, bool | np.bool_)
+    if not ok and isinstance(value, float | np.floating) and float(value).is_integer():
+        ok, value = True, int(value)
+    if ok and int(value) >= minimum:
+        return int(value)
+    raise ConfigError(
+        f"{name} must be a whole number >= {minimum}",
+        value=value,
+        fix=f"give the {name} as a whole number of at least {minimum}",
+    )
+
+
+def _integers(values: object, name: str, minimum: int) -> list[int]:
+    items = [values] if np.ndim(values) == 0 else list(np.asarray(values, dtype=object).ravel())
+    if not items:
+        raise ConfigError(f"no {name} given", fix=f"give at least one {name}")
+    return list(dict.fromkeys(_integer(v, name, minimum) for v in items))
+
+
+def _proportions(values: object) -> np.ndarray:
+    if isinstance(values, str):
+        values = parse_grid(values)
+    try:
+        p = np.atleast_1d(np.asarray(values, dtype=float)).ravel()
+    except (TypeError, ValueError):
+        raise ConfigError(
+            "true prevalences must be numbers", value=values, fix="give proportions in [0, 1]"
+        ) from None
+    if p.size == 0:
+        raise ConfigError("no true prevalence given", fix="give proportions in [0, 1]")
+    bad = ~np.isfinite(p) | (p < 0) | (p > 1)
+    if bad.any():
+        raise ConfigError(
+            "true prevalences must be proportions in [0, 1]",
+            value=float(p[bad][0]),
+            fix="give proportions, not percentages (0.1 for 10%)",
+        )
+    return p
+
+
+def _variance(variance: str) -> str:
+    if variance in VARIANCES:
+        return variance
+    raise ConfigError(
+        f"unknown standard error {variance!r}", fix=f"use one of: {', '.join(VARIANCES)}"
+    )
+
+
+def parse_grid(text: str) -> list[float]:
+    """Parse ``"start:stop:step"`` (stop included) or a single number into proportions.
+
+    The grid is computed in decimal arithmetic, so ``"0.01:0.99:0.01"`` gives
+    exactly the 99 floats ``0.01, 0.02, ..., 0.99`` (no accumulated rounding).
+
+    Raises
+    ------
+    ConfigError
+        If the text is not a number or a grid with ``step > 0`` and
+        ``start <= stop``, or a value lies outside [0, 1].
+    """
+    fix = "write a grid as start:stop:step, e.g. 0.01:0.99:0.01, or a single proportion"
+    parts = str(text).strip().split(":")
+    try:
+        numbers = [Decimal(part.strip()) for part in parts]
+    except InvalidOperation:
+        raise ConfigError("not a number or a start:stop:step grid", value=text, fix=fix) from None
+    if not all(d.is_finite() for d in numbers):
+        raise ConfigError("not a number or a start:stop:step grid", value=text, fix=fix)
+    if len(numbers) == 1:
+        values = numbers
+    elif len(numbers) == 3:
+        start, stop, step = numbers
+        if step <= 0 or start > stop:
+            raise ConfigError("a grid needs step > 0 and start <= stop", value=text, fix=fix)
+        count = int((stop - start) / step) + 1
+        if count > 100_000:
+            raise ConfigError("the grid has more than 100000 points", value=text, fix=fix)
+        values = [start + i * step for i in range(count)]
+    else:
+        raise ConfigError("not a number or a start:stop:step grid", value=text, fix=fix)
+    out = [float(v) for v in values]
+    if any(not 0.0 <= v <= 1.0 for v in out):
+        raise ConfigError(
+            "true prevalences must be proportions in [0, 1]",
+            value=text,
+            fix="give proportions, not percentages (0.1 for 10%)",
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# exact coverage, simple random sample
+# --------------------------------------------------------------------------------------
+def exact_coverage(
+    methods: str | Sequence[str],
+    n: int | Sequence[int],
+    p: float | Sequence[float] | str,
+    level: float = 0.95,
+    *,
+    variance: str = "classical",
+) -> pd.DataFrame:
+    """Exact coverage of interval methods for a simple random sample.
+
+    For each sample size ``n`` every possible case count ``x = 0..n`` gives an
+    estimate ``x/n`` and an interval; the coverage at a true prevalence ``p``
+    is ``sum_x P(X = x) 1[low(x) <= p <= high(x)]`` with ``X ~ Binomial(n, p)``.
+    Nothing is simulated. The computation is vectorised over ``x``, ``p`` and
+    the interval's cells; Python loops only over the methods and sample sizes.
+
+    Parameters
+    ----------
+    methods
+        One method or several, from :data:`prevalence.intervals.METHODS`.
+    n
+        Sample size(s), whole numbers >= 1.
+    p
+        True prevalence(s) in [0, 1], or a ``"start:stop:step"`` grid
+        (see :func:`parse_grid`).
+    level
+        Nominal confidence level in (0, 1).
+    variance
+        The standard error given to :func:`~prevalence.intervals.confint`:
+
+        ``"classical"`` (default)
+            ``se = sqrt(p(1-p)/n)`` with normal quantiles (``df = inf``): the
+            textbook intervals (equal to statsmodels' ``proportion_confint``).
+        ``"design"``
+            ``se = sqrt(p(1-p)/(n-1))`` with ``df = n - 1``: what the
+            design-based estimation step (and R's ``survey``) computes for an
+            unweighted, unclustered sample (Taylor linearisation, no finite
+            population correction). At ``n = 1`` ``df = 0`` and every interval
+            is undefined.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per sample size, method and ``p`` (in that order), columns
+        ``method, n, p, level, variance, coverage, mean_width, undefined``:
+        ``mean_width`` is the expected width of the interval (over the counts
+        with a defined interval) and ``undefined`` the probability of an
+        undefined (NaN) interval, which never covers.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown method or variance, a level outside (0, 1), a sample
+        size that is not a whole number >= 1 or a ``p`` outside [0, 1].
+
+    Examples
+    --------
+    >>> table = exact_coverage(["wilson", "wald"], 50, 0.1)
+    >>> table["coverage"].round(4).tolist()
+    [0.9703, 0.8789]
+    """
+    names = _methods(methods)
+    sizes = _integers(n, "sample size", 1)
+    grid = _proportions(p)
+    level = _check_level(level)
+    variance = _variance(variance)
+
+    frames = []
+    for size in sizes:
+        x = np.arange(size + 1, dtype=float)
+        estimate = x / size
+        if variance == "classical":
+            se = np.sqrt(estimate * (1.0 - estimate) / size)
+            df = np.inf
+        else:
+            se = np.sqrt(estimate * (1.0 - estimate) / max(size - 1, 1))
+            df = float(size - 1)
+        # P(X = x) for every count (rows) and true prevalence (columns)
+        pmf = stats.binom.pmf(x[:, None], size, grid[None, :])
+        for method in names:
+            ci = confint(method, estimate, se, size, df, level)
+            frames.append(_exact_rows(method, size, grid, level, variance, ci.low, ci.high, pmf))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _exact_rows(method, size, grid, level, variance, low, high, pmf) -> pd.DataFrame:
+    defined = (np.isfinite(low) & np.isfinite(high))[:, None]
+    lo = np.where(defined[:, 0], low, np.nan)[:, None]
+    hi = np.where(defined[:, 0], high, np.nan)[:, None]
+    covers = defined & (lo <= grid[None, :]) & (grid[None, :] <= hi)
+    coverage = np.where(covers, pmf, 0.0).sum(axis=0)
+    p_defined = np.where(defined, pmf, 0.0).sum(axis=0)
+    width = np.where(defined, np.nan_to_num(hi - lo), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_width = np.where(p_defined > 0, (pmf * width).sum(axis=0) / p_defined, np.nan)
+    return pd.DataFrame(
+        {
+            "method": method,
+            "n": size,
+            "p": grid,
+            "level": level,
+            "variance": variance,
+            "coverage": np.clip(coverage, 0.0, 1.0),
+            "mean_width": mean_width,
+            "undefined": np.where(defined, 0.0, pmf).sum(axis=0),
+        }
+    )
+
+
+# --------------------------------------------------------------------------------------
+# simulated coverage, one-stage cluster sample
+# --------------------------------------------------------------------------------------
+def simulated_coverage(
+    methods: str | Sequence[str],
+    *,
+    clusters: int,
+    cluster_size: int,
+    p: float | Sequence[float] | str,
+    deff: float = 1.0,
+    level: float = 0.95,
+    reps: int = 20000,
+    seed: int = 1,
+) -> pd.DataFrame:
+    """Coverage by simulation under a one-stage cluster sample.
+
+    Model: ``C = clusters`` clusters of ``m = cluster_size`` respondents each
+    (``n = C m``); the intracluster correlation is ``rho = (deff - 1)/(m - 1)``
+    so that the design effect of the proportion is ``1 + (m - 1) rho = deff``.
+    Cluster prevalences ``p_c`` follow the beta distribution with mean ``p``
+    and ``rho = 1/(a + b + 1)`` (every ``p_c = p`` when ``rho = 0``; ``p_c`` is
+    0 or 1 when ``rho = 1``) and each cluster's count of cases is
+    ``Binomial(m, p_c)``. The counts are drawn directly from that mixture, the
+    beta-binomial distribution, by inverting its distribution function: the
+    same model as drawing ``p_c`` first, much faster.
+
+    Each replicate is analysed as the estimation step analyses a survey:
+    estimate ``phat`` = overall proportion; design-based (Taylor, clusters
+    sampled with replacement) variance, for equal cluster sizes
+    ``V = sum_c (ybar_c - phat)**2 / (C (C - 1))``; ``df = C - 1``; interval
+    ``confint(method, phat, sqrt(V), n = C m, df, level)``. ``V`` is computed
+    from the integer counts, so it is exactly 0 when every cluster has the
+    same share of cases (the interval then has zero width). A sample enters
+    the intervals only through its total count and ``V``, so each distinct
+    pair is computed once and weighted by its frequency.
+
+    The replicates of one ``p`` are drawn as an array ``reps x C`` of uniforms
+    from ``numpy.random.default_rng(seed)`` (true prevalences in the order
+    given), and every method is applied to the same samples: the same
+    arguments give an identical table.
+
+    What agrees with :func:`exact_coverage`: with ``cluster_size = 1`` and
+    ``deff = 1`` each cluster is one respondent, ``V = phat(1-phat)/(n-1)``
+    and ``df = n - 1``, which is exactly ``exact_coverage(..., variance="design")``
+    at ``n = clusters``; the simulated coverage then differs from it only by
+    Monte Carlo error. It is *not* the classical interval (``se**2 =
+    phat(1-phat)/n``, normal quantiles), although at ``n = 50`` the two differ
+    by less than 0.01 except near the edges. With ``cluster_size > 1`` and
+    ``deff = 1`` the total count is still ``Binomial(n, p)``, but ``V`` is a
+    noisier between-cluster estimate with only ``C - 1`` degrees of freedom,
+    so the coverage differs from either exact value.
+
+    Parameters
+    ----------
+    methods
+        One method or several, from :data:`prevalence.intervals.METHODS`.
+    clusters
+        Number of clusters ``C``, >= 2 (one cluster gives ``df = 0``).
+    cluster_size
+        Respondents per cluster ``m``, >= 1.
+    p
+        True prevalence(s) in [0, 1], or a ``"start:stop:step"`` grid.
+    deff
+        Design effect, ``1 <= deff <= m`` (``deff = 1`` when ``m = 1``).
+    level
+        Nominal confidence level in (0, 1).
+    reps
+        Simulated samples per true prevalence, >= 1.
+    seed
+        Seed of the random generator, a whole number >= 0.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per method and ``p``, columns ``method, clusters,
+        cluster_size, n, p, deff, icc, level, variance, reps, seed, coverage,
+        mc_se, undefined, mean_width``: ``coverage`` is the share of
+        replicates whose interval contains ``p`` (undefined intervals count
+        as not covering), ``mc_se = sqrt(coverage (1 - coverage)/reps)`` its
+        binomial Monte Carlo standard error, ``undefined`` the share of
+        replicates with a NaN interval and ``mean_width`` the mean width of
+        the defined intervals.
+
+    Raises
+    ------
+    ConfigError
+        For an invalid method, level, size, design effect, ``p``, ``reps`` or
+        ``seed``.
+    """
+    names = _methods(methods)
+    n_clusters = _integer(clusters, "number of clusters", 2)
+    size = _integer(cluster_size, "cluster size", 1)
+    grid = _proportions(p)
+    level = _check_level(level)
+    replicates = _integer(reps, "number of replicates", 1)
+    seed = _integer(seed, "seed", 0)
+    icc = _icc(deff, size)
+    deff = float(deff)
+
+    rng = np.random.default_rng(seed)
+    n = n_clusters * size
+    scale = float(n_clusters) ** 2 * (n_clusters - 1) * size**2
+    rows: dict[str, list[dict[str, object]]] = {method: [] for method in names}
+    for true_p in grid:
+        true_p = float(true_p)
+        total, spread = _simulate_sums(rng, true_p, icc, n_clusters, size, replicates)
+        # the intervals depend on the sample only through (K, C S2 - K^2): compute each
+        # distinct pair once and weight it by how many replicates gave it
+        total, spread, weight = _distinct_pairs(total, spread, n_clusters * n * size)
+        estimate = total / n
+        se = np.sqrt(spread / scale)
+        for method in names:
+            ci = confint(method, estimate, se, n, n_clusters - 1, level)
+            defined = np.isfinite(ci.low) & np.isfinite(ci.high)
+            covers = defined & (ci.low <= true_p) & (true_p <= ci.high)
+            coverage = float(weight[covers].sum() / replicates)
+            n_defined = int(weight[defined].sum())
+            width = float((weight * (ci.high - ci.low))[defined].sum())
+            rows[method].append(
+                {
+                    "method": method,
+                    "clusters": n_clusters,
+                    "cluster_size": size,
+                    "n": n,
+                    "p": true_p,
+                    "deff": deff,
+                    "icc": icc,
+                    "level": level,
+                    "variance": "design",
+                    "reps": replicates,
+                    "seed": seed,
+                    "coverage": coverage,
+                    "mc_se": math.sqrt(coverage * (1.0 - coverage) / replicates),
+                    "undefined": 1.0 - n_defined / replicates,
+                    "mean_width": width / n_defined if n_defined else math.nan,
+                }
+            )
+    return pd.DataFrame([row for method in names for row in rows[method]])
+
+
+def _icc(deff: object, size: int) -> float:
+    """Intracluster correlation ``(deff - 1)/(m - 1)`` of a valid design effect."""
+    ok = isinstance(deff, Real) and not isinstance(deff, bool | np.bool_)
+    value = float(deff) if ok else math.nan
+    if size == 1:
+        if value == 1.0:
+            return 0.0
+        raise ConfigError(
+            "with clusters of one respondent the design effect is 1",
+            value=deff,
+            fix="use a design effect of 1, or clusters of 2 or more respondents",
+        )
+    if ok and 1.0 <= value <= size:
+        return (value - 1.0) / (size - 1.0)
+    raise ConfigError(
+        f"the design effect must be a number from 1 to the cluster size ({size})",
+        value=deff,
+        fix="a one-stage cluster design with equal clusters has 1 <= deff <= cluster size",
+    )
+
+
+def _distinct_pairs(
+    total: np.ndarray, spread: np.ndarray, max_spread: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct ``(total, spread)`` pairs and how often each occurs."""
+    width = max_spread + 1
+    if (int(total.max(initial=0)) + 1) * width < np.iinfo(np.int64).max:
+        keys, counts = np.unique(total * width + spread, return_counts=True)
+        return keys // width, keys % width, counts
+    pairs, counts = np.unique(np.stack([total, spread], axis=1), axis=0, return_counts=True)
+    return pairs[:, 0], pairs[:, 1], counts
+
+
+def _cluster_pmf(p: float, icc: float, size: int) -> np.ndarray:
+    """Distribution of the cases in one cluster: beta-binomial(m, a, b), P(k) for k = 0..m.
+
+    ``a = p (1 - rho)/rho`` and ``b = (1 - p)(1 - rho)/rho``: the beta mixing
+    distribution of the cluster prevalence has mean ``p`` and ``1/(a + b + 1) = rho``.
+    """
+    k = np.arange(size + 1)
+    if icc == 0.0 or p in (0.0, 1.0):
+        return stats.binom.pmf(k, size, p)
+    if icc == 1.0:  # every cluster is all cases or no cases
+        pmf = np.zeros(size + 1)
+        pmf[0], pmf[-1] = 1.0 - p, p
+        return pmf
+    scale = (1.0 - icc) / icc  # a + b
+    return stats.betabinom.pmf(k, size, p * scale, (1.0 - p) * scale)
+
+
+def _simulate_sums(
+    rng: np.random.Generator, p: float, icc: float, clusters: int, size: int, reps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Simulate ``reps`` samples; return the cases ``K`` and ``C S2 - K^2`` of each.
+
+    Cluster counts are drawn by inversion of the beta-binomial distribution
+    function, ``reps x clusters`` uniforms at a time (in chunks of at most
+    :data:`_CHUNK` values); this is the same distribution as drawing ``p_c``
+    from the beta and then ``Binomial(m, p_c)``, at a fraction of the cost.
+    ``S2`` is the sum of the squared cluster counts; both results are exact
+    integers.
+    """
+    cdf = np.cumsum(_cluster_pmf(p, icc, size))
+    cdf[-1] = 1.0  # uniforms are < 1, so no draw can exceed m
+    total = np.empty(reps, dtype=np.int64)
+    spread = np.empty(reps, dtype=np.int64)
+    chunk = max(_CHUNK // clusters, 1)
+    for first in range(0, reps, chunk):
+        rows = min(chunk, reps - first)
+        counts = np.searchsorted(cdf, rng.random((rows, clusters)), side="right")
+        k = counts.sum(axis=1)
+        total[first : first + rows] = k
+        spread[first : first + rows] = clusters * (counts * counts).sum(axis=1) - k * k
+    return total, spread
+
+
+# --------------------------------------------------------------------------------------
+# summary
+# --------------------------------------------------------------------------------------
+def _panel_keys(table: pd.DataFrame) -> list[str]:
+    """Columns that identify one sample (panel) of a coverage table."""
+    keys = ["n"]
+    if "source" in table.columns:
+        keys.insert(0, "source")
+    keys += [c for c in ("clusters", "cluster_size", "deff", "variance") if c in table.columns]
+    return keys
+
+
+def summarize_coverage(table: pd.DataFrame) -> pd.DataFrame:
+    """Minimum and mean coverage over the prevalence grid, per sample and method.
+
+    Parameters
+    ----------
+    table
+        A table from :func:`exact_coverage`, :func:`simulated_coverage` or
+        :func:`coverage_step`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per sample and method (in the table's order): the sample's
+        columns, ``method, level, min_coverage, p_at_min, mean_coverage,
+        share_below`` (share of the grid's ``p`` where coverage < level) and
+        ``mean_width`` (average of the expected widths over the grid).
+    """
+    keys = _panel_keys(table) + ["method", "level"]
+    rows = []
+    for key, group in table.groupby(keys, sort=False, dropna=False):
+        lowest = group["coverage"].idxmin()
+        rows.append(
+            {
+                **dict(zip(keys, key, strict=True)),
+                "min_coverage": float(group["coverage"].min()),
+                "p_at_min": float(group.loc[lowest, "p"]),
+                "mean_coverage": float(group["coverage"].mean()),
+                "share_below": float((group["coverage"] < group["level"]).mean()),
+                "mean_width": float(group["mean_width"].mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------
+# chart
+# --------------------------------------------------------------------------------------
+LAYOUTS = ("grid", "overlay")
+
+_Y_FLOOR = 0.80  # lowest coverage drawn; lower values are noted in the panel and footer
+_COL_GAP = 0.34  # inches between panels side by side (grid)
+_ROW_GAP = 0.22  # inches between rows of panels (grid)
+_GRID_PANEL_HEIGHT = 1.05  # inches of one plotting area (grid)
+_TICKS_LEFT = 0.42  # inches for the coverage tick labels
+_X_AXIS = 0.48  # inches under a row of panels for tick labels and the axis label
+_OVERLAY_PANEL_HEIGHT = 2.8  # inches of one plotting area (overlay)
+_OVERLAY_TITLE = 0.34  # inches above a plotting area for its title (overlay)
+_OVERLAY_GAP = 0.42  # inches between panels side by side (overlay)
+_OVERLAY_LEFT = 0.62  # inches for tick labels and the axis label (overlay)
+_MARK_EVERY = 10  # one marker per this many grid points (overlay)
+_LINESTYLES = ("-", (0, (4, 1.4)), "-", (0, (1, 1.1)), (0, (5, 1.2, 1, 1.2)), "-", "-", "-")
+
+
+def _method_label(method: str) -> str:
+    return _METHOD_LABELS.get(method, method)
+
+
+def _number_text(value: float) -> str:
+    return f"{value:g}"
+
+
+def _panel_title(key: Mapping[str, object], *, short: bool = False) -> str:
+    """Name of one sample: ``n = 30``, or the simulated cluster design.
+
+    ``short`` puts the design on a second line (column headers of the grid).
+    """
+    n = int(key["n"])
+    if _is_simulated(key):
+        clusters, size = int(key["clusters"]), int(key["cluster_size"])
+        design = f"{clusters} clusters of {size}, deff {_number_text(float(key['deff']))}"
+        if short:
+            return f"n = {n}, simulated\n{design}"
+        return f"n = {n}: {design} (simulated)"
+    text = f"n = {n}"
+    if key.get("variance") == "design":
+        text += ", design-based SE" if short else " (design-based SE)"
+    return text
+
+
+def _present(value: object) -> bool:
+    return value is not None and not bool(pd.isna(value))
+
+
+def _is_simulated(key: Mapping[str, object]) -> bool:
+    return key.get("source") == "simulated" or _present(key.get("clusters"))
+
+
+def _check_coverage_table(table: pd.DataFrame) -> None:
+    if not isinstance(table, pd.DataFrame):
+        raise PrevalenceError(
+            f"expected a pandas DataFrame, got {type(table).__name__}",
+            fix="pass a table from exact_coverage or simulated_coverage",
+        )
+    missing = [c for c in ("method", "n", "p", "level", "coverage") if c not in table.columns]
+    if missing:
+        raise PrevalenceError(
+            f"coverage table lacks column(s) {', '.join(missing)}",
+            fix="pass a table from exact_coverage or simulated_coverage",
+        )
+    if table.empty:
+        raise PrevalenceError(
+            "the coverage table has no rows",
+            fix="compute it with at least one method, sample size and prevalence",
+        )
+    levels = table["level"].dropna().unique()
+    if len(levels) != 1:
+        raise PrevalenceError(
+            "the coverage table must have exactly one confidence level",
+            value=", ".join(_level_text(float(v)) for v in sorted(levels)) or None,
+            fix="draw one chart per level",
+        )
+
+
+def _check_layout(layout: str) -> str:
+    if layout in LAYOUTS:
+        return layout
+    raise ConfigError(f"unknown chart layout {layout!r}", fix=f"use one of: {', '.join(LAYOUTS)}")
+
+
+def build_coverage(
+    table: pd.DataFrame,
+    *,
+    title: str | None = None,
+    source_note: str | None = None,
+    layout: str = "grid",
+    width: float = _WIDTH,
+) -> Figure:
+    """Build the coverage chart without writing it; see :func:`plot_coverage`."""
+    _check_coverage_table(table)
+    layout = _check_layout(layout)
+    with rc_context(house_style()):
+        build = _build_grid if layout == "grid" else _build_overlay
+        return build(table, title=title, source_note=source_note, width=width)
+
+
+def plot_coverage(
+    table: pd.DataFrame,
+    *,
+    out_stem: str | Path,
+    title: str | None = None,
+    source_note: str | None = None,
+    layout: str = "grid",
+) -> list[Path]:
+    """Write the chart of actual coverage against the true prevalence.
+
+    One column of panels per sample (each sample size of the exact
+    calculation, then each simulated cluster design), x = true prevalence
+    0-100%, y = actual coverage, with a dashed line at the nominal level.
+    The coverage axis runs from 80% to 100%; a curve that falls below 80%
+    (the Wald interval near 0% and 100%) runs off the bottom and the panel
+    states its minimum.
+
+    Parameters
+    ----------
+    table
+        A table from :func:`exact_coverage`, :func:`simulated_coverage` or
+        both concatenated (the table written by :func:`coverage_step`); one
+        confidence level.
+    out_stem
+        Output path without extension; parent folders are created.
+    title
+        Chart title; default ``"Actual coverage of nominal 95% confidence intervals"``.
+    source_note
+        Optional extra line in the footer.
+    layout
+        ``"grid"`` (default): one row of panels per method, each panel one
+        curve in the method's colour, with its minimum and mean coverage;
+        easy to read although the curves oscillate. ``"overlay"``: one panel
+        per sample with every method in it (Okabe-Ito colour, marker and line
+        style per method, legend on top); compact, but with more than two or
+        three methods the oscillating curves overlap near the nominal level.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``<out_stem>.png`` (300 dpi), ``.svg`` and ``.pdf``; reruns give
+        byte-identical files.
+
+    Raises
+    ------
+    PrevalenceError
+        If the table lacks a column, has no rows or mixes confidence levels.
+    ConfigError
+        For an unknown layout.
+    """
+    fig = build_coverage(table, title=title, source_note=source_note, layout=layout)
+    return _save(fig, out_stem)
+
+
+def _chart_text(
+    table: pd.DataFrame, panels, title: str | None, source_note: str | None
+) -> tuple[float, str, str, list[str]]:
+    """Level, title, subtitle and footer lines shared by both layouts."""
+    level = float(table["level"].dropna().iloc[0])
+    level_text = _level_text(level)
+    title = title or f"Actual coverage of nominal {level_text} confidence intervals"
+    exact = any(not _is_simulated(key) for key, _ in panels)
+    simulated = [(key, group) for key, group in panels if _is_simulated(key)]
+    kinds = ["exact for a simple random sample"] if exact else []
+    if simulated:
+        kinds.append("simulated for a cluster sample" if exact else "simulated, cluster sample")
+    subtitle = f"Share of samples whose interval contains the true prevalence; {', '.join(kinds)}"
+    footer = [
+        f"Dashed line: nominal {level_text}. Coverage oscillates with the true prevalence "
+        "because the number of cases is a whole number."
+    ]
+    if simulated:
+        reps = sorted({int(group["reps"].iloc[0]) for _, group in simulated})
+        worst = max(float(group["mc_se"].max()) for _, group in simulated)
+        footer.append(
+            f"Simulated: one-stage cluster sample, {' or '.join(f'{r:,}' for r in reps)} samples "
+            f"per point (Monte Carlo SE at most {100 * worst:.1f} points), each analysed with its "
+            "design-based SE and clusters \u2212 1 degrees of freedom."
+        )
+    low = table.loc[table["coverage"] < _Y_FLOOR]
+    if not low.empty:
+        worst_by_method = low.groupby("method", sort=False)["coverage"].min()
+        parts = [f"{_method_label(m)} down to {100 * v:.0f}%" for m, v in worst_by_method.items()]
+        footer.append(
+            f"Coverage below {100 * _Y_FLOOR:.0f}% runs off the panels: {'; '.join(parts)}."
+        )
+    if source_note:
+        footer.append(source_note)
+    return level, title, subtitle, footer
+
+
+def _panels(table: pd.DataFrame) -> list[tuple[dict[str, object], pd.DataFrame]]:
+    """Samples in the table's order (exact sample sizes first), each with its rows."""
+    keys = _panel_keys(table)
+    panels = [
+        (dict(zip(keys, key, strict=True)), group.sort_values("p", kind="stable"))
+        for key, group in table.groupby(keys, sort=False, dropna=False)
+    ]
+    return sorted(panels, key=lambda item: _is_simulated(item[0]))
+
+
+def _row_label(method: str, width_in: float) -> str:
+    """Method name for the left column, broken after a dash or at spaces if too wide."""
+    text = _method_label(method)
+    if _text_width(text, _LABEL_PT, weight="bold") <= width_in:
+        return text
+    return text.replace("\u2013", "\u2013\n").replace(" ", "\n")
+
+
+def _build_grid(
+    table: pd.DataFrame, *, title: str | None, source_note: str | None, width: float
+) -> Figure:
+    panels = _panels(table)
+    methods = list(dict.fromkeys(table["method"].astype(str)))
+    level, title, subtitle, footer = _chart_text(table, panels, title, source_note)
+    grid_p = table["p"].nunique()
+    plural = "s" if grid_p > 1 else ""
+    footer.insert(
+        1,
+        f"Under each curve: its minimum and mean over the {grid_p} true prevalence{plural} drawn.",
+    )
+    frame = _frame(title, subtitle, footer, width)
+
+    labels = [_row_label(m, 1.0) for m in methods]
+    label_width = max(_text_width(t, _LABEL_PT, weight="bold") for t in labels)
+    left = _PAD + label_width + 0.12 + _TICKS_LEFT
+    ncols = len(panels)
+    panel_width = (width - left - _PAD - 0.12 - (ncols - 1) * _COL_GAP) / ncols
+    headers = [
+        _wrap_to(
+            _panel_title(key, short=True), panel_width + _COL_GAP * 0.8, _LABEL_PT, weight="bold"
+        )
+        for key, _ in panels
+    ]
+    x_step = 0.25 if panel_width >= 1.6 else 0.5
+    header_height = max(_text_height(h, _LABEL_PT) for h in headers) + 0.1
+    label_heights = [_text_height(t, _LABEL_PT) for t in labels]
+    row_height = max([_GRID_PANEL_HEIGHT, *(h + 0.1 for h in label_heights)])
+
+    top = frame.header_height + 0.2 + header_height
+    rows_height = len(methods) * row_height + (len(methods) - 1) * _ROW_GAP
+    height = top + rows_height + _X_AXIS + 0.14 + frame.footer_height
+    fig = _new_figure(width, height)
+    _draw_frame(fig, frame, height)
+    inches = fig.dpi_scale_trans
+
+    for col, header in enumerate(headers):
+        fig.text(
+            left + col * (panel_width + _COL_GAP),
+            height - top + 0.08,
+            header,
+            transform=inches,
+            ha="left",
+            va="bottom",
+            fontsize=_LABEL_PT,
+            fontweight="bold",
+            linespacing=_LINESPACING,
+            color=_INK,
+        )
+    for row, (method, label) in enumerate(zip(methods, labels, strict=True)):
+        y0 = height - top - (row + 1) * row_height - row * _ROW_GAP
+        fig.text(
+            _PAD,
+            y0 + row_height / 2,
+            label,
+            transform=inches,
+            ha="left",
+            va="center",
+            fontsize=_LABEL_PT,
+            fontweight="bold",
+            linespacing=_LINESPACING,
+            color=_INK,
+        )
+        bottom_row = row == len(methods) - 1
+        for col, (_, group) in enumerate(panels):
+            x0 = left + col * (panel_width + _COL_GAP)
+            ax = fig.add_axes((x0 / width, y0 / height, panel_width / width, row_height / height))
+            rows = group.loc[group["method"].astype(str) == method]
+            _coverage_axes(ax, level, x_labels=bottom_row, y_labels=col == 0, x_step=x_step)
+            if bottom_row:
+                ax.set_xlabel("True prevalence", labelpad=3)
+            if rows.empty:
+                _panel_note(ax, "not computed", y=0.5)
+                continue
+            ax.plot(
+                rows["p"].to_numpy(dtype=float),
+                rows["coverage"].to_numpy(dtype=float),
+                color=PALETTE[methods.index(method) % len(PALETTE)],
+                linewidth=1.0,
+                marker="o" if len(rows) == 1 else "none",
+                markersize=3.5,
+                solid_joinstyle="round",
+                zorder=3,
+            )
+            coverage = rows["coverage"].to_numpy(dtype=float)
+            minimum = f"min {100 * coverage.min():.1f}%"
+            mean = f"mean {100 * coverage.mean():.1f}%"
+            note = f"{minimum}  \u00b7  {mean}"
+            if _text_width(note, _NOTE_PT) > panel_width - 0.12:
+                note = f"{minimum}\n{mean}"
+            _panel_note(ax, note, y=0.04)
+    return fig
+
+
+def _coverage_axes(ax, level: float, *, x_labels: bool, y_labels: bool, x_step: float) -> None:
+    """Axis ranges, ticks, grid and nominal line of one panel."""
+    ax.set_xlim(0, 1)
+    ax.set_ylim(_Y_FLOOR, 1.0)
+    ax.xaxis.set_major_locator(MultipleLocator(x_step))
+    ax.xaxis.set_minor_locator(MultipleLocator(0.05 if x_step < 0.2 else 0.1))
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+    ax.yaxis.set_major_locator(MultipleLocator(0.05))
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+    ax.tick_params(axis="x", which="minor", length=1.8, color=_SPINE)
+    ax.tick_params(axis="y", length=3.0, width=0.8)
+    ax.tick_params(axis="x", labelbottom=x_labels)
+    ax.tick_params(axis="y", labelleft=y_labels)
+    ax.grid(axis="y", color=_GRID, linewidth=0.6)
+    ax.grid(axis="x", which="major", color=_GRID, linewidth=0.6)
+    ax.axhline(level, zorder=4, **_nominal_style())
+
+
+def _panel_note(ax, text: str, *, y: float) -> None:
+    ax.text(
+        0.5,
+        y,
+        text,
+        transform=ax.transAxes,
+        ha="center",
+        va="bottom",
+        fontsize=_NOTE_PT,
+        linespacing=1.1,
+        color=_MUTED,
+        zorder=5,
+        bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none"},
+    )
+
+
+def _build_overlay(
+    table: pd.DataFrame, *, title: str | None, source_note: str | None, width: float
+) -> Figure:
+    panels = _panels(table)
+    methods = list(dict.fromkeys(table["method"].astype(str)))
+    level, title, subtitle, footer = _chart_text(table, panels, title, source_note)
+
+    handles = [Line2D([], [], **_line_style(i), markersize=5.0) for i in range(len(methods))]
+    entries = [_method_label(m) for m in methods]
+    handles.append(Line2D([], [], **_nominal_style()))
+    entries.append(f"Nominal {_level_text(level)}")
+    ncol, handles, entries = _legend_grid(handles, entries, width - 2 * _PAD)
+    legend_height = math.ceil(len(entries) / ncol) * _VALUE_PT * 1.75 / 72
+
+    k = len(panels)
+    ncols = k if k <= 3 else (2 if k == 4 else 3)
+    nrows = math.ceil(k / ncols)
+    left = _PAD + _OVERLAY_LEFT
+    panel_width = (width - left - _PAD - 0.1 - (ncols - 1) * _OVERLAY_GAP) / ncols
+    titles = [_wrap_to(_panel_title(key), panel_width, _LABEL_PT) for key, _ in panels]
+    title_height = max(_text_height(t, _LABEL_PT) for t in titles) + 0.12
+    frame = _frame(title, subtitle, footer, width)
+    row_height = title_height + _OVERLAY_PANEL_HEIGHT + _X_AXIS
+    top_block = frame.header_height + 0.16 + legend_height + 0.06
+    height = top_block + nrows * row_height + 0.1 + frame.footer_height
+    fig = _new_figure(width, height)
+    _draw_frame(fig, frame, height)
+    fig.legend(
+        handles,
+        entries,
+        loc="upper left",
+        bbox_to_anchor=(_PAD / width, (height - frame.header_height - 0.16) / height),
+        bbox_transform=fig.transFigure,
+        ncol=ncol,
+        frameon=False,
+        borderpad=0.0,
+        borderaxespad=0.0,
+        handlelength=2.6,
+        handletextpad=0.5,
+        columnspacing=1.4,
+        labelspacing=0.5,
+        fontsize=_VALUE_PT,
+    )
+    for index, ((_, group), panel_title) in enumerate(zip(panels, titles, strict=True)):
+        row, col = divmod(index, ncols)
+        x0 = left + col * (panel_width + _OVERLAY_GAP)
+        y0 = height - top_block - (row + 1) * row_height + _X_AXIS
+        ax = fig.add_axes(
+            (x0 / width, y0 / height, panel_width / width, _OVERLAY_PANEL_HEIGHT / height)
+        )
+        _coverage_axes(ax, level, x_labels=True, y_labels=col == 0, x_step=0.2)
+        ax.set_title(panel_title, loc="left", fontsize=_LABEL_PT, fontweight="bold", pad=6)
+        if col == 0:
+            ax.set_ylabel("Actual coverage", labelpad=4)
+        ax.set_xlabel("True prevalence", labelpad=3)
+        points = int(group.groupby("method")["p"].size().max())
+        step = max(round(points / _MARK_EVERY), 1)
+        for i, method in enumerate(methods):
+            rows = group.loc[group["method"].astype(str) == method]
+            if rows.empty:
+                continue
+            ax.plot(
+                rows["p"].to_numpy(dtype=float),
+                rows["coverage"].to_numpy(dtype=float),
+                **_line_style(i),
+                markersize=4.0,
+                markevery=((i * max(step // len(methods), 1)) % step, step),
+                zorder=3 + 0.01 * i,
+            )
+    return fig
+
+
+def _line_style(i: int) -> dict[str, object]:
+    return {
+        "color": PALETTE[i % len(PALETTE)],
+        "linestyle": _LINESTYLES[i % len(_LINESTYLES)],
+        "linewidth": 0.9,
+        "marker": MARKERS[i % len(MARKERS)],
+        "markeredgecolor": "white",
+        "markeredgewidth": 0.5,
+    }
+
+
+def _nominal_style() -> dict[str, object]:
+    return {"color": _REFERENCE, "linestyle": (0, (4, 2.5)), "linewidth": 1.0}
+
+
+# --------------------------------------------------------------------------------------
+# workflow step and command
+# --------------------------------------------------------------------------------------
+def _simulation_settings(simulate: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(simulate, Mapping):
+        raise ConfigError(
+            "the simulation settings must be a mapping",
+            value=simulate,
+            fix="give clusters, cluster_size and optionally deff, reps, seed",
+        )
+    unknown = sorted(set(simulate) - set(_SIMULATION_REQUIRED) - set(SIMULATION_DEFAULTS))
+    if unknown:
+        raise ConfigError(
+            f"unknown simulation setting(s) {', '.join(map(str, unknown))}",
+            fix="use clusters, cluster_size, deff, reps and seed",
+        )
+    missing = [k for k in _SIMULATION_REQUIRED if simulate.get(k) is None]
+    if missing:
+        raise ConfigError(
+            f"the simulation needs {' and '.join(missing)}",
+            fix="give the number of clusters and the respondents per cluster",
+        )
+    settings = {**SIMULATION_DEFAULTS, **{k: v for k, v in simulate.items() if v is not None}}
+    return settings
+
+
+def coverage_table(
+    *,
+    n: int | Sequence[int],
+    p: float | Sequence[float] | str,
+    methods: str | Sequence[str],
+    level: float,
+    simulate: Mapping[str, Any] | None = None,
+    variance: str = "classical",
+) -> pd.DataFrame:
+    """The combined table: exact rows (``source = "exact"``), then simulated rows.
+
+    Columns are :data:`TABLE_COLUMNS`; the simulation columns of exact rows are
+    empty.
+    """
+    exact = exact_coverage(methods, n, p, level, variance=variance)
+    exact.insert(0, "source", "exact")
+    parts = [exact]
+    if simulate is not None:
+        simulated = simulated_coverage(methods, p=p, level=level, **_simulation_settings(simulate))
+        simulated.insert(0, "source", "simulated")
+        parts.append(simulated)
+    table = pd.concat(parts, ignore_index=True).reindex(columns=list(TABLE_COLUMNS))
+    for column in ("clusters", "cluster_size", "reps", "seed"):
+        table[column] = table[column].astype("Int64")
+    return table
+
+
+def coverage_step(
+    *,
+    n: int | Sequence[int],
+    p: float | Sequence[float] | str,
+    methods: str | Sequence[str],
+    level: float,
+    simulate: Mapping[str, Any] | None,
+    out_table: str | Path | None,
+    out_figure_stem: str | Path | None,
+    variance: str = "classical",
+    source_note: str | None = None,
+    layout: str = "grid",
+) -> pd.DataFrame:
+    """Compute the coverage table; write it (CSV, atomically) and its chart.
+
+    Parameters
+    ----------
+    n
+        Sample size(s) of the exact calculation, e.g. ``[30, 55, 150]``.
+    p
+        True prevalences: a list of proportions or a grid such as
+        ``"0.01:0.99:0.01"``.
+    methods
+        Interval methods, e.g. ``["wald", "wilson", "clopper-pearson"]``.
+    level
+        Nominal confidence level, e.g. ``0.95``.
+    simulate
+        ``None``, or the cluster design to simulate at the same ``p``:
+        ``{"clusters": 20, "cluster_size": 5, "deff": 2, "reps": 20000,
+        "seed": 1}`` (``deff``, ``reps`` and ``seed`` default to 1, 20000, 1).
+    out_table
+        CSV path of the table (see :func:`coverage_table`), or ``None``.
+    out_figure_stem
+        Path without extension of the chart (``.png``, ``.svg``, ``.pdf``), or ``None``.
+    variance
+        Standard error of the exact rows, ``"classical"`` or ``"design"``
+        (see :func:`exact_coverage`).
+    source_note
+        Optional extra footer line of the chart.
+    layout
+        Chart layout, ``"grid"`` or ``"overlay"`` (see :func:`plot_coverage`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table that was written.
+
+    Raises
+    ------
+    ConfigError
+        For any invalid setting; nothing is written then.
+    """
+    layout = _check_layout(layout)
+    table = coverage_table(
+        n=n, p=p, methods=methods, level=level, simulate=simulate, variance=variance
+    )
+    for row in summarize_coverage(table).itertuples(index=False):
+        log.info(
+            "%s n=%d %s: coverage min %.3f (p=%g), mean %.3f",
+            row.source,
+            row.n,
+            row.method,
+            row.min_coverage,
+            row.p_at_min,
+            row.mean_coverage,
+        )
+    if out_table is not None:
+        write_csv(table, out_table)
+    if out_figure_stem is not None:
+        plot_coverage(table, out_stem=out_figure_stem, source_note=source_note, layout=layout)
+    return table
+
+
+def _type(convert):
+    def parse(text: str):
+        try:
+            return convert(text)
+        except PrevalenceError as error:
+            raise argparse.ArgumentTypeError(error.message().replace("\n  fix:", ";")) from None
+
+    parse.__name__ = convert.__name__.strip("_")
+    return parse
+
+
+def _sample_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError("must be a whole number >= 1", value=text) from None
+    return _integer(value, "sample size", 1)
+
+
+def _level(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError("must be a number strictly between 0 and 1", value=text) from None
+    if not 0.0 < value < 1.0:
+        raise ConfigError(
+            "the confidence level must be strictly between 0 and 1",
+            value=text,
+            fix="use for example 0.95 for a 95% interval",
+        )
+    return value
+
+
+def _method(text: str) -> str:
+    return check_method(text)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m prevalence.coverage",
+        description="Actual coverage of confidence-interval methods for a proportion: exact "
+        "for a simple random sample, simulated for a cluster sample.",
+    )
+    parser.add_argument(
+        "--n",
+        nargs="+",
+        type=_type(_sample_size),
+        default=list(DEFAULT_N),
+        metavar="N",
+        help="sample sizes (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--p",
+        nargs="+",
+        type=_type(parse_grid),
+        default=None,
+        metavar="P",
+        help=f"true prevalences: proportions or start:stop:step grids (default: {DEFAULT_P})",
+    )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        type=_type(_method),
+        default=list(DEFAULT_METHODS),
+        metavar="METHOD",
+        help="interval methods (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--level",
+        type=_type(_level),
+        default=0.95,
+        help="nominal confidence level in (0, 1) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--variance",
+        choices=VARIANCES,
+        default="classical",
+        help="standard error of the exact calculation: classical sqrt(p(1-p)/n) with normal "
+        "quantiles, or design sqrt(p(1-p)/(n-1)) with n-1 df (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="grid",
+        help="chart: a row of panels per method, or all methods in one panel per sample "
+        "(default: %(default)s)",
+    )
+    parser.add_argument("--out-table", type=Path, help="CSV file of the coverage table")
+    parser.add_argument(
+        "--out-figure", type=Path, help="chart path without extension (.png, .svg, .pdf written)"
+    )
+    sim = parser.add_argument_group("simulation of a one-stage cluster sample")
+    sim.add_argument("--simulate", action="store_true", help="also simulate a cluster sample")
+    sim.add_argument("--clusters", type=int, help="number of clusters (>= 2)")
+    sim.add_argument("--cluster-size", type=int, help="respondents per cluster (>= 1)")
+    sim.add_argument(
+        "--deff", type=float, default=None, help="design effect, 1 to cluster size (default: 1)"
+    )
+    sim.add_argument("--reps", type=int, default=None, help="samples per p (default: 20000)")
+    sim.add_argument("--seed", type=int, default=None, help="random seed (default: 1)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; return the exit status (2 for bad arguments)."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    p = [v for grid in args.p for v in grid] if args.p else DEFAULT_P
+    sim_values = {
+        "clusters": args.clusters,
+        "cluster_size": args.cluster_size,
+        "deff": args.deff,
+        "reps": args.reps,
+        "seed": args.seed,
+    }
+    simulate = None
+    if args.simulate:
+        if args.clusters is None or args.cluster_size is None:
+            parser.error("--simulate needs --clusters and --cluster-size")
+        simulate = sim_values
+    elif any(v is not None for v in sim_values.values()):
+        given = [f"--{k.replace('_', '-')}" for k, v in sim_values.items() if v is not None]
+        verb = "needs" if len(given) == 1 else "need"
+        parser.error(f"{', '.join(given)} {verb} --simulate")
+    try:
+        table = coverage_step(
+            n=args.n,
+            p=p,
+            methods=args.methods,
+            level=args.level,
+            simulate=simulate,
+            out_table=args.out_table,
+            out_figure_stem=args.out_figure,
+            variance=args.variance,
+            layout=args.layout,
+        )
+    except PrevalenceError as error:
+        parser.error(error.message().replace("\n  fix:", ";"))
+    except OSError as error:
+        print(f"{parser.prog}: error: cannot write: {error}", file=sys.stderr)
+        return 1
+    _print_summary(table, args.out_table, args.out_figure)
+    return 0
+
+
+def _print_summary(table: pd.DataFrame, out_table: Path | None, out_figure: Path | None) -> None:
+    summary = summarize_coverage(table)
+    lines = []
+    for panel, group in summary.groupby(_panel_keys(summary), sort=False, dropna=False):
+        key = dict(zip(_panel_keys(summary), panel, strict=True))
+        lines.append(_panel_title(key))
+        for row in group.itertuples(index=False):
+            lines.append(
+                f"  {row.method:<20} min {row.min_coverage:6.1%} at p = {row.p_at_min:<6g}"
+                f" mean {row.mean_coverage:6.1%}  below nominal at {row.share_below:4.0%} of p"
+            )
+    if out_table is not None:
+        lines.append(f"table: {out_table}")
+    if out_figure is not None:
+        lines.append(f"chart: {out_figure}.png, .svg, .pdf")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

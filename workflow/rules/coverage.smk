@@ -1,0 +1,29 @@
+if CONFIG.coverage is not None:
+
+    rule coverage:
+        """Actual coverage of interval methods at the configured sample sizes."""
+        output:
+            table=report(
+                f"{RESULTS}/tables/coverage.csv",
+                caption="../report/coverage.rst",
+                category="Methods",
+            ),
+            figure=report(
+                multiext(f"{RESULTS}/figures/coverage/coverage", ".png", ".svg", ".pdf"),
+                caption="../report/coverage.rst",
+                category="Methods",
+            ),
+        params:
+            coverage=CONFIG.coverage,
+            level=CONFIG.level,
+            stem=f"{RESULTS}/figures/coverage/coverage",
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        conda:
+            ENV
+        log:
+            f"{RESULTS}/logs/coverage.log",
+        script:
+            "../../scripts/coverage.py"
