@@ -21,11 +21,17 @@ from prevalence.figures import (
     FONT_FAMILY,
     PALETTE,
     REQUIRED_COLUMNS,
+    build_across_waves,
     build_by_domain,
     build_by_indicator,
+    build_heatmap,
+    build_of_whom,
     house_style,
+    plot_across_waves,
     plot_by_domain,
     plot_by_indicator,
+    plot_heatmap,
+    plot_of_whom,
 )
 
 COLUMNS = [
@@ -570,3 +576,427 @@ def test_byte_identical_across_processes(table, written, tmp_path):
     )
     for path in here:
         assert path.read_bytes() == (there / path.name).read_bytes(), path.name
+
+
+# --------------------------------------------------------------------------
+# Heatmap, "of whom" and across-waves charts
+# --------------------------------------------------------------------------
+
+WAVE_LABELS = {"W2016": "Global 2016", "W2021": "Africa 2021", "AP2025": WAVE_LABEL}
+WAVES_NOTE = "The waves are separate convenience samples, not a panel."
+
+
+def make_waves_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Three waves: AP2025 as above; two earlier waves without the online items."""
+    earlier = []
+    for wave, shift in (("W2016", 0.03), ("W2021", -0.05)):
+        rows = [
+            {**_row("overall", "All", ind, 60, BASE[ind] + shift), "wave": wave}
+            for ind in ("psych", "sexual", "physical", "threats")
+        ]
+        earlier.append(pd.DataFrame(rows, columns=COLUMNS))
+    return pd.concat([*earlier, table], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def waves_table(table) -> pd.DataFrame:
+    return make_waves_table(table)
+
+
+def _points(ax) -> list:
+    """Markers drawn as single-point lines."""
+    return [line for line in ax.lines if len(line.get_xdata()) == 1]
+
+
+def _inside_page(fig) -> None:
+    """No visible text leaves the figure."""
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    page = fig.bbox
+    undrawn = set()  # labels of ticks outside the view, which are never drawn
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks():
+                if not low - 1e-9 <= tick.get_loc() <= high + 1e-9:
+                    undrawn.update({id(tick.label1), id(tick.label2)})
+    for t in fig.findobj(Text):
+        if not (t.get_visible() and t.get_text()) or id(t) in undrawn:
+            continue
+        box = t.get_window_extent(renderer)
+        assert box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1, t.get_text()
+        assert box.y0 >= page.y0 - 1 and box.y1 <= page.y1 + 1, t.get_text()
+
+
+def _heatmap_axes(fig):
+    return next(ax for ax in fig.axes if ax.get_xticks().size and ax.get_ylim()[0] > 0.5)
+
+
+def test_plot_heatmap_writes_png_svg_pdf(table, tmp_path):
+    stem = tmp_path / "heat" / "by_region"
+    paths = plot_heatmap(
+        table,
+        wave="AP2025",
+        wave_label=WAVE_LABEL,
+        labels=LABELS,
+        domain="region",
+        out_stem=stem,
+        source_note="Survey of women members of parliament.",
+    )
+    _check_outputs(paths, stem)
+
+
+def test_heatmap_headers_values_colour_bar_and_conditional_rows(table):
+    fig = build_heatmap(table, wave="AP2025", wave_label=WAVE_LABEL, labels=LABELS, domain="region")
+    ax = _heatmap_axes(fig)
+    headers = [t.get_text() for t in ax.get_xticklabels()]
+    assert headers == [
+        "All respondents\nn = 55",
+        "Africa\nn = 20",
+        "Asia\nn = 25",
+        "Pacific\nn = 10",
+    ]
+    texts = _texts(fig)
+    assert "82%" in texts  # psych, all respondents: 45/55
+    assert "Percent" in texts  # colour bar label
+    text = _flat(_joined(fig))
+    assert "Online hate speech (of those with online gender-based violence)" in text
+    assert "\u21b3" in texts
+    assert "are percentages of the respondents in the parent category" in text
+    assert "Source: Asia-Pacific 2025; n = 55; 95% logit intervals." in text
+    # value text contrasts with its cell: white on the darkest, ink on the lightest
+    cells = {t.get_text(): t for t in ax.texts if t.get_text().endswith("%")}
+    darkest = max(cells, key=lambda s: float(s.rstrip("%")))
+    lightest = min(cells, key=lambda s: float(s.rstrip("%")))
+    assert mpl.colors.to_hex(cells[darkest].get_color()) == "#ffffff"
+    assert mpl.colors.to_hex(cells[lightest].get_color()) != "#ffffff"
+    _inside_page(fig)
+
+
+def test_heatmap_suppressed_cells_show_mark_and_no_value(table, tmp_path):
+    # give the suppressed row a value no other cell has, to look for it in the output
+    secret = (table["domain_value"] == "Pacific") & (table["indicator"] == "hate")
+    table = table.copy()
+    table.loc[secret, "estimate"] = 0.987
+    fig = build_heatmap(table, wave="AP2025", wave_label=WAVE_LABEL, labels=LABELS, domain="region")
+    ax = _heatmap_axes(fig)
+    pacific = [t.get_text() for t in ax.get_xticklabels()].index("Pacific\nn = 10")
+    centre = ax.get_xticks()[pacific]
+    hate_y = next(
+        t.get_position()[1]
+        for t in ax.texts
+        if _flat(t.get_text()).startswith("Online hate speech")
+    )
+    in_cell = [
+        t.get_text()
+        for t in ax.texts
+        if abs(t.get_position()[0] - centre) < 1e-9 and abs(t.get_position()[1] - hate_y) < 1e-9
+    ]
+    assert in_cell == ["\u2013"]
+    assert any(p.get_hatch() for p in ax.patches)
+    assert f"suppressed ({SUPPRESSION_FLAG})" in [_flat(t) for t in _texts(fig)]
+    assert "n/a" in _texts(fig)  # Asia / physical has no respondents
+    paths = plot_heatmap(
+        table,
+        wave="AP2025",
+        wave_label=WAVE_LABEL,
+        labels=LABELS,
+        domain="region",
+        out_stem=tmp_path / "heat",
+    )
+    assert "99%" not in _texts(fig)
+    assert "99%" not in paths[1].read_text(encoding="utf-8")
+
+
+def test_heatmap_hidden_n_all_suppressed_and_empty(table, tmp_path):
+    hidden_n = table.assign(n_hidden=table["domain_value"] == "Asia")
+    fig = build_heatmap(
+        hidden_n, wave="AP2025", wave_label=WAVE_LABEL, labels=LABELS, domain="region"
+    )
+    headers = [t.get_text() for t in _heatmap_axes(fig).get_xticklabels()]
+    assert "Asia\nn withheld" in headers
+    assert "n = 25" not in _joined(fig)
+
+    hidden = table.assign(suppressed=True, flag="small cell")
+    fig = build_heatmap(
+        hidden, wave="AP2025", wave_label=WAVE_LABEL, labels=LABELS, domain="region"
+    )
+    assert "every cell is suppressed" in _joined(fig)
+    assert not [t for t in _texts(fig) if t.endswith("%") and t[0].isdigit()]
+    assert _texts(fig).count("\u2013") == 6 * 4 + 1  # every cell, plus the legend key
+    paths = plot_heatmap(
+        hidden,
+        wave="AP2025",
+        wave_label=WAVE_LABEL,
+        labels=LABELS,
+        domain="region",
+        out_stem=tmp_path / "hidden",
+    )
+    _check_outputs(paths, tmp_path / "hidden")
+    for domain in ("role", "region+role"):
+        fig = build_heatmap(
+            table, wave="AP2025", wave_label=WAVE_LABEL, labels=LABELS, domain=domain
+        )
+        assert "No estimates" in _joined(fig)
+    with pytest.raises(PrevalenceError, match="not in the prevalence table"):
+        build_heatmap(
+            table,
+            wave="AP2025",
+            wave_label=WAVE_LABEL,
+            labels=LABELS,
+            domain="region",
+            indicators=["nope"],
+        )
+
+
+def test_heatmap_long_labels_and_many_columns_stay_on_the_page(table):
+    many = []
+    for i in range(12):
+        part = table[table["domain_value"] == "Africa"].assign(
+            domain_value=f"Southern Africa region number {i}"
+        )
+        many.append(part)
+    wide = pd.concat([table[table["domain"] == "overall"], *many], ignore_index=True)
+    labels = dict(LABELS)
+    labels["threats"] = (
+        "Threats of death, rape, beatings or abduction against her or her family, "
+        "made in person, by letter, by telephone or online"
+    )
+    fig = build_heatmap(wide, wave="AP2025", wave_label=WAVE_LABEL, labels=labels, domain="region")
+    assert any(labels["threats"][:20] in t and "\n" in t for t in _texts(fig))
+    _inside_page(fig)
+
+
+def test_plot_of_whom_writes_png_svg_pdf(table, tmp_path):
+    stem = tmp_path / "of_whom"
+    paths = plot_of_whom(
+        table,
+        wave="AP2025",
+        wave_label=WAVE_LABEL,
+        labels=LABELS,
+        parent="online",
+        out_stem=stem,
+        source_note="Survey of women members of parliament.",
+    )
+    _check_outputs(paths, stem)
+
+
+def test_of_whom_states_the_parent_group(table):
+    fig = build_of_whom(table, wave="AP2025", wave_label=WAVE_LABEL, labels=LABELS, parent="online")
+    texts = [_flat(t) for t in _texts(fig)]
+    assert "All respondents" in texts
+    assert "Of those who experienced online gender-based violence" in texts
+    assert "Percent of those who experienced online gender-based violence" in texts
+    assert "60.0%" in texts and "n = 55" in texts  # parent: 33 of 55 respondents
+    assert "39.4%" in texts and "n = 33" in texts  # child: 13 of the 33
+    text = _flat(_joined(fig))
+    assert "are of the respondents who experienced online gender-based violence, not of all" in text
+    # the children are not presented as "of those with ..." rows of all respondents
+    assert "Online hate speech" in texts
+    _inside_page(fig)
+
+
+def test_of_whom_suppressed_child_missing_children_and_empty(table):
+    fig = build_of_whom(
+        table,
+        wave="AP2025",
+        wave_label=WAVE_LABEL,
+        labels=LABELS,
+        parent="online",
+        domain="region",
+        domain_value="Pacific",
+    )
+    texts = [_flat(t) for t in _texts(fig)]
+    assert f"suppressed ({SUPPRESSION_FLAG})" in texts
+    suppressed = table.query("domain_value == 'Pacific' and indicator == 'hate'").iloc[0]
+    assert f"{100 * suppressed['estimate']:.1f}%" not in texts
+    assert "Region: Pacific" in _joined(fig)
+
+    fig = build_of_whom(table, wave="AP2025", wave_label=WAVE_LABEL, labels=LABELS, parent="psych")
+    assert "No breakdown of psychological violence in the table." in _texts(fig)
+
+    hidden = table.assign(suppressed=True, flag="small cell")
+    fig = build_of_whom(
+        hidden, wave="AP2025", wave_label=WAVE_LABEL, labels=LABELS, parent="online"
+    )
+    assert "every cell is suppressed" in _joined(fig)
+    assert not [t for t in _texts(fig) if t.endswith("%") and t[0].isdigit()]
+
+    for empty, wave in ((table.iloc[:0], "AP2025"), (table, "no-such-wave")):
+        fig = build_of_whom(empty, wave=wave, wave_label=WAVE_LABEL, labels=LABELS, parent="online")
+        assert "No estimates of online gender-based violence" in _joined(fig)
+
+
+def test_plot_across_waves_writes_png_svg_pdf(waves_table, tmp_path):
+    stem = tmp_path / "waves" / "psych"
+    paths = plot_across_waves(
+        waves_table,
+        indicator="psych",
+        labels=LABELS,
+        wave_labels=WAVE_LABELS,
+        out_stem=stem,
+        note=WAVES_NOTE,
+    )
+    _check_outputs(paths, stem)
+
+
+def test_across_waves_missing_wave_has_no_point_and_a_note(waves_table):
+    fig = build_across_waves(
+        waves_table, indicator="online", labels=LABELS, wave_labels=WAVE_LABELS, note=WAVES_NOTE
+    )
+    (ax,) = fig.axes
+    points = _points(ax)
+    assert len(points) == 1
+    assert points[0].get_xdata()[0] == pytest.approx(2)  # AP2025 only, no zeros elsewhere
+    texts = [_flat(t) for t in _texts(fig)]
+    assert "not asked in Global 2016" in texts
+    assert "not asked in Africa 2021" in texts
+    assert WAVES_NOTE in _flat(_joined(fig))
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["Global 2016\nn = 60", "Africa 2021\nn = 60", f"{WAVE_LABEL}\nn = 55"]
+    assert "60.0%" in texts
+    _inside_page(fig)
+
+    fig = build_across_waves(waves_table, indicator="psych", labels=LABELS, wave_labels=WAVE_LABELS)
+    assert len(_points(fig.axes[0])) == 3
+    assert "not asked" not in _joined(fig)
+    assert WAVES_NOTE not in _joined(fig)  # the note is opt-in
+
+
+def test_across_waves_several_indicators_dodged_in_given_order(waves_table):
+    order = {"AP2025": WAVE_LABEL, "W2016": "Global 2016", "W2021": "Africa 2021"}
+    fig = build_across_waves(
+        waves_table,
+        indicators=["psych", "hate"],
+        labels=LABELS,
+        wave_labels=order,
+        note=WAVES_NOTE,
+    )
+    (ax,) = fig.axes
+    assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == list(order.values())
+    points = _points(ax)
+    assert len(points) == 3 + 1
+    colours = {mpl.colors.to_hex(p.get_color()) for p in points}
+    assert len(colours) == 2
+    xs = sorted(p.get_xdata()[0] for p in points)
+    assert all(x != round(x) for x in xs)  # dodged off the wave centre
+    legend = [_flat(t.get_text()) for t in fig.legends[0].get_texts()]
+    assert legend[0] == "Psychological violence"
+    assert legend[1].startswith("Online hate speech (of those with online gender-based violence)")
+    assert "not asked in Global 2016, Africa 2021" in legend[1]
+    assert "Open markers" in _joined(fig)
+    _inside_page(fig)
+
+
+def test_across_waves_suppressed_empty_and_bad_arguments(waves_table):
+    hidden = waves_table.assign(suppressed=True, flag="small cell")
+    fig = build_across_waves(hidden, indicator="psych", labels=LABELS, wave_labels=WAVE_LABELS)
+    assert _points(fig.axes[0]) == []
+    assert "every cell is suppressed" in _joined(fig)
+    assert "suppressed in Global 2016 (small cell)" in [_flat(t) for t in _texts(fig)]
+    fig = build_across_waves(waves_table, indicator="nope", labels=LABELS, wave_labels=WAVE_LABELS)
+    assert "No estimates of nope" in _joined(fig)
+    fig = build_across_waves(waves_table.iloc[:0], indicator="psych", labels=LABELS, wave_labels={})
+    assert "No estimates" in _joined(fig)
+    with pytest.raises(PrevalenceError, match="either"):
+        build_across_waves(waves_table, labels=LABELS, wave_labels=WAVE_LABELS)
+    with pytest.raises(PrevalenceError, match="either"):
+        build_across_waves(
+            waves_table,
+            indicator="psych",
+            indicators=["psych"],
+            labels=LABELS,
+            wave_labels=WAVE_LABELS,
+        )
+
+
+def _write_new_charts(table, waves_table, out: Path) -> list[Path]:
+    return (
+        plot_heatmap(
+            table,
+            wave="AP2025",
+            wave_label=WAVE_LABEL,
+            labels=LABELS,
+            domain="region",
+            out_stem=out / "heatmap",
+            source_note="Note.",
+        )
+        + plot_of_whom(
+            table,
+            wave="AP2025",
+            wave_label=WAVE_LABEL,
+            labels=LABELS,
+            parent="online",
+            out_stem=out / "of_whom",
+            source_note="Note.",
+        )
+        + plot_across_waves(
+            waves_table,
+            indicators=["psych", "online"],
+            labels=LABELS,
+            wave_labels=WAVE_LABELS,
+            out_stem=out / "across_waves",
+            note=WAVES_NOTE,
+        )
+    )
+
+
+def test_new_charts_rerun_byte_identical(table, waves_table, tmp_path):
+    first = _write_new_charts(table, waves_table, tmp_path / "one")
+    second = _write_new_charts(table, waves_table, tmp_path / "two")
+    assert len(first) == 9
+    for a, b in zip(first, second, strict=True):
+        assert a.name == b.name
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_new_charts_leave_rcparams_untouched(table, waves_table):
+    before = dict(mpl.rcParams)
+    build_heatmap(table, wave="AP2025", wave_label=WAVE_LABEL, labels=LABELS, domain="region")
+    build_of_whom(table, wave="AP2025", wave_label=WAVE_LABEL, labels=LABELS, parent="online")
+    build_across_waves(waves_table, indicator="psych", labels=LABELS, wave_labels=WAVE_LABELS)
+    assert dict(mpl.rcParams) == before
+
+
+def test_new_charts_byte_identical_across_processes(table, waves_table, tmp_path):
+    here = _write_new_charts(table, waves_table, tmp_path / "here")
+    data = tmp_path / "tables.pkl"
+    data.write_bytes(pickle.dumps((table, waves_table)))
+    script = (
+        "import pickle, sys\n"
+        "from pathlib import Path\n"
+        "from test_figures import _write_new_charts\n"
+        "table, waves_table = pickle.loads(Path(sys.argv[1]).read_bytes())\n"
+        "_write_new_charts(table, waves_table, Path(sys.argv[2]))\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": "54321",
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    there = tmp_path / "there"
+    subprocess.run(
+        [sys.executable, "-c", script, str(data), str(there)], check=True, env=env, timeout=120
+    )
+    for path in here:
+        assert path.read_bytes() == (there / path.name).read_bytes(), path.name
+
+
+def test_of_whom_and_across_waves_withhold_hidden_n(table, waves_table):
+    hidden = table.assign(n_hidden=table["indicator"].isin(["online", "hate"]))
+    fig = build_of_whom(
+        hidden, wave="AP2025", wave_label=WAVE_LABEL, labels=LABELS, parent="online"
+    )
+    texts = _texts(fig)
+    assert texts.count("n withheld") == 2
+    assert "n = 55" not in texts and "n = 33" not in texts
+    assert "Source: Asia-Pacific 2025; 95% logit intervals." in _flat(_joined(fig))
+
+    hidden = waves_table.assign(n_hidden=waves_table["wave"] == "W2016")
+    fig = build_across_waves(hidden, indicator="psych", labels=LABELS, wave_labels=WAVE_LABELS)
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks[0] == "Global 2016\nn withheld"
+    assert "n withheld" in _texts(fig)  # at the point, too
+    assert "n = 60" in _texts(fig)  # the other waves keep theirs

@@ -1,6 +1,6 @@
 """Publication charts of prevalence estimates.
 
-Two chart types are drawn from the tidy prevalence table (one row per wave x
+Five chart types are drawn from the tidy prevalence table (one row per wave x
 domain x indicator):
 
 * :func:`plot_by_indicator` -- horizontal bars of every indicator for one
@@ -8,6 +8,12 @@ domain x indicator):
   by estimate, with confidence-interval whiskers and value / ``n`` labels.
 * :func:`plot_by_domain` -- dot-and-whisker chart of each indicator across
   the values of one domain (e.g. regions), one colour and marker per value.
+* :func:`plot_heatmap` -- indicators (rows) by the values of one domain
+  (columns), each cell coloured by its prevalence and printing its value.
+* :func:`plot_of_whom` -- a parent indicator among all respondents and its
+  conditional breakdown within the parent group, drawn as a linked panel.
+* :func:`plot_across_waves` -- one or more harmonized indicators across
+  survey waves, a point with its interval per wave.
 
 Each ``plot_*`` function writes ``<out_stem>.png`` (300 dpi), ``.svg`` and
 ``.pdf`` and returns the written paths. The matching ``build_*`` functions
@@ -23,8 +29,11 @@ inches from the data alone, dates are stripped from the file metadata, SVG ids
 use a fixed hash salt and text is stored as paths in SVG.
 
 Suppressed cells (``suppressed`` true) never show an estimate or interval; the
-chart prints ``suppressed (<flag>)`` in their place. Cells without respondents
-print ``no respondents``. An empty selection gives a chart saying so.
+chart prints ``suppressed (<flag>)`` in their place (the heatmap: a hatched
+cell marked ``–``). Cells without respondents print ``no respondents``. An
+empty selection gives a chart saying so. The heatmap, "of whom" and
+across-waves charts print ``n withheld`` instead of the ``n`` of rows whose
+optional ``n_hidden`` column is true.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 import matplotlib as mpl
+import numpy as np
 import pandas as pd
 from matplotlib import cycler, rc_context
 from matplotlib.axes import Axes
@@ -54,11 +64,18 @@ __all__ = [
     "FONT_FAMILY",
     "MARKERS",
     "PALETTE",
+    "N_HIDDEN",
+    "build_across_waves",
     "build_by_domain",
     "build_by_indicator",
+    "build_heatmap",
+    "build_of_whom",
     "house_style",
+    "plot_across_waves",
     "plot_by_domain",
     "plot_by_indicator",
+    "plot_heatmap",
+    "plot_of_whom",
 ]
 
 #: The only font used: bundled with matplotlib, so it exists on every machine.
@@ -96,6 +113,9 @@ REQUIRED_COLUMNS = (
     "suppressed",
     "flag",
 )
+
+#: Optional boolean column: true where the row's ``n`` must not be published.
+N_HIDDEN = "n_hidden"
 
 _XLABEL = "Percent of respondents"
 _DPI = 300
@@ -488,6 +508,413 @@ def plot_by_domain(
     return _save(fig, out_stem)
 
 
+def build_heatmap(
+    table: pd.DataFrame,
+    *,
+    wave: object,
+    wave_label: str,
+    labels: Mapping[str, str],
+    domain: str,
+    source_note: str | None = None,
+    indicators: Sequence[str] | None = None,
+    show_overall: bool = True,
+    title: str | None = None,
+    decimals: int = 0,
+    cmap: str | mpl.colors.Colormap | None = None,
+    width: float = _WIDTH,
+) -> Figure:
+    """Build the heatmap of indicators (rows) by the values of a domain (columns).
+
+    Parameters
+    ----------
+    table
+        Tidy prevalence table (see :data:`REQUIRED_COLUMNS`).
+    wave
+        Wave to draw, compared as text with the ``wave`` column.
+    wave_label
+        Human name of the wave, e.g. ``"Asia-Pacific 2025"``.
+    labels
+        ``{indicator_id: label}`` from the codebook.
+    domain
+        Domain whose values make the columns, e.g. ``"region"``. Values keep
+        their order in the table.
+    source_note
+        Optional extra line printed under the source line.
+    indicators
+        Indicators to draw, in this order (conditional indicators still go
+        under their parent when both are listed). Default: every indicator of
+        the domain, sorted by the overall estimate.
+    show_overall
+        Add a first column for all respondents (``overall`` domain), set
+        slightly apart, when the table has it.
+    title
+        Chart title; default ``"Prevalence by <domain>"``.
+    decimals
+        Decimals of the percentages printed in the cells.
+    cmap
+        Sequential colormap (name or object) for 0--100%; default a
+        light-to-dark blue.
+    width
+        Figure width in inches; the height follows the number of rows.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The chart, attached to an Agg canvas.
+
+    Raises
+    ------
+    PrevalenceError
+        If the table lacks a required column, holds an estimate outside
+        [0, 1], has two rows for one indicator in a cell, or ``indicators``
+        names an indicator that is nowhere in the table.
+    """
+    _check_table(table)
+    indicators = _known_indicators(table, indicators)
+    with rc_context(house_style()):
+        return _build_heatmap(
+            table,
+            wave=wave,
+            wave_label=wave_label,
+            labels=labels,
+            domain=str(domain),
+            source_note=source_note,
+            indicators=indicators,
+            show_overall=show_overall,
+            title=title,
+            decimals=decimals,
+            cmap=_colormap(cmap),
+            width=width,
+        )
+
+
+def plot_heatmap(
+    table: pd.DataFrame,
+    *,
+    wave: object,
+    wave_label: str,
+    labels: Mapping[str, str],
+    domain: str,
+    out_stem: str | Path,
+    source_note: str | None = None,
+    indicators: Sequence[str] | None = None,
+    show_overall: bool = True,
+    title: str | None = None,
+    decimals: int = 0,
+    cmap: str | mpl.colors.Colormap | None = None,
+    width: float = _WIDTH,
+) -> list[Path]:
+    """Write the heatmap of indicators by the values of a domain.
+
+    Each cell is coloured by its prevalence on a 0--100% sequential scale
+    (colour bar ``Percent``) and prints its value (``62%``) in black or white,
+    whichever contrasts more. Column headers give the value and its ``n``
+    (``Africa`` / ``n = 18``). Suppressed cells are grey and hatched with the
+    mark ``–`` and no value; cells without an estimate are grey with ``n/a``;
+    a legend under the grid explains both. Conditional ("of whom") rows are
+    indented under their parent with ``↳`` and ``(of those with <parent>)``.
+
+    Parameters
+    ----------
+    table, wave, wave_label, labels, domain, source_note, indicators, show_overall, title, decimals, cmap, width
+        As in :func:`build_heatmap`.
+    out_stem
+        Output path without extension; parent folders are created.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``<out_stem>.png`` (300 dpi), ``<out_stem>.svg``, ``<out_stem>.pdf``.
+    """
+    fig = build_heatmap(
+        table,
+        wave=wave,
+        wave_label=wave_label,
+        labels=labels,
+        domain=domain,
+        source_note=source_note,
+        indicators=indicators,
+        show_overall=show_overall,
+        title=title,
+        decimals=decimals,
+        cmap=cmap,
+        width=width,
+    )
+    return _save(fig, out_stem)
+
+
+def build_of_whom(
+    table: pd.DataFrame,
+    *,
+    wave: object,
+    wave_label: str,
+    labels: Mapping[str, str],
+    parent: str,
+    domain: str = "overall",
+    domain_value: object = "All",
+    source_note: str | None = None,
+    title: str | None = None,
+    decimals: int = 1,
+    width: float = _WIDTH,
+) -> Figure:
+    """Build the "of whom" chart of a parent indicator and its breakdown.
+
+    Parameters
+    ----------
+    table
+        Tidy prevalence table (see :data:`REQUIRED_COLUMNS`).
+    wave
+        Wave to draw, compared as text with the ``wave`` column.
+    wave_label
+        Human name of the wave, e.g. ``"Asia-Pacific 2025"``.
+    labels
+        ``{indicator_id: label}`` from the codebook.
+    parent
+        The parent indicator, e.g. ``"online_gbv"``. Its children are the
+        indicators of the same cell whose ``denominator`` is ``parent``.
+    domain, domain_value
+        The domain cell, e.g. ``"overall"`` / ``"All"``.
+    source_note
+        Optional extra line printed under the source line.
+    title
+        Chart title; default ``"<parent label>: prevalence and breakdown"``.
+    decimals
+        Decimals of the percentages printed at the bars.
+    width
+        Figure width in inches; the height follows the number of children.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The chart, attached to an Agg canvas.
+
+    Raises
+    ------
+    PrevalenceError
+        If the table lacks a required column, holds an estimate outside
+        [0, 1], or has two rows for one indicator in the cell.
+    """
+    _check_table(table)
+    with rc_context(house_style()):
+        return _build_of_whom(
+            table,
+            wave=wave,
+            wave_label=wave_label,
+            labels=labels,
+            parent=str(parent),
+            domain=str(domain),
+            domain_value=str(domain_value),
+            source_note=source_note,
+            title=title,
+            decimals=decimals,
+            width=width,
+        )
+
+
+def plot_of_whom(
+    table: pd.DataFrame,
+    *,
+    wave: object,
+    wave_label: str,
+    labels: Mapping[str, str],
+    parent: str,
+    out_stem: str | Path,
+    domain: str = "overall",
+    domain_value: object = "All",
+    source_note: str | None = None,
+    title: str | None = None,
+    decimals: int = 1,
+    width: float = _WIDTH,
+) -> list[Path]:
+    """Write the "of whom" chart of a parent indicator and its breakdown.
+
+    The upper panel, headed ``All respondents``, draws the parent's
+    prevalence as a bar on a grey 0--100% track of all respondents. A light
+    band widens from the bar into the lower panel, headed ``Of those who
+    experienced <parent label>``: its 0--100% axis (``Percent of those who
+    experienced ...``) is that group only, and each child is a lighter bar
+    there. Every bar carries its interval, value and ``n``; a footnote repeats
+    that the lower percentages are not of all respondents.
+
+    Parameters
+    ----------
+    table, wave, wave_label, labels, parent, domain, domain_value, source_note, title, decimals, width
+        As in :func:`build_of_whom`.
+    out_stem
+        Output path without extension; parent folders are created.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``<out_stem>.png`` (300 dpi), ``<out_stem>.svg``, ``<out_stem>.pdf``.
+    """
+    fig = build_of_whom(
+        table,
+        wave=wave,
+        wave_label=wave_label,
+        labels=labels,
+        parent=parent,
+        domain=domain,
+        domain_value=domain_value,
+        source_note=source_note,
+        title=title,
+        decimals=decimals,
+        width=width,
+    )
+    return _save(fig, out_stem)
+
+
+def build_across_waves(
+    table: pd.DataFrame,
+    *,
+    labels: Mapping[str, str],
+    wave_labels: Mapping[object, str],
+    indicator: str | None = None,
+    indicators: Sequence[str] | None = None,
+    domain: str = "overall",
+    domain_value: object = "All",
+    source_note: str | None = None,
+    note: str | None = None,
+    title: str | None = None,
+    ylabel: str | None = None,
+    decimals: int = 1,
+    width: float = _WIDTH,
+) -> Figure:
+    """Build the chart of harmonized indicators across survey waves.
+
+    Parameters
+    ----------
+    table
+        Tidy prevalence table (see :data:`REQUIRED_COLUMNS`) holding several
+        waves.
+    labels
+        ``{indicator_id: label}``; the same id must mean the same question in
+        every wave.
+    wave_labels
+        ``{wave: label}`` of the waves to draw, in drawing order (left to
+        right); waves are compared as text with the ``wave`` column.
+    indicator
+        One indicator to draw; its points carry value and ``n`` labels.
+    indicators
+        Several indicators to draw instead, one colour and marker each,
+        side by side within a wave. Give ``indicator`` or ``indicators``.
+    domain, domain_value
+        The domain cell, e.g. ``"overall"`` / ``"All"``.
+    source_note
+        Optional extra line printed under the source line.
+    note
+        Optional caption printed first under the chart, e.g. that the waves
+        are separate convenience samples and not a panel.
+    title
+        Chart title; default ``"<indicator label> across survey waves"`` or
+        ``"Prevalence across survey waves"``.
+    ylabel
+        Label of the percent axis; default ``"Percent of respondents"``, or
+        ``"Percent of those with <parent label>"`` when every indicator drawn
+        is conditional on the same parent.
+    decimals
+        Decimals of the percentages printed at the points.
+    width
+        Figure width in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The chart, attached to an Agg canvas.
+
+    Raises
+    ------
+    PrevalenceError
+        If the table lacks a required column, holds an estimate outside
+        [0, 1], has two rows for one indicator in a cell, or neither or both
+        of ``indicator`` and ``indicators`` are given.
+    """
+    _check_table(table)
+    if (indicator is None) == (indicators is None):
+        raise PrevalenceError(
+            "give either `indicator` or `indicators`",
+            fix="pass indicator='id' for one indicator or indicators=[...] for several",
+        )
+    wanted = [str(indicator)] if indicator is not None else [str(i) for i in indicators or []]
+    wanted = list(dict.fromkeys(wanted))
+    if not wanted:
+        raise PrevalenceError(
+            "`indicators` is empty",
+            fix="list at least one indicator to draw across the waves",
+        )
+    with rc_context(house_style()):
+        return _build_across_waves(
+            table,
+            indicators=wanted,
+            labels=labels,
+            wave_labels=wave_labels,
+            domain=str(domain),
+            domain_value=str(domain_value),
+            source_note=source_note,
+            note=note,
+            title=title,
+            ylabel=ylabel,
+            decimals=decimals,
+            width=width,
+        )
+
+
+def plot_across_waves(
+    table: pd.DataFrame,
+    *,
+    labels: Mapping[str, str],
+    wave_labels: Mapping[object, str],
+    out_stem: str | Path,
+    indicator: str | None = None,
+    indicators: Sequence[str] | None = None,
+    domain: str = "overall",
+    domain_value: object = "All",
+    source_note: str | None = None,
+    note: str | None = None,
+    title: str | None = None,
+    ylabel: str | None = None,
+    decimals: int = 1,
+    width: float = _WIDTH,
+) -> list[Path]:
+    """Write the chart of harmonized indicators across survey waves.
+
+    One column per wave (header ``<wave label>`` / ``n = ...``), a point with
+    its interval per indicator, on a 0--100% axis; points are not joined,
+    because the waves are separate samples. A wave without the indicator
+    gets no point (never a zero) but the words ``not asked in <wave>`` (with
+    several indicators: in the legend entry of the indicator). Suppressed
+    estimates are named the same way.
+
+    Parameters
+    ----------
+    table, labels, wave_labels, indicator, indicators, domain, domain_value, source_note, note, title, ylabel, decimals, width
+        As in :func:`build_across_waves`.
+    out_stem
+        Output path without extension; parent folders are created.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``<out_stem>.png`` (300 dpi), ``<out_stem>.svg``, ``<out_stem>.pdf``.
+    """
+    fig = build_across_waves(
+        table,
+        labels=labels,
+        wave_labels=wave_labels,
+        indicator=indicator,
+        indicators=indicators,
+        domain=domain,
+        domain_value=domain_value,
+        source_note=source_note,
+        note=note,
+        title=title,
+        ylabel=ylabel,
+        decimals=decimals,
+        width=width,
+    )
+    return _save(fig, out_stem)
+
+
 # --------------------------------------------------------------------------
 # Reading the table
 # --------------------------------------------------------------------------
@@ -507,6 +934,7 @@ class _Estimate:
     flag: str
     method: str
     level: float
+    n_hidden: bool = False  # the row's n must not be published
 
     @property
     def drawn(self) -> bool:
@@ -598,6 +1026,7 @@ def _estimate_from(row: Mapping[str, object]) -> _Estimate:
         flag=_text_or_empty(row["flag"]),
         method=_text_or_empty(row["ci_method"]),
         level=_number(row["level"]),
+        n_hidden=_is_true(row.get(N_HIDDEN)),
     )
 
 
@@ -1410,6 +1839,1019 @@ def _legend_grid(
 def _group_style(j: int) -> tuple[str, str]:
     """Colour and marker of the ``j``-th domain value."""
     return PALETTE[j % len(PALETTE)], MARKERS[(j + j // len(PALETTE)) % len(MARKERS)]
+
+
+# --------------------------------------------------------------------------
+# Shared by the heatmap, "of whom" and across-waves charts
+# --------------------------------------------------------------------------
+
+
+def _known_indicators(table: pd.DataFrame, indicators: Sequence[str] | None) -> list[str] | None:
+    """``indicators`` as text; refuse ids that are nowhere in the table."""
+    if indicators is None:
+        return None
+    indicators = [str(i) for i in indicators]
+    known = set(table["indicator"].astype(str))
+    unknown = [i for i in indicators if i not in known]
+    if unknown:
+        raise PrevalenceError(
+            f"indicator(s) {', '.join(unknown)} not in the prevalence table",
+            column="indicator",
+            fix="list only indicators that the estimation step produced, "
+            "or leave `indicators` empty to draw all of them",
+        )
+    return indicators
+
+
+def _published_n(cell: Mapping[str, _Estimate]) -> tuple[int | None, bool]:
+    """Respondents of a cell as it may be printed: ``(n, withheld)``.
+
+    ``withheld`` is true when an unconditional row of the cell has its ``n``
+    hidden; the count is then ``None``.
+    """
+    base = [e for e in cell.values() if e.parent is None] or list(cell.values())
+    if any(e.n_hidden for e in base):
+        return None, True
+    return _base_n(cell), False
+
+
+def _n_label(n: int | None, withheld: bool) -> str:
+    if withheld:
+        return "n withheld"
+    return "" if n is None else f"n = {n:,}"
+
+
+def _est_n_label(est: _Estimate) -> str:
+    """``n = ...`` of one estimate, or ``n withheld``."""
+    return _n_label(est.n, est.n_hidden) or f"n = {_count(est.n)}"
+
+
+def _cell_name(domain: str, domain_value: str) -> str:
+    if domain == "overall":
+        return "All respondents"
+    return f"{_domain_name(domain)}: {_domain_value_name(domain_value)}"
+
+
+def _value_room(
+    estimates: Sequence[_Estimate], texts: Mapping[str, tuple[str, str]], available: float
+) -> float:
+    """Space (inches) right of a 0--100% axis for the value and ``n`` labels."""
+    room = 0.25  # the "100%" tick label needs half its width right of the axes
+    for est in estimates:
+        if est.indicator not in texts or not est.drawn:
+            continue
+        value, count = texts[est.indicator]
+        extent = (_count_offset(value) + 72 * _text_width(count, _VALUE_PT)) / 72
+        if est.end > 0:
+            room = max(room, available - (available - extent - 0.03) / (est.end / 100))
+    return room
+
+
+def _draw_value_labels(ax: Axes, x: float, y: float, value: str, count: str) -> None:
+    """Bold value then muted ``n`` right of ``(x, y)``, as in the bar chart."""
+    ax.annotate(
+        value,
+        xy=(x, y),
+        xytext=(_VALUE_OFFSET, 0),
+        textcoords="offset points",
+        ha="left",
+        va="center",
+        fontsize=_VALUE_PT,
+        fontweight="bold",
+        color=_INK,
+        annotation_clip=False,
+    )
+    ax.annotate(
+        count,
+        xy=(x, y),
+        xytext=(_count_offset(value), 0),
+        textcoords="offset points",
+        ha="left",
+        va="center",
+        fontsize=_VALUE_PT,
+        color=_MUTED,
+        annotation_clip=False,
+    )
+
+
+def _draw_bar(ax: Axes, y: float, est: _Estimate, *, conditional: bool) -> None:
+    """One bar with its interval, in the style of :func:`plot_by_indicator`."""
+    face = _tint(PALETTE[0], 0.5) if conditional else PALETTE[0]
+    ax.barh(
+        y,
+        est.estimate,
+        height=_BAR_HEIGHT,
+        color=face,
+        edgecolor=PALETTE[0] if conditional else face,
+        linewidth=0.8 if conditional else 0.0,
+        zorder=2,
+    )
+    if est.has_interval:
+        cap = _BAR_HEIGHT * 0.3
+        ax.hlines(y, est.low, est.high, colors=_WHISKER, linewidth=1.0, zorder=3)
+        ax.vlines([est.low, est.high], y - cap, y + cap, colors=_WHISKER, linewidth=1.0, zorder=3)
+
+
+def _relative_luminance(colour: object) -> float:
+    channels = []
+    for c in mpl.colors.to_rgb(colour):
+        channels.append(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4)
+    r, g, b = channels
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _text_colour_on(face: object) -> str:
+    """White or ink, whichever has the higher contrast ratio on ``face``."""
+    lum = _relative_luminance(face)
+    on_white = 1.05 / (lum + 0.05)
+    on_ink = (lum + 0.05) / (_relative_luminance(_INK) + 0.05)
+    return "white" if on_white > on_ink else _INK
+
+
+def _colormap(cmap: str | mpl.colors.Colormap | None) -> mpl.colors.Colormap:
+    if cmap is None:
+        return _HEAT_CMAP
+    if isinstance(cmap, str):
+        return mpl.colormaps[cmap]
+    return cmap
+
+
+# --------------------------------------------------------------------------
+# Chart 3: heatmap of indicators by domain value
+# --------------------------------------------------------------------------
+
+#: Default heatmap scale: ColorBrewer "Blues" (single hue, light to dark,
+#: colour-blind safe and monotone in greyscale) without its near-white end.
+_HEAT_CMAP = mpl.colors.LinearSegmentedColormap.from_list(
+    "prevalence_blues", mpl.colormaps["Blues"](np.linspace(0.08, 1.0, 256))
+)
+_HEAT_CELL_MAX = 1.05  # widest cell (inches)
+_HEAT_ROW_MIN = 0.40  # lowest row (inches)
+_HEAT_GAP = 0.04  # white space between cells
+_HEAT_SPLIT = 0.14  # extra space after the "all respondents" column
+_COLOURBAR_WIDTH = 2.4
+_COLOURBAR_HEIGHT = 0.13
+_NOT_SHOWN_FACE = "#EDEDED"
+_HATCH_INK = "#A3A3A3"
+_SUPPRESSED_MARK = "\u2013"  # en dash
+_NOT_AVAILABLE_MARK = "n/a"
+
+
+def _draw_cell_patch(ax: Axes, x: float, y: float, w: float, h: float, *, hatched: bool) -> None:
+    """Grey cell of an estimate that is not shown; hatched when suppressed."""
+    ax.add_patch(
+        mpl.patches.Rectangle(
+            (x, y), w, h, facecolor=_NOT_SHOWN_FACE, edgecolor="none", linewidth=0, zorder=1
+        )
+    )
+    if hatched:
+        ax.add_patch(
+            mpl.patches.Rectangle(
+                (x, y), w, h, facecolor="none", edgecolor=_HATCH_INK, linewidth=0, hatch="////"
+            )
+        )
+
+
+def _build_heatmap(
+    table: pd.DataFrame,
+    *,
+    wave: object,
+    wave_label: str,
+    labels: Mapping[str, str],
+    domain: str,
+    source_note: str | None,
+    indicators: Sequence[str] | None,
+    show_overall: bool,
+    title: str | None,
+    decimals: int,
+    cmap: mpl.colors.Colormap,
+    width: float,
+) -> Figure:
+    domain_name = _domain_name(domain)
+    if title is None:
+        title = (
+            "Prevalence, all respondents"
+            if domain == "overall"
+            else f"Prevalence by {domain_name[:1].lower() + domain_name[1:]}"
+        )
+    rows_table = _rows(table, wave=wave, domain=domain)
+    values = list(dict.fromkeys(rows_table["domain_value"].astype(str)))
+    cells = {
+        v: _cell(
+            rows_table.loc[rows_table["domain_value"].astype(str) == v],
+            where=f"wave {wave}, {domain} = {v}",
+        )
+        for v in values
+    }
+    overall: dict[str, _Estimate] = {}
+    if show_overall and domain != "overall" and values:
+        overall_rows = _rows(table, wave=wave, domain="overall")
+        first = list(dict.fromkeys(overall_rows["domain_value"].astype(str)))[:1]
+        if first:
+            overall = _cell(
+                overall_rows.loc[overall_rows["domain_value"].astype(str) == first[0]],
+                where="overall",
+            )
+    columns: list[tuple[str, Mapping[str, _Estimate]]] = []
+    if overall:
+        columns.append(("All respondents", overall))
+    columns.extend((_domain_value_name(v), cells[v]) for v in values)
+
+    if indicators is None:
+        wanted = list(dict.fromkeys(i for c in cells.values() for i in c))
+    else:
+        wanted = list(dict.fromkeys(indicators))
+    shown = [c[i] for _, c in columns for i in wanted if i in c]
+
+    if overall:
+        total_n, withheld = _published_n(overall)
+    else:
+        counts = [_published_n(cells[v]) for v in values]
+        withheld = any(w for _, w in counts)
+        known = [n for n, _ in counts if n is not None]
+        total_n = sum(known) if counts and len(known) == len(counts) else None
+    footer = [_source_line(wave_label, None if withheld else total_n, shown)]
+    if source_note:
+        footer.append(source_note)
+    subtitle = wave_label
+
+    if not values or not wanted:
+        frame = _frame(title, subtitle, footer, width)
+        what = domain_name.lower() if domain != "overall" else "all respondents"
+        return _message_figure(frame, f"No estimates by {what} for {wave_label}.", width)
+
+    def parent_of(ind: str) -> str | None:
+        for _, source in columns:
+            if ind in source and source[ind].parent is not None:
+                return source[ind].parent
+        return None
+
+    position = {ind: i for i, ind in enumerate(wanted)}
+    if indicators is None:
+
+        def sort_key(ind: str) -> tuple:
+            ref = overall.get(ind)
+            if ref is not None and ref.drawn:
+                return (0, -ref.estimate, position[ind])
+            drawn = [c[ind].estimate for c in cells.values() if ind in c and c[ind].drawn]
+            if drawn:
+                return (0, -sum(drawn) / len(drawn), position[ind])
+            return (1, 0.0, position[ind])
+
+    else:
+
+        def sort_key(ind: str) -> tuple:
+            return (position[ind],)
+
+    order = _order(wanted, parent_of, sort_key)
+    conditional = any(parent_of(ind) is not None for ind in wanted)
+    texts = {ind: _row_label(ind, parent_of(ind), labels) for ind, _ in order}
+    rows, column = _label_rows(order, texts, max_width=0.3 * width, min_height=_HEAT_ROW_MIN)
+
+    if not any(e.drawn for e in shown):
+        subtitle += "\nNo estimate can be shown: every cell is suppressed or has no respondents."
+    if conditional:
+        footer.append(_CONDITIONAL_NOTE.format(mark=f"Rows marked {_ARROW}"))
+    marks = _flag_marks(shown)
+    footer.extend(f"{mark} {flag}" for flag, mark in marks.items())
+
+    # What the grey cells mean, for the legend under the grid.
+    suppressed_flags: dict[str, None] = {}
+    has_suppressed = False
+    missing_reasons: dict[str, None] = {}
+    for row in rows:
+        for _, source in columns:
+            est = source.get(row.indicator)
+            if est is None:
+                missing_reasons["not estimated"] = None
+            elif est.status == "suppressed":
+                has_suppressed = True
+                if est.flag:
+                    suppressed_flags[est.flag] = None
+            elif est.status == "empty":
+                missing_reasons["no respondents"] = None
+            elif est.status == "missing":
+                missing_reasons["no estimate"] = None
+    keys: list[tuple[str, bool, str]] = []  # (mark, hatched, text)
+    if has_suppressed:
+        reason = "; ".join(suppressed_flags)
+        keys.append((_SUPPRESSED_MARK, True, f"suppressed ({reason})" if reason else "suppressed"))
+    if missing_reasons:
+        keys.append((_NOT_AVAILABLE_MARK, False, "; ".join(missing_reasons)))
+
+    # Horizontal layout: label column | cells.
+    left = _PAD + column + _GAP
+    available = width - left - _PAD
+    k = len(columns)
+    split = _HEAT_SPLIT if overall else 0.0
+    cell_w = min(_HEAT_CELL_MAX, (available - split) / k)
+    grid_w = k * cell_w + split
+    x0s = [j * cell_w + (split if overall and j > 0 else 0.0) for j in range(k)]
+
+    cell_texts: dict[tuple[str, int], str] = {}
+    for row in rows:
+        for j, (_, source) in enumerate(columns):
+            est = source.get(row.indicator)
+            if est is not None and est.drawn:
+                cell_texts[(row.indicator, j)] = _pct(est.estimate, decimals) + marks.get(
+                    est.flag, ""
+                )
+    value_pt = _VALUE_PT
+    inner = cell_w - _HEAT_GAP - 0.06
+    widest = max((_text_width(t, _VALUE_PT) for t in cell_texts.values()), default=0.0)
+    if widest > inner:
+        value_pt = max(6.0, _VALUE_PT * inner / widest)
+
+    names = [name for name, _ in columns]
+    counts_text = [_n_label(*_published_n(source)) for _, source in columns]
+    head_width = cell_w - 0.06
+    rotate = any(
+        _text_width(word, _TICK_PT) > head_width for name in names for word in name.split()
+    ) or any(_text_width(c, _TICK_PT) > head_width for c in counts_text)
+    if rotate:
+        headers = [f"{n} ({c})" if c else n for n, c in zip(names, counts_text, strict=True)]
+        header_h = max(_text_width(h, _TICK_PT) for h in headers)
+    else:
+        headers = [
+            _wrap_to(n, head_width, _TICK_PT) + (f"\n{c}" if c else "")
+            for n, c in zip(names, counts_text, strict=True)
+        ]
+        header_h = max(_text_height(h, _TICK_PT) for h in headers)
+
+    # Legend block under the grid: colour bar, then keys to its right or below.
+    bar_w = min(_COLOURBAR_WIDTH, grid_w)
+    bar_block = 0.3 + _COLOURBAR_HEIGHT + 0.42  # gap, bar, ticks and "Percent"
+    swatch_w, swatch_h = 0.4, 0.24
+    keys_x = left + bar_w + 0.4
+    beside = width - _PAD - keys_x - swatch_w - 0.1 >= 1.3
+    if not beside:
+        keys_x = left
+    key_text_w = width - _PAD - keys_x - swatch_w - 0.1
+    key_texts = [_wrap_to(text, key_text_w, _VALUE_PT) for _, _, text in keys]
+    key_heights = [max(swatch_h, _text_height(t, _VALUE_PT)) + 0.08 for t in key_texts]
+    if beside:
+        legend_h = max(bar_block, 0.3 + sum(key_heights))
+    else:
+        legend_h = bar_block + (0.1 + sum(key_heights) if keys else 0.0)
+
+    frame = _frame(title, subtitle, footer, width)
+    rows_height = sum(r.height for r in rows)
+    base = frame.footer_height + 0.12
+    grid_bottom = base + legend_h
+    height = grid_bottom + rows_height + header_h + 0.1 + 0.22 + frame.header_height
+    fig = _new_figure(width, height)
+    _draw_frame(fig, frame, height)
+
+    ax = fig.add_axes((left / width, grid_bottom / height, grid_w / width, rows_height / height))
+    ax.set_xlim(0, grid_w)
+    ax.set_ylim(rows_height, 0)
+    ax.grid(False)
+    ax.set_facecolor("none")
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_yticks([])
+    ax.xaxis.tick_top()
+    ax.set_xticks([x + cell_w / 2 for x in x0s], headers)
+    ax.tick_params(
+        axis="x",
+        which="both",
+        length=0,
+        pad=4,
+        labelsize=_TICK_PT,
+        top=True,
+        labeltop=True,
+        bottom=False,
+        labelbottom=False,
+        labelrotation=90 if rotate else 0,
+    )
+
+    centers = []
+    y = 0.0
+    for row in rows:
+        centers.append(y + row.height / 2)
+        y += row.height
+    _draw_labels(fig, ax, rows, centers)
+
+    half_gap = _HEAT_GAP / 2
+    for row, yc in zip(rows, centers, strict=True):
+        top = yc - row.height / 2 + half_gap
+        h = row.height - _HEAT_GAP
+        for j, (_, source) in enumerate(columns):
+            x = x0s[j] + half_gap
+            w = cell_w - _HEAT_GAP
+            est = source.get(row.indicator)
+            if est is not None and est.drawn:
+                face = cmap(est.estimate / 100.0)
+                ax.add_patch(
+                    mpl.patches.Rectangle(
+                        (x, top), w, h, facecolor=face, edgecolor="none", linewidth=0, zorder=1
+                    )
+                )
+                ax.text(
+                    x + w / 2,
+                    yc,
+                    cell_texts[(row.indicator, j)],
+                    ha="center",
+                    va="center",
+                    fontsize=value_pt,
+                    color=_text_colour_on(face),
+                    zorder=3,
+                )
+                continue
+            suppressed = est is not None and est.status == "suppressed"
+            _draw_cell_patch(ax, x, top, w, h, hatched=suppressed)
+            ax.text(
+                x + w / 2,
+                yc,
+                _SUPPRESSED_MARK if suppressed else _NOT_AVAILABLE_MARK,
+                ha="center",
+                va="center",
+                fontsize=value_pt + (1.5 if suppressed else -0.5),
+                fontweight="bold" if suppressed else "normal",
+                color=_INK if suppressed else _MUTED,
+                bbox={
+                    "boxstyle": "square,pad=0.25",
+                    "facecolor": _NOT_SHOWN_FACE,
+                    "edgecolor": "none",
+                }
+                if suppressed
+                else None,
+                zorder=3,
+            )
+
+    # Colour bar.
+    bar_y = grid_bottom - 0.3 - _COLOURBAR_HEIGHT
+    cax = fig.add_axes((left / width, bar_y / height, bar_w / width, _COLOURBAR_HEIGHT / height))
+    scale = mpl.cm.ScalarMappable(norm=mpl.colors.Normalize(vmin=0.0, vmax=100.0), cmap=cmap)
+    bar = fig.colorbar(scale, cax=cax, orientation="horizontal")
+    bar.set_ticks([0, 20, 40, 60, 80, 100])
+    bar.ax.xaxis.set_major_formatter(mpl.ticker.StrMethodFormatter("{x:.0f}"))
+    bar.outline.set_edgecolor(_SPINE)
+    bar.outline.set_linewidth(0.6)
+    bar.set_label("Percent", fontsize=_TICK_PT, labelpad=3, color=_INK)
+    cax.tick_params(axis="x", length=2.5, width=0.6, pad=2, labelsize=_TICK_PT)
+    cax.grid(False)
+    cax.minorticks_off()
+
+    # Keys of the grey cells.
+    inches = fig.dpi_scale_trans
+    key_top = grid_bottom - 0.3 if beside else bar_y - 0.42 - 0.1
+    for (mark, hatched, _), text, key_h in zip(keys, key_texts, key_heights, strict=True):
+        sy = key_top - (key_h - 0.08) / 2 - swatch_h / 2
+        fig.add_artist(
+            mpl.patches.Rectangle(
+                (keys_x, sy),
+                swatch_w,
+                swatch_h,
+                transform=inches,
+                facecolor=_NOT_SHOWN_FACE,
+                edgecolor="none",
+                linewidth=0,
+            )
+        )
+        if hatched:
+            fig.add_artist(
+                mpl.patches.Rectangle(
+                    (keys_x, sy),
+                    swatch_w,
+                    swatch_h,
+                    transform=inches,
+                    facecolor="none",
+                    edgecolor=_HATCH_INK,
+                    linewidth=0,
+                    hatch="////",
+                )
+            )
+        fig.text(
+            keys_x + swatch_w / 2,
+            sy + swatch_h / 2,
+            mark,
+            transform=inches,
+            ha="center",
+            va="center",
+            fontsize=(_VALUE_PT + 1.5) if hatched else (_VALUE_PT - 0.5),
+            fontweight="bold" if hatched else "normal",
+            color=_INK if hatched else _MUTED,
+            bbox={"boxstyle": "square,pad=0.2", "facecolor": _NOT_SHOWN_FACE, "edgecolor": "none"}
+            if hatched
+            else None,
+        )
+        fig.text(
+            keys_x + swatch_w + 0.1,
+            sy + swatch_h / 2,
+            text,
+            transform=inches,
+            ha="left",
+            va="center",
+            fontsize=_VALUE_PT,
+            linespacing=_LINESPACING,
+            color=_INK,
+        )
+        key_top -= key_h
+    return fig
+
+
+# --------------------------------------------------------------------------
+# Chart 4: "of whom" -- a parent indicator and its conditional breakdown
+# --------------------------------------------------------------------------
+
+_TRACK = "#E8E8E8"  # 0-100% track behind the parent bar
+_GROUP_TINT = 0.9  # tint of the panel of the parent group
+_FUNNEL = 0.42  # height (inches) of the band joining the parent bar to its panel
+
+
+def _build_of_whom(
+    table: pd.DataFrame,
+    *,
+    wave: object,
+    wave_label: str,
+    labels: Mapping[str, str],
+    parent: str,
+    domain: str,
+    domain_value: str,
+    source_note: str | None,
+    title: str | None,
+    decimals: int,
+    width: float,
+) -> Figure:
+    cell_name = _cell_name(domain, domain_value)
+    parent_label = _label(parent, labels)
+    group = _lower_first(parent_label)
+    title = title or f"{parent_label}: prevalence and breakdown"
+    subtitle = f"{wave_label} \u00b7 {cell_name}"
+    where = f"wave {wave}, {domain} = {domain_value}"
+    cell = _cell(_rows(table, wave=wave, domain=domain, domain_value=domain_value), where=where)
+    head = cell.get(parent)
+    position = {ind: i for i, ind in enumerate(cell)}
+    children = sorted(
+        (e for e in cell.values() if e.parent == parent and e.indicator != parent),
+        key=lambda e: (_status_rank(e), -e.estimate if e.drawn else 0.0, position[e.indicator]),
+    )
+    estimates = ([head] if head is not None else []) + children
+
+    n = None
+    if head is not None and not head.n_hidden:
+        n = head.n
+    footer = [_source_line(wave_label, n, estimates)]
+    if source_note:
+        footer.append(source_note)
+    group_heading = f"Of those who experienced {group}"
+    if children:
+        footer.append(
+            f"Percentages in the shaded panel are of the respondents who experienced {group}, "
+            "not of all respondents."
+        )
+    marks = _flag_marks(estimates)
+    footer.extend(f"{mark} {flag}" for flag, mark in marks.items())
+
+    if not estimates:
+        frame = _frame(title, subtitle, footer, width)
+        return _message_figure(
+            frame, f"No estimates of {group} for {wave_label}, {cell_name}.", width
+        )
+    if not any(e.drawn for e in estimates):
+        subtitle += "\nNo estimate can be shown: every cell is suppressed or has no respondents."
+    frame = _frame(title, subtitle, footer, width)
+
+    order = [(parent, 0)] + [(c.indicator, 1) for c in children]
+    texts = {parent: parent_label} | {c.indicator: _label(c.indicator, labels) for c in children}
+    rows, column = _label_rows(order, texts, max_width=0.36 * width, min_height=_ROW_MIN)
+    head_row, child_rows = rows[0], rows[1:]
+
+    left = _PAD + column + _GAP
+    available = width - left - _PAD
+    value_texts: dict[str, tuple[str, str]] = {}
+    for est in estimates:
+        if est.drawn:
+            value = _pct(est.estimate, decimals) + marks.get(est.flag, "")
+            value_texts[est.indicator] = (value, _est_n_label(est))
+    axes_width = available - _value_room(estimates, value_texts, available)
+
+    # Vertical layout (inches), top to bottom.
+    funnel = _FUNNEL if head is not None and head.drawn else 0.2
+    heading_h = _text_height("All respondents", _LABEL_PT)
+    head_h = head_row.height + 0.08
+    panel_x0 = _PAD - 0.08
+    panel_x1 = width - _PAD + 0.08
+    band_text = _wrap_to(group_heading, panel_x1 - panel_x0 - 0.2, _LABEL_PT, weight="bold")
+    band_h = _text_height(band_text, _LABEL_PT) + 0.22
+    child_h = (sum(r.height for r in child_rows) if child_rows else _ROW_MIN) + 0.16
+    xlabel = _wrap_to(f"Percent of those who experienced {group}", axes_width, _LABEL_PT)
+    axis_block = _AXIS_BLOCK + _text_height(xlabel, _LABEL_PT) - _LABEL_PT * _LINESPACING / 72
+    height = (
+        frame.header_height
+        + 0.22
+        + heading_h
+        + 0.06
+        + head_h
+        + funnel
+        + band_h
+        + child_h
+        + axis_block
+        + 0.06
+        + 0.12
+        + frame.footer_height
+    )
+    panel_bottom = frame.footer_height + 0.12
+    child_bottom = panel_bottom + 0.06 + axis_block
+    panel_top = child_bottom + child_h + band_h
+    head_bottom = panel_top + funnel
+    head_top = head_bottom + head_h
+
+    fig = _new_figure(width, height)
+    _draw_frame(fig, frame, height)
+    inches = fig.dpi_scale_trans
+    tint = _tint(PALETTE[0], _GROUP_TINT)
+    edge = _tint(PALETTE[0], 0.55)
+
+    # Upper panel: the parent among all respondents, on a 0-100% track.
+    fig.text(
+        left,
+        head_top + 0.06 + heading_h,
+        "All respondents",
+        transform=inches,
+        ha="left",
+        va="top",
+        fontsize=_LABEL_PT,
+        fontweight="bold",
+        color=_INK,
+    )
+    ax0 = fig.add_axes((left / width, head_bottom / height, axes_width / width, head_h / height))
+    ax0.set_xlim(0, 100)
+    ax0.set_ylim(head_h, 0)
+    ax0.set_axis_off()
+    y0 = head_h / 2
+    _draw_labels(fig, ax0, [head_row], [y0])
+    if head is not None and head.drawn:
+        ax0.barh(y0, 100, height=_BAR_HEIGHT, color=_TRACK, linewidth=0, zorder=1)
+        _draw_bar(ax0, y0, head, conditional=False)
+        _draw_value_labels(ax0, head.end, y0, *value_texts[parent])
+        # The band widening from the parent bar to the panel of its group.
+        bar_bottom = head_top - y0 - _BAR_HEIGHT / 2
+        end = left + axes_width * head.estimate / 100
+        fig.add_artist(
+            mpl.patches.Polygon(
+                [
+                    (left, bar_bottom),
+                    (end, bar_bottom),
+                    (left + axes_width, panel_top),
+                    (left, panel_top),
+                ],
+                closed=True,
+                transform=inches,
+                facecolor=tint,
+                edgecolor="none",
+                linewidth=0,
+                zorder=-1,
+            )
+        )
+        fig.add_artist(
+            Line2D(
+                [end, left + axes_width],
+                [bar_bottom, panel_top],
+                transform=inches,
+                color=edge,
+                linewidth=0.8,
+                zorder=-0.5,
+            )
+        )
+        fig.add_artist(
+            Line2D(
+                [left, left],
+                [bar_bottom, panel_top],
+                transform=inches,
+                color=edge,
+                linewidth=0.8,
+                zorder=-0.5,
+            )
+        )
+    else:
+        text = "not estimated" if head is None else _note_text(head)
+        _draw_note(ax0, y0, text or "", _NOTE_PT + 0.5)
+
+    # Lower panel: the breakdown within the parent group.
+    fig.add_artist(
+        mpl.patches.Rectangle(
+            (panel_x0, panel_bottom),
+            panel_x1 - panel_x0,
+            panel_top - panel_bottom,
+            transform=inches,
+            facecolor=tint,
+            edgecolor="none",
+            linewidth=0,
+            zorder=-1,
+        )
+    )
+    fig.text(
+        _PAD + 0.04,
+        panel_top - 0.11,
+        band_text,
+        transform=inches,
+        ha="left",
+        va="top",
+        fontsize=_LABEL_PT,
+        fontweight="bold",
+        linespacing=_LINESPACING,
+        color=_INK,
+    )
+    ax1 = fig.add_axes((left / width, child_bottom / height, axes_width / width, child_h / height))
+    _percent_axis(ax1, xlabel, child_h)
+    ax1.set_facecolor("none")
+    ax1.grid(axis="x", color="white", linewidth=1.0)
+    if not child_rows:
+        _draw_note(ax1, child_h / 2, f"No breakdown of {group} in the table.", _NOTE_PT + 0.5)
+        return fig
+    centers = []
+    y = 0.08
+    for row in child_rows:
+        centers.append(y + row.height / 2)
+        y += row.height
+    _draw_labels(fig, ax1, child_rows, centers)
+    note_width = axes_width - 0.15
+    for est, yc in zip(children, centers, strict=True):
+        if not est.drawn:
+            _draw_note(ax1, yc, _note_text(est, wrap_width=note_width) or "", _NOTE_PT + 0.5)
+            continue
+        _draw_bar(ax1, yc, est, conditional=True)
+        _draw_value_labels(ax1, est.end, yc, *value_texts[est.indicator])
+    return fig
+
+
+# --------------------------------------------------------------------------
+# Chart 5: indicators across waves
+# --------------------------------------------------------------------------
+
+_WAVES_PLOT_HEIGHT = 3.0  # inches
+
+
+def _build_across_waves(
+    table: pd.DataFrame,
+    *,
+    indicators: Sequence[str],
+    labels: Mapping[str, str],
+    wave_labels: Mapping[object, str],
+    domain: str,
+    domain_value: str,
+    source_note: str | None,
+    note: str | None,
+    title: str | None,
+    ylabel: str | None,
+    decimals: int,
+    width: float,
+) -> Figure:
+    waves = [(str(w), _text_or_empty(label) or str(w)) for w, label in wave_labels.items()]
+    cell_name = _cell_name(domain, domain_value)
+    single = len(indicators) == 1
+    wave_column = table["wave"].astype(str)
+    cells: dict[str, dict[str, _Estimate]] = {}
+    asked: dict[str, set[str]] = {}
+    for w, _ in waves:
+        cells[w] = _cell(
+            _rows(table, wave=w, domain=domain, domain_value=domain_value),
+            where=f"wave {w}, {domain} = {domain_value}",
+        )
+        asked[w] = set(table.loc[wave_column == w, "indicator"].astype(str))
+
+    def parent_of(ind: str) -> str | None:
+        for source in cells.values():
+            if ind in source and source[ind].parent is not None:
+                return source[ind].parent
+        return None
+
+    names = {ind: _row_label(ind, parent_of(ind), labels) for ind in indicators}
+    conditional = {ind for ind in indicators if parent_of(ind) is not None}
+    if ylabel is None:
+        parents = {parent_of(ind) for ind in indicators}
+        only = next(iter(parents)) if len(parents) == 1 else None
+        ylabel = (
+            f"Percent of those with {_lower_first(_label(only, labels))}"
+            if only is not None
+            else _XLABEL
+        )
+    if title is None:
+        title = (
+            f"{names[indicators[0]]} across survey waves"
+            if single
+            else "Prevalence across survey waves"
+        )
+    subtitle = cell_name
+    estimates = [cells[w][i] for w, _ in waves for i in indicators if i in cells[w]]
+    marks = _flag_marks(estimates)
+
+    footer = []
+    if note:
+        footer.append(note)
+    source = "Sources: " + ", ".join(label for _, label in waves) if waves else "Sources: none"
+    interval = _interval_text(estimates)
+    footer.append("; ".join(p for p in (source, interval) if p) + ".")
+    if source_note:
+        footer.append(source_note)
+    if conditional and any(e.drawn for e in estimates if e.indicator in conditional):
+        footer.append(_CONDITIONAL_NOTE.format(mark="Open markers"))
+    footer.extend(f"{mark} {flag}" for flag, mark in marks.items())
+
+    if not waves or not estimates:
+        what = _lower_first(names[indicators[0]]) if single else "these indicators"
+        shown = ", ".join(label for _, label in waves) or "no wave"
+        frame = _frame(title, subtitle, footer, width)
+        return _message_figure(frame, f"No estimates of {what} in {shown}.", width)
+    if not any(e.drawn for e in estimates):
+        subtitle += "\nNo estimate can be shown: every cell is suppressed or has no respondents."
+
+    def reason(ind: str, w: str, wave_label: str) -> tuple[str, str] | None:
+        """Why there is no point: ``(what, where)``, e.g. ``("not asked in", "2016")``."""
+        est = cells[w].get(ind)
+        if est is None:
+            if not asked[w]:
+                return ("no data for", wave_label)
+            if ind not in asked[w]:
+                return ("not asked in", wave_label)
+            return ("not estimated in", wave_label)
+        if est.drawn:
+            return None
+        if est.status == "suppressed":
+            return ("suppressed in", f"{wave_label} ({est.flag})" if est.flag else wave_label)
+        if est.status == "empty":
+            return ("no respondents in", wave_label)
+        return ("no estimate in", wave_label)
+
+    gaps = {(ind, w): reason(ind, w, label) for ind in indicators for w, label in waves}
+
+    # Legend (several indicators): label, then why points are missing.
+    ylabel = _wrap_to(ylabel, _WAVES_PLOT_HEIGHT, _LABEL_PT)
+    ylabel_w = _text_height(ylabel, _LABEL_PT)
+    left = _PAD + ylabel_w + 0.1 + _text_width("100%", _TICK_PT) + 0.08
+    plot_w = width - left - _PAD
+    handles: list[Line2D] = []
+    entries: list[str] = []
+    legend_h = 0.0
+    ncol = 1
+    if not single:
+        handle_w = (1.8 + 0.5) * _VALUE_PT / 72
+        for j, ind in enumerate(indicators):
+            colour, marker = _group_style(j)
+            open_marker = ind in conditional
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=colour,
+                    marker=marker,
+                    markersize=6.5,
+                    linewidth=1.4,
+                    markerfacecolor="white" if open_marker else colour,
+                    markeredgecolor=colour if open_marker else "white",
+                    markeredgewidth=1.2 if open_marker else 0.6,
+                )
+            )
+            grouped: dict[str, list[str]] = {}
+            for w, _ in waves:
+                gap = gaps[(ind, w)]
+                if gap is not None:
+                    grouped.setdefault(gap[0], []).append(gap[1])
+            text = names[ind]
+            if grouped:
+                text += " \u2014 " + "; ".join(f"{k} {', '.join(v)}" for k, v in grouped.items())
+            entries.append(_wrap_to(text, width - 2 * _PAD - handle_w, _VALUE_PT))
+        lines = [e.count("\n") + 1 for e in entries]
+        ncol, handles, entries = _legend_grid(handles, entries, width - 2 * _PAD)
+        nrows = math.ceil(len(lines) / ncol)
+        legend_h = sum(
+            max(lines[r * ncol : (r + 1) * ncol]) * _VALUE_PT * _LINESPACING / 72
+            + 0.27 * _VALUE_PT / 72  # label spacing less the line gap
+            for r in range(nrows)
+        )
+
+    slot = plot_w / len(waves)
+    headers = []
+    for w, label in waves:
+        count = _n_label(*_published_n(cells[w])) if cells[w] else ""
+        headers.append(_wrap_to(label, slot - 0.12, _TICK_PT) + (f"\n{count}" if count else ""))
+    tick_h = max(_text_height(h, _TICK_PT) for h in headers) + 0.1
+
+    frame = _frame(title, subtitle, footer, width)
+    top_block = frame.header_height + 0.16 + (legend_h + 0.14 if legend_h else 0.0) + 0.12
+    height = top_block + _WAVES_PLOT_HEIGHT + tick_h + 0.16 + frame.footer_height
+    fig = _new_figure(width, height)
+    _draw_frame(fig, frame, height)
+    if handles:
+        fig.legend(
+            handles,
+            entries,
+            loc="upper left",
+            bbox_to_anchor=(_PAD / width, (height - frame.header_height - 0.16) / height),
+            bbox_transform=fig.transFigure,
+            ncol=ncol,
+            frameon=False,
+            borderpad=0.0,
+            borderaxespad=0.0,
+            handlelength=1.8,
+            handletextpad=0.5,
+            columnspacing=1.4,
+            labelspacing=0.5,
+            fontsize=_VALUE_PT,
+        )
+    bottom = frame.footer_height + 0.16 + tick_h
+    ax = fig.add_axes((left / width, bottom / height, plot_w / width, _WAVES_PLOT_HEIGHT / height))
+    ax.set_xlim(-0.5, len(waves) - 0.5)
+    ax.set_ylim(0, 100)
+    ax.yaxis.set_major_locator(MultipleLocator(20))
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
+    ax.set_ylabel(ylabel, labelpad=6)
+    ax.set_xticks(range(len(waves)), headers)
+    ax.tick_params(axis="x", length=0, pad=6)
+    ax.tick_params(axis="y", pad=3)
+    ax.xaxis.grid(False)
+    ax.yaxis.grid(True)
+
+    m = len(indicators)
+    step = min(0.16, 0.7 / m)
+    for i, (w, label) in enumerate(waves):
+        missing = [gaps[(ind, w)] for ind in indicators]
+        if all(g is not None for g in missing):
+            kinds = {g[0] for g in missing if g is not None}
+            first = missing[0]
+            if first is not None and (single or len(kinds) == 1):
+                what, where = first
+            else:
+                what, where = "no estimates in", label
+            text = "\n".join(
+                _wrap_to(part, slot * 0.85, _NOTE_PT + 0.5, style="italic")
+                for part in (what, where)
+            )
+            ax.text(
+                i,
+                50,
+                text,
+                ha="center",
+                va="center",
+                fontsize=_NOTE_PT + 0.5,
+                style="italic",
+                color=_MUTED,
+                linespacing=1.1,
+                bbox={"boxstyle": "square,pad=0.2", "facecolor": "white", "edgecolor": "none"},
+                zorder=4,
+            )
+        for j, ind in enumerate(indicators):
+            est = cells[w].get(ind)
+            if est is None or not est.drawn:
+                continue
+            colour, marker = (PALETTE[0], MARKERS[0]) if single else _group_style(j)
+            x = i + (j - (m - 1) / 2) * step
+            if est.has_interval:
+                ax.vlines(x, est.low, est.high, colors=colour, linewidth=1.4, zorder=3)
+            open_marker = ind in conditional
+            ax.plot(
+                [x],
+                [est.estimate],
+                linestyle="none",
+                color=colour,
+                marker=marker,
+                markersize=7.0 if single else 6.5,
+                markerfacecolor="white" if open_marker else colour,
+                markeredgecolor=colour if open_marker else "white",
+                markeredgewidth=1.2 if open_marker else 0.6,
+                zorder=4,
+            )
+            mark = marks.get(est.flag, "")
+            if single:
+                anchor = min(max(est.estimate, 6.0), 94.0)
+                ax.annotate(
+                    _pct(est.estimate, decimals) + mark,
+                    xy=(x, anchor),
+                    xytext=(7, 1),
+                    textcoords="offset points",
+                    ha="left",
+                    va="bottom",
+                    fontsize=_VALUE_PT,
+                    fontweight="bold",
+                    color=_INK,
+                    annotation_clip=False,
+                )
+                ax.annotate(
+                    _est_n_label(est),
+                    xy=(x, anchor),
+                    xytext=(7, -1),
+                    textcoords="offset points",
+                    ha="left",
+                    va="top",
+                    fontsize=_VALUE_PT,
+                    color=_MUTED,
+                    annotation_clip=False,
+                )
+            elif mark:
+                ax.annotate(
+                    mark,
+                    xy=(x, est.high if est.has_interval else est.estimate),
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=_NOTE_PT,
+                    color=_MUTED,
+                    annotation_clip=False,
+                )
+    return fig
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,616 @@
+"""Weighted proportions by domain with design-based standard errors.
+
+:func:`domain_proportions` computes, for k binary indicators and m domain
+values at once, what R's ``survey`` package (4.1-1) reports for
+``svymean(~y, subset(design, !is.na(y) & domain == d), deff = TRUE)``:
+
+* the weighted proportion ``sum(w y) / sum(w)``;
+* its variance by Taylor linearisation (strata, one or two stages of
+  clusters, finite population corrections, lonely-PSU policies) or from
+  replicate weights;
+* ``degf()`` of the domain design, the design effects (``deff = TRUE`` and
+  ``deff = "replace"``), the number of rows and of cases.
+
+Everything is computed with ``np.bincount`` over combined integer keys and
+matrix products; nothing loops over rows, PSUs, domain values or replicates.
+Only the k indicators are visited one at a time, each with whole-array
+operations, which bounds the temporary memory to a few row-length arrays.
+
+Domains follow R's rule for a subset of a ``svydesign`` object: rows outside
+the domain are dropped but each stratum keeps its number of sampled PSUs
+``n_h`` (and population ``N_h``) from the full design, so PSUs without domain
+rows enter the variance as zeros. Strata without domain rows contribute
+nothing and are not counted (this matters for ``lonely_psu = "average"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse
+
+from prevalence.design import (
+    SELF_REPRESENTING_TOL,
+    ReplicateWeights,
+    SurveyDesign,
+    _sampling_complement,
+    pattern_ranks,
+)
+from prevalence.errors import DesignError
+
+__all__ = ["DomainProportions", "domain_proportions"]
+
+_CHUNK_ELEMENTS = 4_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class DomainProportions:
+    """Estimates for k indicators x m domain values; every array has shape (k, m).
+
+    Attributes
+    ----------
+    n
+        Valid (non-NaN) rows of indicator j in domain value d.
+    cases
+        Rows with y == 1 among those.
+    estimate
+        Weighted proportion ``sum(w y) / sum(w)``; NaN when ``n == 0``.
+    se
+        Design-based standard error (Taylor or replicate), as ``svymean``.
+        0 when all valid responses are equal; NaN when ``n == 0``, and NaN as in
+        R when ``lonely_psu = "average"`` leaves no stratum to average over or
+        every replicate estimate is undefined.
+    df
+        R's ``degf()`` of the domain design ``design[!is.na(y) & domain == d]``:
+        PSUs with domain rows minus strata with domain rows (Taylor), or the rank
+        of the domain rows' replicate weights minus 1. NaN when ``n == 0``.
+    deff
+        ``svymean(deff = TRUE)``: variance over the without-replacement SRS
+        variance ``s^2 (W - n) / (W n)`` with W the estimated population of the
+        domain. ``inf`` when W == n (all weights 1) and NaN when W < n (R: NA),
+        NaN when p is 0 or 1 or n == 1.
+    deff_replace
+        ``svymean(deff = "replace")``: variance over ``s^2 / n``.
+    n_rows
+        Rows of the domain design (equal to ``n`` under this subset convention).
+    """
+
+    n: np.ndarray
+    cases: np.ndarray
+    estimate: np.ndarray
+    se: np.ndarray
+    df: np.ndarray
+    deff: np.ndarray
+    deff_replace: np.ndarray
+    n_rows: np.ndarray
+
+
+def domain_proportions(
+    design: SurveyDesign, y: np.ndarray, domain: np.ndarray, m: int
+) -> DomainProportions:
+    """Weighted proportions, standard errors, df and design effects by domain.
+
+    Parameters
+    ----------
+    design
+        The survey design (rows in the same order as ``y``).
+    y
+        (n_rows, k) float array of 0/1 with NaN = outside the denominator
+        (missing or not asked). A 1-D array is one indicator.
+    domain
+        (n_rows,) integer codes in ``[0, m)``, or -1 for rows in no domain
+        value. For the whole sample pass zeros and ``m = 1``.
+    m
+        Number of domain values.
+
+    Returns
+    -------
+    DomainProportions
+        Arrays of shape (k, m). The domain of cell (j, d) is the rows with
+        ``domain == d`` and ``y[:, j]`` not NaN (R: ``design[!is.na(y), ]``
+        then by domain); the other rows stay in the variance with zero scores,
+        so PSU and stratum padding is R's.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match the design, ``y`` holds values other than
+        0, 1 and NaN, or a domain code is outside ``[-1, m)``.
+    DesignError
+        Under ``lonely_psu = "fail"`` if a cell reaches a stratum (or, at stage
+        2, a PSU) with a single sampled unit; R stops with "Stratum (h) has
+        only one PSU" in the same situation.
+
+    Notes
+    -----
+    Taylor variance of the ratio p = sum(w y)/sum(w) uses the scores
+    ``z = w (y - p) / sum(w)`` of the domain rows and, per stratum with domain
+    rows, ``f_h n_h / (n_h - 1) sum_i (z_hi - zbar_h)^2`` over its ``n_h``
+    PSU totals (zeros for PSUs without domain rows), ``f_h = 1 - n_h/N_h``
+    (1 without fpc; 0 contribution when ``f_h < 1e-7``). With an fpc at both
+    stages the second stage adds, for every PSU with domain rows,
+    ``(n_h/N_h) f_i n_i/(n_i - 1) sum_s (z_is - zbar_i)^2`` over its sampled
+    second-stage units. A stratum with one PSU contributes 0 (``remove``,
+    ``certainty``), ``f_h z_h^2`` (``adjust``), or is left out and the others
+    are scaled by strata/non-lonely strata (``average``).
+
+    Replicate variance is ``scale sum_r rscales_r (p_r - c)^2`` with
+    ``p_r`` the domain proportion under replicate weights r, ``c`` their mean
+    over replicates with ``rscales > 0`` (or p when ``mse``); replicates whose
+    domain weights are all zero are dropped, as R's ``svrVar`` does.
+    """
+    n = design.n
+    m = int(m)
+    if m < 1:
+        raise ValueError("m must be at least 1")
+    yy = np.asarray(y, dtype=np.float64)
+    if yy.ndim == 1:
+        yy = yy[:, None]
+    if yy.ndim != 2 or yy.shape[0] != n:
+        raise ValueError(f"y must have shape ({n}, k); got {np.shape(y)}")
+    yy = np.asfortranarray(yy)
+    dom = np.asarray(domain)
+    if dom.shape != (n,):
+        raise ValueError(f"domain must have shape ({n},); got {dom.shape}")
+    if not np.issubdtype(dom.dtype, np.integer):
+        raise ValueError("domain must hold integer codes")
+    dom = dom.astype(np.intp, copy=False)
+    if n and (dom.min() < -1 or dom.max() >= m):
+        raise ValueError(f"domain codes must lie in [-1, {m})")
+    if yy.shape[1] == 0:
+        none = np.empty((0, m))
+        ints = np.empty((0, m), dtype=np.int64)
+        return DomainProportions(ints, ints.copy(), none, none, none, none, none, ints.copy())
+    if design.replicates is not None:
+        return _replicate(design, design.replicates, yy, dom, m)
+    return _taylor(design, yy, dom, m)
+
+
+# --------------------------------------------------------------------------------------
+# building blocks
+# --------------------------------------------------------------------------------------
+def _sum_rows(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """(size, k) sums of the rows of ``values`` (G, k) by ``index`` (G,)."""
+    k = values.shape[1]
+    flat = (index[:, None] * k + np.arange(k)).ravel()
+    return np.bincount(flat, weights=values.ravel(), minlength=size * k).reshape(size, k)
+
+
+def _group_index(
+    unit: np.ndarray, n_units: int, dom: np.ndarray, m: int
+) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """Dense codes for the (unit, domain) pairs present in the data.
+
+    Returns
+    -------
+    group, n_groups, group_unit, group_dom
+        ``group`` is (n,) with ``n_groups`` for rows in no domain value.
+    """
+    size = n_units * m
+    key = unit * m + dom
+    key[dom < 0] = size
+    mark = np.zeros(size + 1, dtype=bool)
+    mark[key] = True
+    mark[size] = True
+    present = np.flatnonzero(mark)[:-1]
+    lab = np.cumsum(mark, dtype=np.int32 if size < 2**31 - 1 else np.int64)
+    lab -= 1
+    group = lab[key].astype(np.intp, copy=False)
+    return group, int(present.size), present // m, present % m
+
+
+def _indicator_sums(
+    y: np.ndarray, group: np.ndarray, n_groups: int, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per group and indicator: sum(w y), sum(w), valid rows, cases; each (G, k).
+
+    Rows with ``group == n_groups`` are dropped. ``y`` must be 0, 1 or NaN.
+    """
+    k = y.shape[1]
+    nb = 3 * (n_groups + 1)
+    g3 = group * 3
+    sum_wy = np.empty((n_groups, k))
+    sum_w = np.empty((n_groups, k))
+    rows = np.empty((n_groups, k), dtype=np.int64)
+    cases = np.empty((n_groups, k), dtype=np.int64)
+    for j in range(k):
+        col = y[:, j]
+        valid = ~np.isnan(col)
+        one = col == 1
+        if np.count_nonzero(col == 0) + np.count_nonzero(one) != np.count_nonzero(valid):
+            raise ValueError(f"indicator {j} holds values other than 0, 1 and NaN")
+        code = g3 + valid  # 0: NaN, 1: y == 0, 2: y == 1
+        code += one
+        sw = np.bincount(code, weights=w, minlength=nb)[: 3 * n_groups].reshape(n_groups, 3)
+        cn = np.bincount(code, minlength=nb)[: 3 * n_groups].reshape(n_groups, 3)
+        sum_wy[:, j] = sw[:, 2]
+        sum_w[:, j] = sw[:, 1] + sw[:, 2]
+        rows[:, j] = cn[:, 1] + cn[:, 2]
+        cases[:, j] = cn[:, 2]
+    return sum_wy, sum_w, rows, cases
+
+
+def _design_effects(
+    p: np.ndarray, n: np.ndarray, total_w: np.ndarray, var: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """R's ``svymean`` design effects for a 0/1 variable.
+
+    ``s^2 = n/(n-1) sum w (y-p)^2 / W = n/(n-1) p (1-p)``;
+    ``deff = V / (s^2 (W-n)/(W n))`` (NaN when W < n, as R's NA),
+    ``deff_replace = V / (s^2/n)``.
+    """
+    nf = n.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s2 = nf / (nf - 1.0) * p * (1.0 - p)
+        vsrs = s2 * (total_w - nf) / (total_w * nf)
+        deff = np.where(total_w < nf, np.nan, var / vsrs)
+        deff_replace = var / (s2 / nf)
+    return deff, deff_replace
+
+
+def _lonely_error(design: SurveyDesign, stratum: int, stage: int) -> DesignError:
+    label = design.stratum_labels[stratum] if stratum < len(design.stratum_labels) else stratum
+    col = design.columns.strata if stage == 1 else (design.columns.psu or (None,))[0]
+    what = f"stratum {label!r}" if stage == 1 else "a PSU"
+    return DesignError(
+        f"{what} has only one sampled unit at stage {stage}",
+        file=design.columns.source,
+        column=col,
+        value=label if stage == 1 else None,
+        fix="set design.lonely_psu to remove, certainty, adjust or average",
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Taylor linearisation
+# --------------------------------------------------------------------------------------
+def _taylor(design: SurveyDesign, y: np.ndarray, dom: np.ndarray, m: int) -> DomainProportions:
+    w = design.weights
+    stage2 = design.has_stage2
+    if stage2:
+        unit = design.ssu
+        n_units = design.ssu_psu.shape[0]
+    else:
+        unit = design.psu
+        n_units = design.n_psu
+    group, n_groups, g_unit, g_dom = _group_index(unit, n_units, dom, m)
+    sum_wy, sum_w, rows, cases = _indicator_sums(y, group, n_groups, w)
+
+    d_w = _sum_rows(g_dom, sum_w, m)
+    d_wy = _sum_rows(g_dom, sum_wy, m)
+    d_n = np.rint(_sum_rows(g_dom, rows.astype(np.float64), m)).astype(np.int64)
+    d_cases = np.rint(_sum_rows(g_dom, cases.astype(np.float64), m)).astype(np.int64)
+    empty = d_n == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(empty, np.nan, d_wy / d_w)
+        p0 = np.where(empty, 0.0, p)
+        inv_w = np.where(empty, 0.0, 1.0 / d_w)
+    # linearised scores summed within each (unit, domain) group
+    score = (sum_wy - p0[g_dom] * sum_w) * inv_w[g_dom]
+
+    if stage2:
+        psu_of = design.ssu_psu[g_unit]
+        parent_key, parent = np.unique(psu_of * m + g_dom, return_inverse=True)
+        parent = parent.reshape(-1)
+        n_parent = parent_key.size
+        p_psu, p_dom = parent_key // m, parent_key % m
+        t_psu = _sum_rows(parent, score, n_parent)
+        rows_psu = _sum_rows(parent, rows.astype(np.float64), n_parent)
+    else:
+        p_psu, p_dom = g_unit, g_dom
+        t_psu = score
+        rows_psu = rows.astype(np.float64)
+
+    var, psu_present, strata_present = _stage1(design, t_psu, p_psu, p_dom, rows_psu, m)
+    if stage2:
+        var = var + _stage2(design, score, parent, t_psu, p_psu, p_dom, rows_psu, m)
+
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(var)
+    se = np.where(empty, np.nan, se)
+    df = np.where(empty, np.nan, (psu_present - strata_present).astype(np.float64))
+    deff, deff_replace = _design_effects(p, d_n, d_w, np.where(empty, np.nan, var))
+    return _result(d_n, d_cases, p, se, df, deff, deff_replace)
+
+
+def _stage1(
+    design: SurveyDesign,
+    t: np.ndarray,
+    g_psu: np.ndarray,
+    g_dom: np.ndarray,
+    rows: np.ndarray,
+    m: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First-stage variance (m, k) and the PSU / stratum counts of each cell."""
+    n_strata = design.n_strata
+    size = n_strata * m
+    k = t.shape[1]
+    n_h = design.stratum_n_psu.astype(np.float64)
+    f_h = _sampling_complement(n_h, design.stratum_popsize)
+    h = design.psu_stratum[g_psu]
+    hd = h * m + g_dom
+    n_hd = np.repeat(n_h, m)
+    f_hd = np.repeat(f_h, m)
+
+    s1 = _sum_rows(hd, t, size)
+    groups_hd = np.bincount(hd, minlength=size).astype(np.float64)
+    mean = s1 / n_hd[:, None]
+    dev = t - mean[hd]
+    ss = _sum_rows(hd, dev * dev, size) + (n_hd - groups_hd)[:, None] * mean * mean
+
+    present_psu = rows > 0
+    present = _sum_rows(hd, present_psu.astype(np.float64), size) > 0  # (H*m, k)
+    selfrep = f_hd < SELF_REPRESENTING_TOL
+    lonely = (n_hd == 1) & ~selfrep
+    factor = np.divide(f_hd * n_hd, n_hd - 1.0, out=np.zeros(size), where=n_hd > 1)
+    contrib = factor[:, None] * ss
+    contrib[selfrep] = 0.0
+
+    policy = design.lonely_psu
+    if lonely.any():
+        hit = lonely[:, None] & present
+        if policy == "fail" and hit.any():
+            raise _lonely_error(design, int(np.argwhere(hit)[0][0]) // m, 1)
+        if policy == "adjust":
+            contrib[lonely] = f_hd[lonely, None] * s1[lonely] ** 2
+        else:  # remove, certainty; average is rescaled below
+            contrib[lonely] = 0.0
+    var = contrib.reshape(n_strata, m, k).sum(axis=0)
+    strata_present = present.reshape(n_strata, m, k).sum(axis=0)
+    if policy == "average" and lonely.any():
+        ok = (present & ~lonely[:, None]).reshape(n_strata, m, k).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var = np.where(ok > 0, var * strata_present / ok, np.nan)
+    psu_present = np.rint(_sum_rows(g_dom, present_psu.astype(np.float64), m)).astype(np.int64)
+    return var, psu_present, strata_present
+
+
+def _stage2(
+    design: SurveyDesign,
+    u: np.ndarray,
+    parent: np.ndarray,
+    t_psu: np.ndarray,
+    p_psu: np.ndarray,
+    p_dom: np.ndarray,
+    rows_psu: np.ndarray,
+    m: int,
+) -> np.ndarray:
+    """Second-stage variance (m, k): within every PSU with domain rows, times n_h/N_h."""
+    n_parent = t_psu.shape[0]
+    n2 = design.psu_n_ssu[p_psu].astype(np.float64)
+    f2 = _sampling_complement(n2, design.psu_popsize[p_psu])
+    mean = t_psu / n2[:, None]
+    dev = u - mean[parent]
+    units = np.bincount(parent, minlength=n_parent).astype(np.float64)
+    ss = _sum_rows(parent, dev * dev, n_parent) + (n2 - units)[:, None] * mean * mean
+    factor = np.divide(f2 * n2, n2 - 1.0, out=np.zeros(n_parent), where=n2 > 1)
+    contrib = factor[:, None] * ss
+    selfrep = f2 < SELF_REPRESENTING_TOL
+    contrib[selfrep] = 0.0
+    lonely = (n2 == 1) & ~selfrep
+    present = rows_psu > 0
+    if lonely.any():
+        policy = design.lonely_psu
+        if policy == "fail" and (lonely[:, None] & present).any():
+            h = int(design.psu_stratum[p_psu[np.argwhere(lonely[:, None] & present)[0][0]]])
+            raise _lonely_error(design, h, 2)
+        if policy == "adjust":
+            contrib[lonely] = f2[lonely, None] * t_psu[lonely] ** 2
+        elif policy == "average":  # R: one stage-2 stratum, none usable -> NaN
+            contrib[lonely] = np.nan
+        else:
+            contrib[lonely] = 0.0
+    n_h = design.stratum_n_psu.astype(np.float64)
+    h = design.psu_stratum[p_psu]
+    stage1_fraction = n_h[h] / design.stratum_popsize[h]
+    contrib = np.where(present, contrib * stage1_fraction[:, None], 0.0)
+    return _sum_rows(p_dom, contrib, m)
+
+
+def _result(
+    n: np.ndarray,
+    cases: np.ndarray,
+    p: np.ndarray,
+    se: np.ndarray,
+    df: np.ndarray,
+    deff: np.ndarray,
+    deff_replace: np.ndarray,
+) -> DomainProportions:
+    """Assemble the (m, k) arrays as (k, m)."""
+
+    def t(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a.T)
+
+    return DomainProportions(
+        n=t(n),
+        cases=t(cases),
+        estimate=t(p),
+        se=t(se),
+        df=t(df),
+        deff=t(deff),
+        deff_replace=t(deff_replace),
+        n_rows=t(n).copy(),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# replicate weights
+# --------------------------------------------------------------------------------------
+def _replicate(
+    design: SurveyDesign, rep: ReplicateWeights, y: np.ndarray, dom: np.ndarray, m: int
+) -> DomainProportions:
+    w = design.weights
+    group = np.where(dom >= 0, dom, m)
+    sum_wy, sum_w, rows, cases = _indicator_sums(y, group, m, w)  # (m, k)
+    empty = rows == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(empty, np.nan, sum_wy / sum_w)
+
+    num, den = _replicate_totals(rep.weights, y, dom, m)  # (k*m, R); cell = j*m + d
+    k = y.shape[1]
+    cell_rows = rows.T.reshape(-1)
+    cell_cases = cases.T.reshape(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = num / den
+    has_w = den > 0
+    theta = np.where(has_w, theta, np.nan)
+    # all responses equal: every replicate estimate is exactly that value, as in R
+    theta[(cell_cases == 0)[:, None] & has_w] = 0.0
+    theta[(cell_cases == cell_rows)[:, None] & (cell_rows > 0)[:, None] & has_w] = 1.0
+    var = _replicate_variance(theta, p.T.reshape(-1), rep).reshape(k, m).T
+
+    ranks = _replicate_ranks(rep, y, dom, m)  # (m, k)
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(var)
+    se = np.where(empty, np.nan, se)
+    df = np.where(empty, np.nan, ranks - 1.0)
+    deff, deff_replace = _design_effects(p, rows, sum_w, np.where(empty, np.nan, var))
+    return _result(rows, cases, p, se, df, deff, deff_replace)
+
+
+def _indicators_per_pass(n: int, m: int, k: int) -> int:
+    """How many indicators to combine per pass so that combinations stay few.
+
+    A pass distinguishes at most ``(m + 1) 3^g`` (domain, response codes)
+    combinations; keeping that below n/16 bounds the aggregated replicate
+    weights to a sixteenth of the replicate weight matrix.
+    """
+    target = max(1.0, n / (16.0 * (m + 1)))
+    return int(max(1, min(k, np.floor(np.log(target) / np.log(3.0)))))
+
+
+def _replicate_totals(
+    weights: np.ndarray, y: np.ndarray, dom: np.ndarray, m: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Replicate totals of the cases and of the valid rows of every cell; (k*m, R) each.
+
+    Rows are first summed by their combination of domain value and response
+    codes (NaN / 0 / 1) over a group of indicators: one sparse pass over the
+    replicate weights (``n R`` additions, no dense matrix product). The few
+    combination totals are then added into the cells with a small sparse
+    0/1 matrix. Cell ``j*m + d`` is indicator j, domain value d.
+    """
+    n, n_rep = weights.shape
+    k = y.shape[1]
+    num = np.zeros((k * m, n_rep))
+    den = np.zeros((k * m, n_rep))
+    if n == 0:
+        return num, den
+    per_pass = _indicators_per_pass(n, m, k)
+    base = np.where(dom >= 0, dom + 1, 0).astype(np.int64)  # 0 = in no domain value
+    indptr = np.arange(n + 1, dtype=np.int64)
+    ones = np.ones(n)
+    for j0 in range(0, k, per_pass):
+        j1 = min(k, j0 + per_pass)
+        g = j1 - j0
+        key = base.copy()
+        for j in range(j0, j1):
+            col = y[:, j]
+            key *= 3
+            key += ~np.isnan(col)
+            key += col == 1
+        combo, combo_keys = pd.factorize(key)
+        n_combo = combo_keys.size
+        rows_to_combo = scipy.sparse.csc_matrix(
+            (ones, combo.astype(np.int64), indptr), shape=(n_combo, n)
+        )
+        totals = np.asarray(rows_to_combo @ weights)  # (n_combo, R)
+        # decode each combination's domain value and response codes
+        codes = np.empty((n_combo, g), dtype=np.int64)
+        rest = np.asarray(combo_keys, dtype=np.int64)
+        for jj in range(g - 1, -1, -1):
+            codes[:, jj] = rest % 3
+            rest = rest // 3
+        d = rest - 1
+        cell = (np.arange(g) * m)[None, :] + d[:, None]  # (n_combo, g) local cell index
+        inside = (d >= 0)[:, None]
+        combo_idx = np.broadcast_to(np.arange(n_combo)[:, None], (n_combo, g))
+        for target, mask in ((num, inside & (codes == 2)), (den, inside & (codes >= 1))):
+            to_cells = scipy.sparse.csr_matrix(
+                (np.ones(int(mask.sum())), (cell[mask], combo_idx[mask])), shape=(g * m, n_combo)
+            )
+            target[j0 * m : j1 * m] = to_cells @ totals
+    return num, den
+
+
+def _replicate_variance(
+    theta: np.ndarray, estimate: np.ndarray, rep: ReplicateWeights
+) -> np.ndarray:
+    """R's ``svrVar``: ``scale sum_r rscales_r (theta_r - centre)^2`` per row of theta.
+
+    Replicates with an undefined estimate (no weight in the domain) are
+    dropped; the centre is the full-sample estimate (``mse``) or the mean of
+    the remaining replicates with ``rscales > 0``. NaN if none remains.
+    """
+    rs = rep.rscales
+    ok = np.isfinite(theta)
+    if rep.mse:
+        centre = estimate
+    else:
+        use = ok & (rs > 0)
+        count = use.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            centre = np.where(use, theta, 0.0).sum(axis=1) / count
+    dev = np.where(ok, theta - centre[:, None], 0.0)
+    var = rep.scale * (dev * dev) @ rs
+    return np.where(ok.any(axis=1), var, np.nan)
+
+
+def _replicate_ranks(rep: ReplicateWeights, y: np.ndarray, dom: np.ndarray, m: int) -> np.ndarray:
+    """Rank of each cell's replicate weight rows; (m, k).
+
+    Cells whose rows cover the same set of row patterns (typically the same
+    PSUs) share one rank computation, made with the weights of the first
+    such cell.
+    """
+    k = y.shape[1]
+    rows = rep.rank_rows
+    n_pat = rows.shape[0]
+    dump = n_pat * m
+    base = np.where((rep.pattern >= 0) & (dom >= 0), rep.pattern * m + dom, dump)
+    keys = [np.where(np.isnan(y[:, j]), dump, base) for j in range(k)] if k else []
+    bits = np.stack(
+        [
+            np.packbits(np.bincount(key, minlength=dump + 1)[:dump].reshape(n_pat, m) > 0, axis=0).T
+            for key in keys
+        ]
+    ).reshape(k * m, -1)  # (cells, bytes); cell = j*m + d
+    first, inverse = _unique_rows(bits)
+    uniq = bits[first]
+    ranks_u = np.zeros(uniq.shape[0], dtype=np.int64)
+    nonempty = np.flatnonzero(uniq.any(axis=1))
+    batch = max(1, 8_000_000 // max(1, n_pat))
+    for a in range(0, nonempty.size, batch):
+        part = nonempty[a : a + batch]
+        cells = first[part]
+        c = np.empty((n_pat, part.size))
+        for j in np.unique(cells // m):
+            sel = cells // m == j
+            cj = np.bincount(keys[j], weights=rep.pattern_mass, minlength=dump + 1)[:dump]
+            c[:, sel] = cj.reshape(n_pat, m)[:, cells[sel] % m]
+        ranks_u[part] = pattern_ranks(rows, c)
+    return ranks_u[inverse].reshape(k, m).T
+
+
+def _unique_rows(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First index of each distinct row of a (C, B) uint8 array, and each row's group.
+
+    Rows are hashed as 64-bit words (exact integer arithmetic, so equal rows
+    always hash alike); groups are then checked row by row against their
+    first member, falling back to a full sort if two different rows collide.
+    """
+    width = -(-bits.shape[1] // 8) * 8
+    padded = np.zeros((bits.shape[0], width), dtype=np.uint8)
+    padded[:, : bits.shape[1]] = bits
+    words = padded.view(np.uint64)
+    mult = np.random.default_rng(11).integers(1, 2**63, size=words.shape[1], dtype=np.uint64) | 1
+    with np.errstate(over="ignore"):
+        h = (words * mult).sum(axis=1, dtype=np.uint64)
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if not np.array_equal(bits, bits[first[inverse]]):
+        _, first, inverse = np.unique(bits, axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+    return first, inverse
