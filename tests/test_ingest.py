@@ -117,8 +117,11 @@ def test_design_columns_are_carried_and_identifiers_refused(
     result = run(
         tmp_path, responses_frame, codebook_dict, design={"weight": "w", "strata": "stratum"}
     )
-    assert result.frame["w"].tolist() == list(np.arange(1, 11) / 2)
-    assert result.frame["stratum"].tolist()[4:6] == ["a", "b"]
+    assert result.frame["design:w"].tolist() == list(np.arange(1, 11) / 2)
+    assert result.frame["design:stratum"].tolist()[4:6] == ["a", "b"]
+    # a domain may also be the strata: the design keeps its own copy
+    both = run(tmp_path, responses_frame, codebook_dict, design={"strata": "region"})
+    assert both.frame["design:region"].tolist()[:3] == ["North"] * 3
     with pytest.raises(PrevalenceError, match="identifier"):
         run(tmp_path, responses_frame, codebook_dict, design={"psu": "resp_id"})
     with pytest.raises(PrevalenceError, match="design of wave 'w' needs it"):

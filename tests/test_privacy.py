@@ -38,6 +38,7 @@ def test_identifying_columns_are_recognised(values, kind):
         ["North Africa", "Arab States", "North Africa", "Arab States"] * 5,
         ["1", "2", "8"],
         [1.0, 2.0, 7.0],
+        ["1.9099999666214", "NA", "3.0699999332428"],
         ["MP", "staff", "MP"],
     ],
 )

@@ -180,8 +180,9 @@ def estimate_wave(
     design = dict(design or {})
     if design:
         from prevalence.design import SurveyDesign
+        from prevalence.ingest import design_frame
 
-        survey = SurveyDesign.from_frame(frame, design, source=f"wave {wave}")
+        survey = SurveyDesign.from_frame(design_frame(frame), design, source=f"wave {wave}")
 
         def compute(codes, m):
             return _design_proportions(survey, y, codes, m)

@@ -25,6 +25,15 @@ from prevalence.io import Responses
 from prevalence.privacy import coarsen, scan_columns, small_groups
 
 PRIVACY_POLICIES = ("report", "refuse", "coarsen")
+# Design columns are carried under this prefix, apart from domain and indicator ids.
+DESIGN_PREFIX = "design:"
+
+
+def design_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The design columns of a harmonized frame, under their names in the responses."""
+    columns = [c for c in frame.columns if c.startswith(DESIGN_PREFIX)]
+    return frame[columns].rename(columns=lambda c: c.removeprefix(DESIGN_PREFIX))
+
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +290,7 @@ def ingest(
     -------
     Ingested
         ``frame``: domains (categorical labels), indicators (float 1/0/NaN),
-        design columns. ``log``: row accounting and item counts.
+        design columns (named ``design:<column>``, see :func:`design_frame`). ``log``: row accounting and item counts.
 
     Raises
     ------
@@ -308,15 +317,6 @@ def ingest(
                 file=responses.path,
                 column=column,
                 fix="add the column, or correct the `design:` block in config.yaml",
-            )
-    taken = set(codebook.domains) | set(codebook.indicators)
-    for column in carried_design:
-        if column in taken:
-            raise PrevalenceError(
-                f"design column {column!r} has the same name as a domain or indicator id",
-                file=cb_path,
-                column=column,
-                fix="rename the domain or indicator id in the codebook",
             )
     if codebook.respondent_id in carried_design or set(codebook.drop) & set(carried_design):
         bad = (
@@ -419,7 +419,7 @@ def ingest(
         out[ind.id] = y
         indicator_log[ind.id] = counts
     for column in carried_design:
-        out[column] = _design_values(data[column])
+        out[DESIGN_PREFIX + column] = _design_values(data[column])
     result = pd.DataFrame(out)
     declared = {codebook.respondent_id, *codebook.drop, *carried_design}
     declared |= {d.column for d in codebook.domains.values()}

@@ -55,7 +55,9 @@ def _text(series: pd.Series) -> pd.Series | None:
         return None
     text = series.astype("string").str.strip()
     text = text[text.notna() & (text != "")]
-    if text.empty or pd.to_numeric(text, errors="coerce").notna().all():
+    # Numbers (also numbers stored as text, and a column of numbers with "NA") are codes.
+    text = text[pd.to_numeric(text, errors="coerce").isna()]
+    if text.empty:
         return None
     return text
 
