@@ -139,7 +139,12 @@ def test_report_opens_in_a_real_browser(project, tmp_path):
         shot = browser.screenshot(tmp_path / "report.png")
         errors = browser.console_errors()
     names = sorted(name for name, _, _ in images)
-    assert len(names) == 6, names  # by_indicator, by_region, by_role as PNG and SVG
+    charts = sorted(
+        str(p.relative_to(project))
+        for p in (project / "results" / "figures").rglob("*")
+        if p.suffix in (".png", ".svg")
+    )
+    assert names == charts and len(names) >= 8  # every chart is in the report
     assert all(width > 0 and height > 0 for _, width, height in images), images
     assert errors == []
     from matplotlib.image import imread
