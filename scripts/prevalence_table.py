@@ -2,4 +2,10 @@
 
 from prevalence.steps import publish_table_step, run_step
 
-run_step(snakemake, publish_table_step, snakemake.input.tables, out=snakemake.output.table)
+run_step(
+    snakemake,
+    publish_table_step,
+    snakemake.input.tables,
+    publication=snakemake.params.publication,
+    out=snakemake.output.table,
+)

@@ -709,7 +709,7 @@ def test_heatmap_suppressed_cells_show_mark_and_no_value(table, tmp_path):
 
 
 def test_heatmap_hidden_n_all_suppressed_and_empty(table, tmp_path):
-    hidden_n = table.assign(n_hidden=table["domain_value"] == "Asia")
+    hidden_n = table.assign(n_suppressed=table["domain_value"] == "Asia")
     fig = build_heatmap(
         hidden_n, wave="AP2025", wave_label=WAVE_LABEL, labels=LABELS, domain="region"
     )
@@ -985,7 +985,7 @@ def test_new_charts_byte_identical_across_processes(table, waves_table, tmp_path
 
 
 def test_of_whom_and_across_waves_withhold_hidden_n(table, waves_table):
-    hidden = table.assign(n_hidden=table["indicator"].isin(["online", "hate"]))
+    hidden = table.assign(n_suppressed=table["indicator"].isin(["online", "hate"]))
     fig = build_of_whom(
         hidden, wave="AP2025", wave_label=WAVE_LABEL, labels=LABELS, parent="online"
     )
@@ -994,7 +994,7 @@ def test_of_whom_and_across_waves_withhold_hidden_n(table, waves_table):
     assert "n = 55" not in texts and "n = 33" not in texts
     assert "Source: Asia-Pacific 2025; 95% logit intervals." in _flat(_joined(fig))
 
-    hidden = waves_table.assign(n_hidden=waves_table["wave"] == "W2016")
+    hidden = waves_table.assign(n_suppressed=waves_table["wave"] == "W2016")
     fig = build_across_waves(hidden, indicator="psych", labels=LABELS, wave_labels=WAVE_LABELS)
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert ticks[0] == "Global 2016\nn withheld"

@@ -29,8 +29,10 @@ def project(tmp_path_factory):
 def test_every_output_is_written(project):
     results = project / "results"
     table = pd.read_csv(results / "tables" / "prevalence.csv")
-    assert list(table.columns) == COLUMNS
+    assert list(table.columns) == [*COLUMNS, "n_suppressed"]
     assert set(table["domain"]) == {"overall", "region", "role", "region+role"}
+    for ext in ("xlsx", "md", "tex", "html"):
+        assert (results / "tables" / f"prevalence.{ext}").stat().st_size > 500
     for stem in ("by_indicator", "by_region", "by_role"):
         for ext in ("png", "svg", "pdf"):
             assert (results / "figures" / "tiny" / f"{stem}.{ext}").stat().st_size > 1000
@@ -47,6 +49,21 @@ def test_every_output_is_written(project):
     assert "data/raw/tiny/responses.csv" in manifest["inputs"]
     assert "results/tables/prevalence.csv" in manifest["outputs"]
     assert manifest["packages"]["numpy"]
+
+
+def test_published_table_carries_no_suppressed_value(project):
+    published = pd.read_csv(project / "results" / "tables" / "prevalence.csv")
+    full = pd.read_csv(project / "data" / "processed" / "tiny" / "prevalence.csv")
+    hidden = published[published["suppressed"]]
+    assert 0 < len(hidden) < len(published)
+    for column in ("cases", "estimate", "se", "ci_low", "ci_high", "deff", "n_eff"):
+        assert hidden[column].isna().all(), column
+    assert hidden.loc[hidden["n_suppressed"], "n"].isna().all()
+    shown = published[~published["suppressed"]]
+    key = ["domain", "domain_value", "indicator"]
+    merged = shown.merge(full, on=key, suffixes=("", "_full"))
+    assert (merged["estimate"] == merged["estimate_full"]).all()
+    assert full["estimate"].notna().sum() > shown["estimate"].notna().sum()
 
 
 def test_the_empty_region_is_a_suppressed_row(project):

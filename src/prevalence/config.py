@@ -187,6 +187,8 @@ class Config:
     raw: dict[str, Any]
     privacy: dict[str, Any] = field(default_factory=lambda: {"k": 3, "policy": "report"})
     coverage: dict[str, Any] | None = None
+    tables: dict[str, Any] = field(default_factory=dict)
+    publication: dict[str, Any] = field(default_factory=dict)
 
     def resolved(self) -> dict[str, Any]:
         """A JSON-serialisable view of the effective configuration (for manifests)."""
@@ -211,6 +213,8 @@ class Config:
                     "targets": None if self.targets is None else str(self.targets),
                     "privacy": self.privacy,
                     "coverage": self.coverage,
+                    "tables": self.tables,
+                    "publication": self.publication,
                 }
             )
         )
@@ -307,6 +311,8 @@ def parse_config(
         targets=targets,
         raw=dict(raw),
         privacy={"k": 3, "policy": "report", **(raw.get("privacy") or {})},
+        tables=dict(raw.get("tables") or {}),
+        publication=_publication(raw.get("publication"), source),
         coverage=None
         if raw.get("coverage") is None
         else {
@@ -317,6 +323,13 @@ def parse_config(
             **raw["coverage"],
         },
     )
+
+
+def _publication(raw: Mapping[str, Any] | None, source: str) -> dict[str, Any]:
+    """The publication standard with every threshold resolved (see prevalence.disclosure)."""
+    from prevalence.disclosure import parse_publication
+
+    return parse_publication(raw, source).as_dict()
 
 
 def load_config(path: str | Path = "config.yaml", *, root: str | Path | None = None) -> Config:

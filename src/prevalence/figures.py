@@ -2885,3 +2885,570 @@ def _save(fig: Figure, out_stem: str | Path) -> list[Path]:
             fig.savefig(path, format=fmt, dpi=_DPI, metadata=meta)
             written.append(path)
     return written
+
+
+# --------------------------------------------------------------------------
+# Chart 6: forest plot of differences
+# --------------------------------------------------------------------------
+
+#: Columns :func:`build_forest` reads from the table of differences.
+FOREST_COLUMNS = (
+    "comparison",
+    "wave_a",
+    "wave_b",
+    "indicator",
+    "domain",
+    "value_a",
+    "value_b",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "method",
+    "level",
+    "p_adjusted",
+    "adjust_method",
+    "family",
+    "suppressed",
+    "flag",
+)
+
+_MINUS = "\u2212"
+_FOREST_ROW = 0.30  # inches per comparison
+_FOREST_GROUP = 0.34  # inches of a group header
+_FOREST_SIDE_PREFIX = "side suppressed: "
+_FOREST_METHODS = {
+    "newcombe": "Newcombe hybrid score intervals (simple random sample)",
+    "wald": "Wald intervals on the design degrees of freedom",
+}
+_ADJUST_NAMES = {"holm": "Holm", "fdr_bh": "Benjamini\u2013Hochberg"}
+
+
+@dataclass(frozen=True)
+class _Difference:
+    """One row of the table of differences, in percentage points."""
+
+    group: str
+    label: str
+    status: str  # "ok", "suppressed", "missing"
+    difference: float
+    low: float
+    high: float
+    p_adjusted: float
+    flag: str
+
+
+def build_forest(
+    table: pd.DataFrame,
+    *,
+    labels: Mapping[str, str],
+    wave_labels: Mapping[object, str] | None = None,
+    group_by: str | None = "indicator",
+    title: str | None = None,
+    subtitle: str | None = None,
+    source_note: str | None = None,
+    decimals: int = 1,
+    width: float = _WIDTH,
+) -> Figure:
+    """Build the forest plot of differences in prevalence.
+
+    Parameters
+    ----------
+    table
+        Rows of the table of differences (:mod:`prevalence.compare`; see
+        :data:`FOREST_COLUMNS`), in the order to draw within each group.
+    labels
+        ``{indicator_id: label}`` from the codebooks.
+    wave_labels
+        ``{wave_id: label}``; waves without one are shown by their id.
+    group_by
+        ``"indicator"`` (a block per indicator under its label, rows named by
+        the comparison), ``"comparison"`` (a block per comparison, e.g.
+        MP \u2212 staff, rows named by the indicator) or None: no blocks, each
+        row labelled in full, ``"MP \u2212 staff: Psychological violence"``.
+    title, subtitle
+        Default: from the kind of comparison, and the wave or the cell.
+    source_note
+        Optional extra line under the source line.
+    decimals
+        Decimals of the printed differences (percentage points).
+    width
+        Figure width in inches; the height follows the number of rows.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    PrevalenceError
+        If a column is missing, ``group_by`` is unknown, or a difference or
+        bound lies outside [-1, 1].
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise PrevalenceError(
+            f"expected a pandas DataFrame, got {type(table).__name__}",
+            fix="pass the table of differences written by the comparison step",
+        )
+    missing = [c for c in FOREST_COLUMNS if c not in table.columns]
+    if missing:
+        raise PrevalenceError(
+            f"table of differences lacks column(s) {', '.join(missing)}",
+            fix="pass the table of differences written by the comparison step",
+        )
+    if group_by not in ("indicator", "comparison", None):
+        raise PrevalenceError(
+            f"unknown grouping {group_by!r}",
+            fix="group by 'indicator' or 'comparison', or pass None for no grouping",
+        )
+    for column in ("difference", "ci_low", "ci_high"):
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = values.notna() & ((values < -1 - 1e-9) | (values > 1 + 1e-9))
+        if bad.any():
+            first = int(bad.to_numpy().nonzero()[0][0])
+            raise PrevalenceError(
+                "differences and their bounds must be differences of proportions, in [-1, 1]",
+                column=column,
+                row=first + 1,
+                value=float(values.iloc[first]),
+                fix="give proportions, not percentages",
+            )
+    with rc_context(house_style()):
+        return _build_forest(
+            table,
+            labels=labels,
+            wave_labels=dict(wave_labels or {}),
+            group_by=group_by,
+            title=title,
+            subtitle=subtitle,
+            source_note=source_note,
+            decimals=decimals,
+            width=width,
+        )
+
+
+def plot_forest(
+    table: pd.DataFrame,
+    *,
+    labels: Mapping[str, str],
+    out_stem: str | Path,
+    wave_labels: Mapping[object, str] | None = None,
+    group_by: str | None = "indicator",
+    title: str | None = None,
+    subtitle: str | None = None,
+    source_note: str | None = None,
+    decimals: int = 1,
+    width: float = _WIDTH,
+) -> list[Path]:
+    """Write the forest plot of differences in prevalence.
+
+    One row per comparison (``"MP \u2212 staff: Psychological violence"``: with
+    ``group_by`` the block's heading carries one half of the label), with the
+    difference in percentage points, its interval, a line at zero and,
+    at the right, the difference with its interval and the adjusted p-value.
+    Markers are filled where the adjusted p-value is below ``1 - level``.
+    Rows are grouped by indicator or by comparison under a bold heading,
+    with thin rules between blocks. A withheld difference prints ``suppressed (<reason>)`` in its place.
+
+    Parameters
+    ----------
+    table, labels, wave_labels, group_by, title, subtitle, source_note, decimals, width
+        As in :func:`build_forest`.
+    out_stem
+        Output path without extension; parent folders are created.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``<out_stem>.png`` (300 dpi), ``<out_stem>.svg``, ``<out_stem>.pdf``.
+    """
+    fig = build_forest(
+        table,
+        labels=labels,
+        wave_labels=wave_labels,
+        group_by=group_by,
+        title=title,
+        subtitle=subtitle,
+        source_note=source_note,
+        decimals=decimals,
+        width=width,
+    )
+    return _save(fig, out_stem)
+
+
+def _signed(value: float, decimals: int) -> str:
+    text = f"{value:+.{decimals}f}"
+    if float(text) == 0:
+        text = f"{0:.{decimals}f}"
+    return text.replace("-", _MINUS)
+
+
+def _plain(value: float, decimals: int) -> str:
+    text = f"{value:.{decimals}f}"
+    if float(text) == 0:
+        text = f"{0:.{decimals}f}"
+    return text.replace("-", _MINUS)
+
+
+def _p_text(p: float) -> str:
+    if not math.isfinite(p):
+        return ""
+    if p < 0.001:
+        return "<0.001"
+    return f"{p:.3f}"
+
+
+def _forest_axis_limit(rows: Sequence[_Difference]) -> tuple[float, float]:
+    """Symmetric axis half-width and tick step (percentage points)."""
+    reach = [
+        abs(v)
+        for d in rows
+        if d.status == "ok"
+        for v in (d.difference, d.low, d.high)
+        if math.isfinite(v)
+    ]
+    top = max(reach, default=10.0)
+    for step in (5.0, 10.0, 20.0, 25.0, 50.0):
+        limit = step * math.ceil(top / step + 1e-9)
+        if limit / step <= 2:
+            return max(limit, 10.0), step
+    return 100.0, 50.0
+
+
+def _forest_rows(
+    table: pd.DataFrame,
+    labels: Mapping[str, str],
+    wave_labels: Mapping[str, str],
+    group_by: str | None,
+) -> list[_Difference]:
+    def wave_name(wave: object) -> str:
+        return _text_or_empty(wave_labels.get(str(wave))) or str(wave)
+
+    kinds = table["comparison"].astype(str)
+    within_waves = set(table.loc[kinds != "between", "wave_a"].astype(str))
+    cells = set(
+        zip(
+            table.loc[kinds == "between", "domain"].astype(str),
+            table.loc[kinds == "between", "value_a"].astype(str),
+            strict=True,
+        )
+    )
+    rows = []
+    for record in table.to_dict("records"):
+        indicator = _label(str(record["indicator"]), labels)
+        if str(record["comparison"]) == "between":
+            comparison = f"{wave_name(record['wave_a'])} {_MINUS} {wave_name(record['wave_b'])}"
+            if len(cells) > 1 and str(record["domain"]) != "overall":
+                comparison += f" ({_domain_value_name(str(record['value_a']))})"
+        else:
+            comparison = (
+                f"{_domain_value_name(str(record['value_a']))} {_MINUS} "
+                f"{_domain_value_name(str(record['value_b']))}"
+            )
+            if len(within_waves) > 1:
+                comparison += f", {wave_name(record['wave_a'])}"
+        flag = _text_or_empty(record["flag"])
+        difference = _number(record["difference"])
+        if _is_true(record["suppressed"]):
+            status = "suppressed"
+        elif math.isnan(difference):
+            status = "missing"
+        else:
+            status = "ok"
+        shown = status == "ok"
+
+        def pts(value: object, shown: bool = shown) -> float:
+            x = _number(value)
+            return x * 100.0 if shown and math.isfinite(x) else math.nan
+
+        if group_by == "indicator":
+            group, label = indicator, comparison
+        elif group_by == "comparison":
+            group, label = comparison, indicator
+        else:
+            group, label = "", f"{comparison}: {indicator}"
+        rows.append(
+            _Difference(
+                group=group,
+                label=label,
+                status=status,
+                difference=pts(record["difference"]),
+                low=pts(record["ci_low"]),
+                high=pts(record["ci_high"]),
+                p_adjusted=_number(record["p_adjusted"]) if shown else math.nan,
+                flag=flag,
+            )
+        )
+    return rows
+
+
+def _forest_note(row: _Difference) -> str:
+    if row.status == "suppressed":
+        reason = row.flag.removeprefix(_FOREST_SIDE_PREFIX)
+        return f"suppressed ({reason})" if reason else "suppressed"
+    return f"no estimate ({row.flag})" if row.flag else "no estimate"
+
+
+def _family_text(families: Sequence[str]) -> str:
+    kinds = {
+        "all" if f == "all" else "indicator" if f.startswith("indicator ") else "comparison"
+        for f in families
+        if f
+    }
+    if kinds == {"indicator"}:
+        return "within the comparisons of each indicator"
+    if kinds == {"comparison"}:
+        return "within each comparison, over its indicators"
+    if kinds == {"all"}:
+        return "over all comparisons"
+    return ""
+
+
+def _build_forest(
+    table: pd.DataFrame,
+    *,
+    labels: Mapping[str, str],
+    wave_labels: Mapping[str, str],
+    group_by: str | None,
+    title: str | None,
+    subtitle: str | None,
+    source_note: str | None,
+    decimals: int,
+    width: float,
+) -> Figure:
+    wave_labels = {str(k): v for k, v in wave_labels.items()}
+    kinds = list(dict.fromkeys(table["comparison"].astype(str)))
+    domains = list(dict.fromkeys(table["domain"].astype(str)))
+    waves = list(
+        dict.fromkeys(list(table["wave_b"].astype(str)) + list(table["wave_a"].astype(str)))
+    )
+    names = [_text_or_empty(wave_labels.get(w)) or w for w in waves]
+    if title is None:
+        if kinds == ["between"]:
+            title = "Differences in prevalence between survey waves"
+        elif len(domains) == 1 and domains[0] != "overall":
+            name = _domain_name(domains[0])
+            title = f"Differences in prevalence by {name[:1].lower() + name[1:]}"
+        else:
+            title = "Differences in prevalence"
+    if subtitle is None:
+        if kinds == ["between"]:
+            cells = list(
+                dict.fromkeys(
+                    zip(table["domain"].astype(str), table["value_a"].astype(str), strict=True)
+                )
+            )
+            subtitle = (
+                "All respondents"
+                if cells == [("overall", "All")]
+                else "; ".join(_cell_name(d, v) for d, v in cells)
+            )
+        else:
+            subtitle = ", ".join(names)
+    level = _number(table["level"].iloc[0]) if len(table) else math.nan
+    level_text = _level_text(level)
+    methods = [m for m in dict.fromkeys(table["method"].astype(str)) if m in _FOREST_METHODS]
+    footer = []
+    interval = "; ".join(_FOREST_METHODS[m] for m in methods)
+    footer.append(
+        f"Difference a {_MINUS} b in percentage points"
+        + (f", with {level_text} {interval}" if interval and level_text else "")
+        + "."
+    )
+    adjust = list(dict.fromkeys(table["adjust_method"].fillna("").astype(str)))
+    alpha = 1.0 - level if math.isfinite(level) else 0.05
+    alpha_text = f"{round(alpha, 4):g}"
+    if adjust and adjust[0] in _ADJUST_NAMES and len(adjust) == 1:
+        family = _family_text(list(table["family"].fillna("").astype(str)))
+        footer.append(
+            f"Filled markers: p < {alpha_text} after {_ADJUST_NAMES[adjust[0]]}'s adjustment"
+            + (f" {family}" if family else "")
+            + "; p values shown are adjusted."
+        )
+    elif adjust == ["none"]:
+        footer.append(f"Filled markers: p < {alpha_text} (no adjustment for multiple testing).")
+    footer.append("Sources: " + ", ".join(names) + "." if names else "")
+    if source_note:
+        footer.append(source_note)
+    footer = [line for line in footer if line]
+
+    rows = _forest_rows(table, labels, wave_labels, group_by)
+    if not rows:
+        frame = _frame(title, subtitle, footer, width)
+        return _message_figure(frame, "No comparisons to show.", width)
+    if not any(r.status == "ok" for r in rows):
+        subtitle += "\nNo difference can be shown: every comparison is suppressed or empty."
+    groups: dict[str, list[_Difference]] = {}
+    for row in rows:
+        groups.setdefault(row.group, []).append(row)
+
+    value_head = f"Difference [{level_text} CI]" if level_text else "Difference"
+    p_head = "Adj. p" if adjust and adjust[0] in _ADJUST_NAMES else "p"
+    texts = {
+        id(
+            r
+        ): f"{_signed(r.difference, decimals)} [{_plain(r.low, decimals)}, {_plain(r.high, decimals)}]"
+        if r.status == "ok" and math.isfinite(r.low)
+        else (_signed(r.difference, decimals) if r.status == "ok" else "")
+        for r in rows
+    }
+    value_w = max(
+        [_text_width(t, _VALUE_PT) for t in texts.values()] + [_text_width(value_head, _NOTE_PT)]
+    )
+    p_w = max(
+        [_text_width(_p_text(r.p_adjusted), _VALUE_PT) for r in rows]
+        + [_text_width(p_head, _NOTE_PT)]
+    )
+    right = value_w + 0.16 + p_w + 0.06
+    label_max = 0.34 * width
+    indent = _INDENT if group_by is not None else 0.0
+    wrapped = {id(r): _wrap_to(r.label, label_max - indent, _LABEL_PT) for r in rows}
+    headers = {g: _wrap_to(g, label_max, _LABEL_PT, weight="bold") for g in groups if g}
+    column = max(
+        [indent + _text_width(t, _LABEL_PT) for t in wrapped.values()]
+        + [_text_width(t, _LABEL_PT, weight="bold") for t in headers.values()]
+    )
+    left = _PAD + column + _GAP
+    axes_width = width - left - right - _PAD - 0.2
+    notes = {
+        id(r): _wrap_to(_forest_note(r), axes_width + right - 0.1, _NOTE_PT, style="italic")
+        for r in rows
+        if r.status != "ok"
+    }
+    heights = {
+        id(r): max(
+            _FOREST_ROW,
+            _text_height(wrapped[id(r)], _LABEL_PT) + 0.1,
+            _text_height(notes.get(id(r), ""), _NOTE_PT) * 1.1 / _LINESPACING + 0.1,
+        )
+        for r in rows
+    }
+    header_h = {
+        g: max(_FOREST_GROUP, _text_height(t, _LABEL_PT) + 0.14) for g, t in headers.items()
+    }
+    rows_height = sum(heights.values()) + sum(header_h.values())
+
+    frame = _frame(title, subtitle, footer, width)
+    column_head = 0.26
+    height = frame.header_height + 0.14 + column_head + rows_height + _AXIS_BLOCK + 0.1
+    height += frame.footer_height
+    fig = _new_figure(width, height)
+    _draw_frame(fig, frame, height)
+    bottom = frame.footer_height + 0.1 + _AXIS_BLOCK
+    ax = fig.add_axes((left / width, bottom / height, axes_width / width, rows_height / height))
+    limit, step = _forest_axis_limit(rows)
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(rows_height, 0)
+    ax.xaxis.set_major_locator(MultipleLocator(step))
+    ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _: _signed(v, 0) if v else "0"))
+    ax.set_xlabel(f"Difference (percentage points, a {_MINUS} b)", labelpad=5)
+    ax.set_yticks([])
+    ax.tick_params(axis="x", pad=3)
+    ax.axvline(0.0, color=_REFERENCE, linewidth=1.0, zorder=2)
+
+    inches = blended_transform_factory(fig.dpi_scale_trans, ax.transData)
+    value_x = width - _PAD - p_w - 0.16  # right edge of the difference column
+    p_x = width - _PAD
+    head_y = height - frame.header_height - 0.14 - column_head / 2
+    for text, x in ((value_head, value_x), (p_head, p_x)):
+        fig.text(
+            x,
+            head_y,
+            text,
+            transform=fig.dpi_scale_trans,
+            ha="right",
+            va="center",
+            fontsize=_NOTE_PT,
+            color=_MUTED,
+        )
+    colour = PALETTE[0]
+    y = 0.0
+    for g_index, (group, members) in enumerate(groups.items()):
+        if g_index:
+            ax.axhline(y, color=_GRID, linewidth=0.8, zorder=1)
+        if group in headers:
+            ax.text(
+                _PAD,
+                y + header_h[group] / 2 + 0.03,
+                headers[group],
+                transform=inches,
+                ha="left",
+                va="center",
+                fontsize=_LABEL_PT,
+                fontweight="bold",
+                linespacing=_LINESPACING,
+                color=_INK,
+                clip_on=False,
+            )
+            y += header_h[group]
+        for row in members:
+            h = heights[id(row)]
+            yc = y + h / 2
+            ax.text(
+                _PAD + indent,
+                yc,
+                wrapped[id(row)],
+                transform=inches,
+                ha="left",
+                va="center",
+                fontsize=_LABEL_PT,
+                linespacing=_LINESPACING,
+                color=_INK if row.status == "ok" else _MUTED,
+                clip_on=False,
+            )
+            if row.status != "ok":
+                ax.annotate(
+                    notes[id(row)],
+                    xy=(-limit, yc),
+                    xycoords="data",
+                    xytext=(5, 0),
+                    textcoords="offset points",
+                    ha="left",
+                    va="center",
+                    fontsize=_NOTE_PT,
+                    style="italic",
+                    color=_MUTED,
+                    linespacing=1.1,
+                    annotation_clip=False,
+                    bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none"},
+                    zorder=4,
+                )
+            else:
+                if math.isfinite(row.low) and math.isfinite(row.high):
+                    ax.hlines(yc, row.low, row.high, colors=colour, linewidth=1.4, zorder=3)
+                significant = math.isfinite(row.p_adjusted) and row.p_adjusted < alpha
+                ax.plot(
+                    [row.difference],
+                    [yc],
+                    linestyle="none",
+                    marker="s",
+                    markersize=6.0,
+                    markerfacecolor=colour if significant else "white",
+                    markeredgecolor=colour,
+                    markeredgewidth=1.2,
+                    zorder=4,
+                )
+                ax.text(
+                    value_x,
+                    yc,
+                    texts[id(row)],
+                    transform=inches,
+                    ha="right",
+                    va="center",
+                    fontsize=_VALUE_PT,
+                    color=_INK,
+                    clip_on=False,
+                )
+                ax.text(
+                    p_x,
+                    yc,
+                    _p_text(row.p_adjusted),
+                    transform=inches,
+                    ha="right",
+                    va="center",
+                    fontsize=_VALUE_PT,
+                    fontweight="bold" if significant else "normal",
+                    color=_INK if significant else _MUTED,
+                    clip_on=False,
+                )
+            y += h
+    return fig

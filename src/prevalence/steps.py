@@ -95,11 +95,41 @@ def estimate_step(
     write_csv(table, out)
 
 
-def publish_table_step(tables: Sequence[str | Path], *, out: str | Path) -> None:
-    """Combine the waves' tables into the published prevalence table."""
-    table = pd.concat([pd.read_csv(t, keep_default_na=False, na_values=[""]) for t in tables])
-    table["flag"] = table["flag"].fillna("")
-    write_csv(table.reset_index(drop=True), out)
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A prevalence table as written by this package (empty flags stay empty text)."""
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    if "flag" in frame.columns:
+        frame["flag"] = frame["flag"].astype(object).fillna("")
+    return frame
+
+
+def publish_table_step(
+    tables: Sequence[str | Path],
+    *,
+    publication: Mapping[str, Any] | None = None,
+    out: str | Path,
+) -> None:
+    """Combine the waves' tables and apply the publication standard and disclosure control.
+
+    The analyst's full tables stay in ``data/processed/<wave>/``; what is written
+    here carries no suppressed value.
+    """
+    from prevalence.disclosure import disclose
+
+    table = pd.concat([read_table(t) for t in tables]).reset_index(drop=True)
+    write_csv(disclose(table, publication), out)
+
+
+def _synthetic_note(book) -> str | None:
+    return (
+        "Synthetic microdata: only the published percentages are real." if book.synthetic else None
+    )
+
+
+def of_whom_parents(book) -> list[str]:
+    """Indicators that are the denominator of another one, in codebook order."""
+    parents = {i.denominator for i in book.indicators.values() if i.denominator}
+    return [i for i in book.indicators if i in parents]
 
 
 def figures_step(
@@ -117,14 +147,12 @@ def figures_step(
     """
     from prevalence import figures
 
-    frame = pd.read_csv(table, keep_default_na=False, na_values=[""])
+    frame = read_table(table)
     frame = frame[frame["wave"] == wave]
     book = load_codebook(codebook)
     labels = book.labels()
     out_dir = Path(out_dir)
-    note = (
-        "Synthetic microdata: only the published percentages are real." if book.synthetic else None
-    )
+    note = _synthetic_note(book)
     figures.plot_by_indicator(
         frame,
         wave=wave,
@@ -134,14 +162,81 @@ def figures_step(
         source_note=note,
     )
     for domain in domains:
-        figures.plot_by_domain(
+        common = dict(wave=wave, wave_label=wave_label, labels=labels, domain=domain)
+        figures.plot_by_domain(frame, **common, out_stem=out_dir / f"by_{domain}", source_note=note)
+        figures.plot_heatmap(
+            frame, **common, out_stem=out_dir / f"heatmap_{domain}", source_note=note
+        )
+
+
+def of_whom_step(
+    table: str | Path, codebook: str | Path, *, wave: str, wave_label: str, parent: str, out_stem
+) -> None:
+    """Chart a parent indicator and its "of whom" breakdown in one wave."""
+    from prevalence import figures
+
+    book = load_codebook(codebook)
+    frame = read_table(table)
+    figures.plot_of_whom(
+        frame[frame["wave"] == wave],
+        wave=wave,
+        wave_label=wave_label,
+        labels=book.labels(),
+        parent=parent,
+        out_stem=out_stem,
+        source_note=_synthetic_note(book),
+    )
+
+
+def tables_step(
+    table: str | Path,
+    codebooks: Mapping[str, str | Path],
+    *,
+    wave_labels: Mapping[str, str],
+    domains: Sequence[str],
+    style: Mapping[str, Any],
+    out_dir: str | Path,
+) -> list[Path]:
+    """Write the publication tables (xlsx, md, tex, html) from the published table."""
+    from prevalence.tables import parse_table_style, publication_tables
+
+    frame = read_table(table)
+    books = {wave: load_codebook(path) for wave, path in codebooks.items()}
+    return publication_tables(
+        frame,
+        {wave: book.labels() for wave, book in books.items()},
+        dict(wave_labels),
+        list(domains),
+        parse_table_style(style, "config.yaml"),
+        out_dir,
+        sources={wave: book.source or wave_labels[wave] for wave, book in books.items()},
+    )
+
+
+def across_waves_step(
+    table: str | Path,
+    codebooks: Mapping[str, str | Path],
+    *,
+    indicators: Sequence[str],
+    wave_labels: Mapping[str, str],
+    out_dir: str | Path,
+) -> None:
+    """Chart each harmonized indicator across the waves that asked it."""
+    from prevalence import figures
+
+    frame = read_table(table)
+    labels: dict[str, str] = {}
+    for path in codebooks.values():
+        labels = {**load_codebook(path).labels(), **labels}
+    for indicator in indicators:
+        figures.plot_across_waves(
             frame,
-            wave=wave,
-            wave_label=wave_label,
+            indicator=indicator,
             labels=labels,
-            domain=domain,
-            out_stem=out_dir / f"by_{domain}",
-            source_note=note,
+            wave_labels=dict(wave_labels),
+            out_stem=Path(out_dir) / indicator,
+            note="The waves are separate convenience samples, not a panel: differences between "
+            "them mix change over time with differences between the studies.",
         )
 
 
@@ -149,7 +244,7 @@ def reproduce_step(
     tables: Sequence[str | Path], targets: str | Path, *, out: str | Path
 ) -> pd.DataFrame:
     """Compare each published figure with its estimate; write the comparison."""
-    table = pd.concat([pd.read_csv(t, keep_default_na=False, na_values=[""]) for t in tables])
+    table = pd.concat([read_table(t) for t in tables])
     result = reproduce(table, load_targets(targets), path=str(targets))
     write_csv(result, out)
     log.info("%d of %d published figures reproduce", int(result["match"].sum()), len(result))

@@ -88,7 +88,7 @@ REQUIRED_COLUMNS = (
 )
 
 #: Optional boolean column of the long table: true where ``n`` must not be published.
-N_HIDDEN = "n_hidden"
+N_HIDDEN = "n_suppressed"
 
 OVERALL = "overall"
 LABEL_COLUMN = "Indicator"

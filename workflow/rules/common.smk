@@ -1,9 +1,11 @@
 # Validate the configuration before the DAG is built; shared names for the rules.
+import os
 import sys
 
 from prevalence.codebook import load_codebook
 from prevalence.config import parse_config
 from prevalence.errors import PrevalenceError
+from prevalence.steps import of_whom_parents
 
 # Config and codebooks are validated before the DAG is built: a bad one fails in a second.
 try:
@@ -50,13 +52,30 @@ def wave_of(wildcards):
     return CONFIG.waves[wildcards.wave]
 
 
+EXTS = ("png", "svg", "pdf")
+WAVE_LABELS = {w.id: w.label for w in CONFIG.waves.values()}
+OF_WHOM = {wave: of_whom_parents(book) for wave, book in CODEBOOKS.items()}
+# Harmonized indicators asked in two waves or more get a chart across waves.
+ACROSS_WAVES = sorted(
+    {
+        ind
+        for book in CODEBOOKS.values()
+        for ind in book.indicators
+        if sum(ind in b.indicators for b in CODEBOOKS.values()) >= 2
+    }
+)
+TABLE_FILES = [f"{RESULTS}/tables/prevalence.{ext}" for ext in ("xlsx", "md", "tex", "html")]
+
+
 def figure_files(wave):
-    stems = ["by_indicator"] + [f"by_{d}" for d in CHART_DOMAINS]
-    return [f"{RESULTS}/figures/{wave}/{s}.{ext}" for s in stems for ext in ("png", "svg", "pdf")]
+    stems = ["by_indicator"] + [f"{kind}_{d}" for d in CHART_DOMAINS for kind in ("by", "heatmap")]
+    stems += [f"of_whom_{parent}" for parent in OF_WHOM[wave]]
+    return [f"{RESULTS}/figures/{wave}/{s}.{ext}" for s in stems for ext in EXTS]
 
 
 def final_outputs():
-    files = [f"{RESULTS}/tables/prevalence.csv"]
+    files = [f"{RESULTS}/tables/prevalence.csv", *TABLE_FILES]
+    files += [f"{RESULTS}/figures/waves/{i}.{ext}" for i in ACROSS_WAVES for ext in EXTS]
     for wave in WAVES:
         files += figure_files(wave)
         files.append(f"{RESULTS}/ingest/{wave}.json")

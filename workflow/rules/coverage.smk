@@ -16,7 +16,7 @@ if CONFIG.coverage is not None:
         params:
             coverage=CONFIG.coverage,
             level=CONFIG.level,
-            stem=f"{RESULTS}/figures/coverage/coverage",
+            stem=lambda wc, output: os.path.splitext(output.figure[0])[0],
         threads: 1
         resources:
             mem_mb=1000,

@@ -26,6 +26,8 @@ rule prevalence_table:
     """All waves in one long table, as published."""
     input:
         tables=expand(f"{PROCESSED}/{{wave}}/prevalence.csv", wave=WAVES),
+    params:
+        publication=CONFIG.publication,
     output:
         table=report(
             f"{RESULTS}/tables/prevalence.csv",

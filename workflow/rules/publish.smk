@@ -22,10 +22,20 @@ rule figures:
             category="{wave}",
             subcategory="Charts",
         ),
+        report(
+            expand(
+                f"{RESULTS}/figures/{{{{wave}}}}/heatmap_{{domain}}.{{ext}}",
+                domain=CHART_DOMAINS,
+                ext=["png", "svg", "pdf"],
+            ),
+            caption="../report/heatmap.rst",
+            category="{wave}",
+            subcategory="Charts",
+        ),
     params:
         wave_label=lambda wc: wave_of(wc).label,
         domains=CHART_DOMAINS,
-        out_dir=lambda wc: f"{RESULTS}/figures/{wc.wave}",
+        out_dir=lambda wc, output: os.path.dirname(output[0]),
     threads: 1
     resources:
         mem_mb=mem_mb(10, 1000),
@@ -36,6 +46,90 @@ rule figures:
         f"{RESULTS}/logs/figures/{{wave}}.log",
     script:
         "../../scripts/figures.py"
+
+
+rule of_whom:
+    """A parent indicator and its conditional ("of whom") breakdown."""
+    input:
+        table=f"{RESULTS}/tables/prevalence.csv",
+        codebook=lambda wc: str(wave_of(wc).codebook),
+    output:
+        report(
+            multiext(f"{RESULTS}/figures/{{wave}}/of_whom_{{parent}}", ".png", ".svg", ".pdf"),
+            caption="../report/of_whom.rst",
+            category="{wave}",
+            subcategory="Charts",
+        ),
+    params:
+        wave_label=lambda wc: wave_of(wc).label,
+        stem=lambda wc, output: os.path.splitext(output[0])[0],
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV
+    log:
+        f"{RESULTS}/logs/of_whom/{{wave}}_{{parent}}.log",
+    script:
+        "../../scripts/of_whom.py"
+
+
+rule across_waves:
+    """Each harmonized indicator across the waves that asked it."""
+    input:
+        table=f"{RESULTS}/tables/prevalence.csv",
+        codebooks=[str(w.codebook) for w in CONFIG.waves.values()],
+    output:
+        report(
+            expand(f"{RESULTS}/figures/waves/{{indicator}}.{{ext}}", indicator=ACROSS_WAVES, ext=EXTS),
+            caption="../report/across_waves.rst",
+            category="Across waves",
+        ),
+    params:
+        codebooks={w.id: str(w.codebook) for w in CONFIG.waves.values()},
+        wave_labels=WAVE_LABELS,
+        indicators=ACROSS_WAVES,
+        out_dir=lambda wc, output: os.path.dirname(output[0]),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV
+    log:
+        f"{RESULTS}/logs/across_waves.log",
+    script:
+        "../../scripts/across_waves.py"
+
+
+rule tables:
+    """Publication tables: a sheet per wave (xlsx), Markdown, LaTeX and HTML."""
+    input:
+        table=f"{RESULTS}/tables/prevalence.csv",
+        codebooks=[str(w.codebook) for w in CONFIG.waves.values()],
+    output:
+        report(
+            TABLE_FILES,
+            caption="../report/tables.rst",
+            category="Tables",
+        ),
+    params:
+        codebooks={w.id: str(w.codebook) for w in CONFIG.waves.values()},
+        wave_labels=WAVE_LABELS,
+        domains=["+".join(d) for d in CONFIG.by],
+        style=CONFIG.tables,
+        out_dir=lambda wc, output: os.path.dirname(output[0]),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV
+    log:
+        f"{RESULTS}/logs/tables.log",
+    script:
+        "../../scripts/tables.py"
 
 
 rule manifest:
