@@ -153,6 +153,7 @@ def test_report_opens_in_a_real_browser(project, tmp_path):
     with Browser() as browser:
         browser.open((project / "results" / "report.html").as_uri())
         images = browser.evaluate(IMAGES_LOAD)
+        text = browser.evaluate("document.body.innerText")
         shot = browser.screenshot(tmp_path / "report.png")
         errors = browser.console_errors()
     names = sorted(name for name, _, _ in images)
@@ -164,6 +165,8 @@ def test_report_opens_in_a_real_browser(project, tmp_path):
     assert names == charts and len(names) >= 8  # every chart is in the report
     assert all(width > 0 and height > 0 for _, width, height in images), images
     assert errors == []
+    for heading in ("Methods", "Design and variance.", "Publication standard: nchs.", "synthetic"):
+        assert heading in text, heading
     from matplotlib.image import imread
 
     pixels = imread(shot)
