@@ -33,7 +33,7 @@ chart prints ``suppressed (<flag>)`` in their place (the heatmap: a hatched
 cell marked ``–``). Cells without respondents print ``no respondents``. An
 empty selection gives a chart saying so. The heatmap, "of whom" and
 across-waves charts print ``n withheld`` instead of the ``n`` of rows whose
-optional ``n_hidden`` column is true.
+optional ``n_suppressed`` column is true.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ REQUIRED_COLUMNS = (
 )
 
 #: Optional boolean column: true where the row's ``n`` must not be published.
-N_HIDDEN = "n_hidden"
+N_HIDDEN = "n_suppressed"
 
 _XLABEL = "Percent of respondents"
 _DPI = 300

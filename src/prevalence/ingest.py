@@ -259,6 +259,29 @@ def _k_anonymity(
     }
 
 
+def _check_design(
+    frame: pd.DataFrame, design: Mapping[str, Any], path: str, locate: Callable[[int], str]
+) -> None:
+    """Build the survey design once at ingest, so that an error names the file and its line."""
+    from prevalence.design import SurveyDesign
+    from prevalence.errors import DesignError
+
+    try:
+        SurveyDesign.from_frame(design_frame(frame), design, source=path)
+    except DesignError as error:
+        row = error.row
+        if isinstance(row, int) and 1 <= row <= len(frame):
+            row = locate(row - 1)
+        raise DesignError(
+            error.problem,
+            file=path,
+            column=error.column,
+            row=row,
+            value=error.value,
+            fix=error.fix,
+        ) from None
+
+
 def ingest(
     responses: Responses,
     codebook: Codebook,
@@ -421,6 +444,8 @@ def ingest(
     for column in carried_design:
         out[DESIGN_PREFIX + column] = _design_values(data[column])
     result = pd.DataFrame(out)
+    if design:
+        _check_design(result, design, responses.path, locate)
     declared = {codebook.respondent_id, *codebook.drop, *carried_design}
     declared |= {d.column for d in codebook.domains.values()}
     declared |= {i.column for i in codebook.indicators.values()}

@@ -120,8 +120,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
             skipinitialspace=True,
         )
     except pd.errors.ParserError as exc:
+        detail = str(exc).split("C error: ")[-1].strip().rstrip(".")
         raise PrevalenceError(
-            f"cannot be read as CSV: {exc}",
+            f"cannot be read as CSV ({detail})",
             file=str(path),
             fix="check that every line has the same number of fields and quotes are closed",
         ) from None

@@ -67,8 +67,9 @@ def classify(series: pd.Series) -> tuple[str, int] | None:
 
     Rules (any one suffices): a value with an e-mail address, a URL or a phone
     number; values that look like personal names ("Amina Diallo") in most rows and
-    mostly distinct; free text: values of several words that are mostly distinct
-    and average more than 25 characters.
+    mostly distinct; free text: values of four words or more on average, longer
+    than 25 characters on average, with at least five different values; an
+    identifier: text values nearly all different (over 90% distinct, 10 rows or more).
     """
     text = _text(series)
     if text is None:
@@ -84,8 +85,10 @@ def classify(series: pd.Series) -> tuple[str, int] | None:
     if len(text) >= 5 and names.mean() > 0.5 and distinct > 0.5:
         return "personal names", int(text.index[names][0])
     words = text.str.count(" ") + 1
-    if len(text) >= 5 and distinct > 0.5 and text.str.len().mean() > 25 and words.mean() >= 4:
+    if len(text) >= 5 and text.str.len().mean() > 25 and words.mean() >= 4 and text.nunique() >= 5:
         return "free text", int(text.index[0])
+    if len(text) >= 10 and distinct > 0.9:
+        return "a value unique to each respondent (an identifier)", int(text.index[0])
     return None
 
 
