@@ -40,7 +40,7 @@ from prevalence.design import (
 )
 from prevalence.errors import DesignError
 
-__all__ = ["DomainProportions", "domain_proportions"]
+__all__ = ["DomainProportions", "RatioCovariance", "domain_proportions", "ratio_covariance"]
 
 _CHUNK_ELEMENTS = 4_000_000
 
@@ -590,7 +590,7 @@ def _replicate_ranks(rep: ReplicateWeights, y: np.ndarray, dom: np.ndarray, m: i
             sel = cells // m == j
             cj = np.bincount(keys[j], weights=rep.pattern_mass, minlength=dump + 1)[:dump]
             c[:, sel] = cj.reshape(n_pat, m)[:, cells[sel] % m]
-        ranks_u[part] = pattern_ranks(rows, c)
+        ranks_u[part] = pattern_ranks(rows, c, groups=cells % m)  # group: domain value
     return ranks_u[inverse].reshape(k, m).T
 
 
@@ -614,3 +614,247 @@ def _unique_rows(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         _, first, inverse = np.unique(bits, axis=0, return_index=True, return_inverse=True)
         inverse = inverse.reshape(-1)
     return first, inverse
+
+
+# --------------------------------------------------------------------------------------
+# covariance of several ratio estimates
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class RatioCovariance:
+    """L ratio estimates and their design covariance matrix.
+
+    Attributes
+    ----------
+    estimate
+        (L,) ``sum(w u_l) / sum(w v_l)``; NaN when the domain of ratio l is empty.
+    cov
+        (L, L) design covariance; its diagonal equals the variance that
+        :func:`domain_proportions` reports for the same domain. Rows and
+        columns of empty domains are NaN.
+    n
+        (L,) rows in the domain of each ratio (``v_l != 0``).
+    """
+
+    estimate: np.ndarray
+    cov: np.ndarray
+    n: np.ndarray
+
+
+def ratio_covariance(
+    design: SurveyDesign, numerator: np.ndarray, denominator: np.ndarray
+) -> RatioCovariance:
+    """Ratios ``sum(w u_l) / sum(w v_l)`` and their design covariance matrix.
+
+    The ratio of column l is a domain mean: ``v_l`` is 1 on the rows of its
+    domain and 0 elsewhere, ``u_l`` is the variable (0 outside the domain).
+    Domain proportions (``u = y v``), the cells of a two-way table over a
+    common domain (``u`` = cell indicator, ``v`` = the domain) and the two
+    sides of a comparison are all of this form, so one call gives every
+    variance and covariance a comparison or a Rao-Scott test needs.
+
+    Parameters
+    ----------
+    design
+        The survey design (rows in the order of the arrays).
+    numerator, denominator
+        (n_rows, L) float arrays ``u`` and ``v``; ``v`` holds 0 and 1 only and
+        ``u`` is 0 wherever ``v`` is 0.
+
+    Returns
+    -------
+    RatioCovariance
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match the design or ``v`` is not 0/1.
+    DesignError
+        Under ``lonely_psu = "fail"`` when a domain reaches a stratum (or, at
+        stage 2, a PSU) with a single sampled unit, as :func:`domain_proportions`.
+
+    Notes
+    -----
+    Taylor linearisation: the scores of ratio l are
+    ``z_l = w (u_l - R_l v_l) / sum(w v_l)`` and the covariance of ratios l and
+    m is the stratified covariance of their PSU totals,
+    ``sum_h f_h n_h/(n_h - 1) sum_i (z_lhi - zbar_lh)(z_mhi - zbar_mh)``, over
+    every PSU of the design (zero totals for PSUs without domain rows), plus the
+    second-stage term when the design has one; it is R's ``svyrecvar`` applied
+    to the matrix of influence functions, as in ``svyby(..., covmat = TRUE)``.
+    Lonely strata follow :func:`domain_proportions`: ``remove`` and
+    ``certainty`` add nothing, ``adjust`` adds ``f_h z_lh z_mh``. Under
+    ``average`` each entry (l, m) is multiplied by the number of strata with
+    rows of domain l or m over those among them with more than one PSU, so the
+    diagonal is exactly the variance of each domain alone (R rescales the whole
+    matrix by the strata of the design object instead; the two agree whenever
+    no stratum is lonely).
+
+    Replicate weights: ``R_lr = sum(w_r u_l) / sum(w_r v_l)`` and
+    ``cov_lm = scale sum_r rscales_r (R_lr - c_l)(R_mr - c_m)`` with the centres
+    of R's ``svrVar`` (mean of the replicates with ``rscales > 0``, or the
+    full-sample ratio when ``mse``). A replicate in which a domain has no weight
+    is left out of that domain's variance and of its covariances (R's
+    ``svrVar`` drops it from the whole matrix).
+    """
+    n = design.n
+    u = np.asarray(numerator, dtype=np.float64)
+    v = np.asarray(denominator, dtype=np.float64)
+    if u.ndim == 1:
+        u = u[:, None]
+    if v.ndim == 1:
+        v = v[:, None]
+    if u.shape != v.shape or u.ndim != 2 or u.shape[0] != n:
+        raise ValueError(f"numerator and denominator must both have shape ({n}, L)")
+    if not np.all((v == 0) | (v == 1)):
+        raise ValueError("the denominator must hold 0 and 1 only")
+    member = v > 0
+    rows = member.sum(axis=0).astype(np.int64)
+    w = design.weights
+    total_w = w @ v
+    total_u = w @ u
+    empty = rows == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        estimate = np.where(empty, np.nan, total_u / total_w)
+    if design.replicates is not None:
+        cov = _replicate_ratio_covariance(design.replicates, u, v, member, estimate)
+    else:
+        r0 = np.where(empty, 0.0, estimate)
+        inv = np.where(empty, 0.0, 1.0 / np.where(empty, 1.0, total_w))
+        z = w[:, None] * (u - v * r0) * inv
+        cov = _taylor_score_covariance(design, z, member)
+    cov[empty, :] = np.nan
+    cov[:, empty] = np.nan
+    return RatioCovariance(estimate=estimate, cov=cov, n=rows)
+
+
+def _union_counts(present: np.ndarray) -> np.ndarray:
+    """(L, L) number of groups (rows of ``present``) where column l or column m is true."""
+    p = present.astype(np.float64)
+    count = p.sum(axis=0)
+    return count[:, None] + count[None, :] - p.T @ p
+
+
+def _taylor_score_covariance(design: SurveyDesign, z: np.ndarray, member: np.ndarray) -> np.ndarray:
+    """Stratified (one or two stage) covariance of the totals of the score columns of z."""
+    n_strata = design.n_strata
+    h_of_psu = design.psu_stratum
+    n_h = design.stratum_n_psu.astype(np.float64)
+    f_h = _sampling_complement(n_h, design.stratum_popsize)
+    t = _sum_rows(design.psu, z, design.n_psu)  # (P, L) PSU totals
+    mean = _sum_rows(h_of_psu, t, n_strata) / n_h[:, None]
+    dev = t - mean[h_of_psu]
+    selfrep = f_h < SELF_REPRESENTING_TOL
+    lonely = (n_h == 1) & ~selfrep
+    factor = np.divide(f_h * n_h, n_h - 1.0, out=np.zeros(n_strata), where=n_h > 1)
+    factor[selfrep] = 0.0
+    cov = (dev * factor[h_of_psu][:, None]).T @ dev
+    policy = design.lonely_psu
+    if lonely.any():
+        present = _sum_rows(design.strata, member.astype(np.float64), n_strata) > 0  # (H, L)
+        hit = lonely[:, None] & present
+        if policy == "fail" and hit.any():
+            raise _lonely_error(design, int(np.argwhere(hit)[0][0]), 1)
+        if policy == "adjust":
+            psu_lonely = lonely[h_of_psu]
+            tl = t[psu_lonely]
+            cov = cov + (tl * f_h[h_of_psu][psu_lonely][:, None]).T @ tl
+        elif policy == "average":
+            union = _union_counts(present)
+            ok = _union_counts(present & ~lonely[:, None])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cov = np.where(ok > 0, cov * union / ok, np.nan)
+    if design.has_stage2:
+        cov = cov + _stage2_covariance(design, z, member, t)
+    return cov
+
+
+def _stage2_covariance(
+    design: SurveyDesign, z: np.ndarray, member: np.ndarray, t: np.ndarray
+) -> np.ndarray:
+    """Second-stage covariance: within every PSU, times the first-stage fraction n_h/N_h."""
+    ssu_psu = design.ssu_psu
+    n_ssu = ssu_psu.shape[0]
+    s = _sum_rows(design.ssu, z, n_ssu)  # (S, L) second-stage unit totals
+    n2 = design.psu_n_ssu.astype(np.float64)
+    f2 = _sampling_complement(n2, design.psu_popsize)
+    dev = s - (t / n2[:, None])[ssu_psu]
+    n_h = design.stratum_n_psu.astype(np.float64)
+    h = design.psu_stratum
+    fraction = n_h[h] / design.stratum_popsize[h]
+    selfrep = f2 < SELF_REPRESENTING_TOL
+    factor = np.divide(f2 * n2, n2 - 1.0, out=np.zeros(n2.shape), where=n2 > 1)
+    factor[selfrep] = 0.0
+    factor = factor * fraction
+    cov = (dev * factor[ssu_psu][:, None]).T @ dev
+    lonely = (n2 == 1) & ~selfrep
+    if lonely.any():
+        present = _sum_rows(design.psu, member.astype(np.float64), design.n_psu) > 0  # (P, L)
+        hit = lonely[:, None] & present
+        policy = design.lonely_psu
+        if policy == "fail" and hit.any():
+            raise _lonely_error(design, int(h[np.argwhere(hit)[0][0]]), 2)
+        if policy == "adjust":
+            tl = t[lonely]
+            cov = cov + (tl * (f2 * fraction)[lonely][:, None]).T @ tl
+        elif policy == "average":  # as domain_proportions: no stage-2 stratum left -> NaN
+            bad = hit.any(axis=0)
+            cov[bad, :] = np.nan
+            cov[:, bad] = np.nan
+    return cov
+
+
+def _replicate_ratio_covariance(
+    rep: ReplicateWeights,
+    u: np.ndarray,
+    v: np.ndarray,
+    member: np.ndarray,
+    estimate: np.ndarray,
+) -> np.ndarray:
+    num = u.T @ rep.weights  # (L, R)
+    den = v.T @ rep.weights
+    has_w = den > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = np.where(has_w, num / np.where(has_w, den, 1.0), np.nan)
+    # all responses equal: every replicate ratio is exactly that value, as domain_proportions
+    zero = ~(u != 0).any(axis=0)
+    one = ~(u != v).any(axis=0) & member.any(axis=0)
+    theta[zero[:, None] & has_w] = 0.0
+    theta[one[:, None] & has_w] = 1.0
+    return _replicate_covariance(theta, estimate, rep)
+
+
+def _replicate_covariance(
+    theta: np.ndarray, estimate: np.ndarray, rep: ReplicateWeights
+) -> np.ndarray:
+    """R's ``svrVar`` for a matrix of replicate estimates (L, R): an (L, L) covariance.
+
+    Entry (l, m) uses the replicates in which both estimates are defined.
+    """
+    rs = rep.rscales
+    ok = np.isfinite(theta)
+    n_col = theta.shape[0]
+    if ok.all():
+        if rep.mse:
+            centre = estimate
+        else:
+            use = rs > 0
+            centre = theta[:, use].mean(axis=1) if use.any() else np.full(n_col, np.nan)
+        dev = theta - centre[:, None]
+        return rep.scale * (dev * rs) @ dev.T
+    cov = np.full((n_col, n_col), np.nan)
+    filled = np.where(ok, theta, 0.0)
+    for a in range(n_col):  # pairs with an undefined replicate: a few columns at most
+        both = ok[a] & ok  # (L, R)
+        if rep.mse:
+            c_a = np.full(n_col, estimate[a])
+            c_b = estimate
+        else:
+            use = both & (rs > 0)
+            count = use.sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                c_a = np.where(use, filled[a], 0.0).sum(axis=1) / count
+                c_b = np.where(use, filled, 0.0).sum(axis=1) / count
+        d_a = np.where(both, filled[a] - c_a[:, None], 0.0)
+        d_b = np.where(both, filled - c_b[:, None], 0.0)
+        cov[a] = np.where(both.any(axis=1), rep.scale * (d_a * d_b) @ rs, np.nan)
+    return cov
