@@ -15,6 +15,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/estimate.smk"
 include: "workflow/rules/publish.smk"
+include: "workflow/rules/compare.smk"
 include: "workflow/rules/reproduce.smk"
 include: "workflow/rules/coverage.smk"
 

@@ -251,8 +251,14 @@ def integer_attack(pub: pd.DataFrame, complete: bool = True) -> dict[int, tuple[
     return out
 
 
-def assert_unrecoverable(original: pd.DataFrame, pub: pd.DataFrame, k: int, complete=True):
-    """No hidden count is pinned: k values for disclosive cells (all of 0..n if n < k)."""
+def assert_unrecoverable(
+    original: pd.DataFrame, pub: pd.DataFrame, k: int, complete=True, protect_unreliable=False
+):
+    """No hidden count is pinned: k values for disclosive cells (all of 0..n if n < k).
+
+    Cells hidden for another reason (unreliable) must not be pinned either when
+    ``protect_unreliable``; otherwise the attack need only be consistent with them.
+    """
     n = original["n"].to_numpy(dtype=float)
     disclosive = sensitive(original, k)
     attacks = (subtraction_attack(pub, complete), integer_attack(pub, complete))
@@ -260,7 +266,7 @@ def assert_unrecoverable(original: pd.DataFrame, pub: pd.DataFrame, k: int, comp
         for i, (lo, hi) in attack.items():
             if n[i] == 0:
                 continue
-            need = min(k, n[i] + 1) if disclosive[i] else 2
+            need = min(k, n[i] + 1) if disclosive[i] else (2 if protect_unreliable else 1)
             true = original.at[i, "cases"]
             assert lo <= true <= hi, (i, lo, true, hi)
             assert hi - lo + 1 >= need, (
@@ -332,6 +338,7 @@ EXAMPLE = {
     "relative_ci_width_above": 0.05,
     "review_df_below": 8,
     "disclosure_k": 3,
+    "protect_unreliable": False,
 }
 
 
@@ -750,6 +757,7 @@ def surveys(draw):
                 NONE,
                 {"standard": "none", "disclosure_k": 4},
                 {"standard": "custom", "min_n": 6, "min_effective_n": 6, "max_ci_width": 0.6},
+                {"standard": "custom", "min_n": 6, "max_ci_width": 0.6, "protect_unreliable": True},
             ]
         )
     )
@@ -768,8 +776,8 @@ def test_no_suppressed_count_is_ever_recovered(survey):
     book = parse_codebook(copy.deepcopy(CODEBOOK))
     table = estimate_wave(frame, book, wave="w", by=[["region"], ["role"], ["region", "role"]])
     out = disclose(table, rules)
-    k = parse_publication(rules).disclosure_k
-    assert_unrecoverable(table, out, k, complete=complete)
+    parsed = parse_publication(rules)
+    assert_unrecoverable(table, out, parsed.disclosure_k, complete, parsed.protect_unreliable)
     hidden = out[out["suppressed"]]
     assert hidden[HIDDEN_VALUES].isna().all().all()
     pd.testing.assert_frame_equal(disclose(out, rules), out)
@@ -787,17 +795,18 @@ def global_2016():
     return estimate_wave(frame, book, wave="2016-global", by=by)
 
 
-@pytest.mark.parametrize("rules", [None, NONE])
+@pytest.mark.parametrize("rules", [None, NONE, {"protect_unreliable": True}])
 def test_the_2016_survey(global_2016, rules):
     out = disclose(global_2016, rules)
     arab = out[out["domain_value"].str.startswith("Arab States")]
     assert (arab["n"] == 4).all()
-    if rules is None:
+    if rules is None or "protect_unreliable" in rules:
         assert arab["suppressed"].all()
         assert arab["flag"].str.contains("sample size n < 30").all()
     else:  # disclosure only: 1 to 2 cases or non-cases among the 4 is suppressed
         few = sensitive(global_2016, 3)[arab.index]
         assert few.any() and arab.loc[few, "suppressed"].all()
-    assert_unrecoverable(global_2016, out, 3)
+    protect = parse_publication(rules).protect_unreliable
+    assert_unrecoverable(global_2016, out, 3, protect_unreliable=protect)
     assert out.loc[out["suppressed"], HIDDEN_VALUES].isna().all().all()
     pd.testing.assert_frame_equal(disclose(out, rules), out)

@@ -36,6 +36,14 @@ def test_every_output_is_written(project):
     for stem in ("by_indicator", "by_region", "by_role"):
         for ext in ("png", "svg", "pdf"):
             assert (results / "figures" / "tiny" / f"{stem}.{ext}").stat().st_size > 1000
+    contrasts = pd.read_csv(results / "tables" / "contrasts.csv")
+    assert {"MP", "North"} <= set(contrasts["value_a"]) and contrasts["p_adjusted"].notna().any()
+    shown = contrasts[~contrasts["suppressed"]]
+    assert (shown["ci_low"] <= shown["difference"]).all()
+    assert (shown["difference"] <= shown["ci_high"]).all()
+    tests = pd.read_csv(results / "tables" / "association_tests.csv")
+    assert set(tests["statistic"]) == {"F", "Chisq"} and set(tests["domain"]) == {"region", "role"}
+    assert list((results / "figures" / "comparisons").glob("forest_*.png"))
     coverage = pd.read_csv(results / "tables" / "coverage.csv")
     assert set(coverage["method"]) == {"wald", "wilson"} and set(coverage["source"]) == {
         "exact",

@@ -45,6 +45,13 @@ def make_project(
             "level": 0.95,
         },
         "targets": "data/published/targets.yaml",
+        "comparisons": {
+            "within": [
+                {"domain": "role", "pairs": [["MP", "staff"]]},
+                {"domain": "region", "against": "others"},
+            ],
+            "association": ["region", "role"],
+        },
         "coverage": {
             "n": [20],
             "p": "0.1:0.9:0.2",

@@ -189,6 +189,7 @@ class Config:
     coverage: dict[str, Any] | None = None
     tables: dict[str, Any] = field(default_factory=dict)
     publication: dict[str, Any] = field(default_factory=dict)
+    comparisons: dict[str, Any] | None = None
 
     def resolved(self) -> dict[str, Any]:
         """A JSON-serialisable view of the effective configuration (for manifests)."""
@@ -215,6 +216,7 @@ class Config:
                     "coverage": self.coverage,
                     "tables": self.tables,
                     "publication": self.publication,
+                    "comparisons": self.comparisons,
                 }
             )
         )
@@ -313,6 +315,7 @@ def parse_config(
         privacy={"k": 3, "policy": "report", **(raw.get("privacy") or {})},
         tables=dict(raw.get("tables") or {}),
         publication=_publication(raw.get("publication"), source),
+        comparisons=_comparisons(raw.get("comparisons"), source, list(waves)),
         coverage=None
         if raw.get("coverage") is None
         else {
@@ -330,6 +333,16 @@ def _publication(raw: Mapping[str, Any] | None, source: str) -> dict[str, Any]:
     from prevalence.disclosure import parse_publication
 
     return parse_publication(raw, source).as_dict()
+
+
+def _comparisons(raw: Mapping[str, Any] | None, source: str, waves: list[str]) -> dict | None:
+    """The comparisons block, validated against the configured waves (see prevalence.compare)."""
+    if raw is None:
+        return None
+    from prevalence.compare import parse_comparisons
+
+    parse_comparisons(raw, source=source, waves=waves)
+    return dict(raw)
 
 
 def load_config(path: str | Path = "config.yaml", *, root: str | Path | None = None) -> Config:

@@ -270,6 +270,11 @@ class Publication:
         Flag for review below these degrees of freedom (8).
     disclosure_k
         Suppress 1 to k-1 cases or non-cases (3); 1 turns disclosure control off.
+    protect_unreliable
+        Also make sure a cell suppressed as *unreliable* cannot be recovered exactly
+        by subtraction (default false). Unreliable is not secret: a statistics office
+        protects confidential cells (the disclosure rule) by secondary suppression, and
+        lets a reader who subtracts get an imprecise number. True hides more cells.
     """
 
     standard: str = "nchs"
@@ -280,6 +285,7 @@ class Publication:
     relative_ci_width_above: float = 0.05
     review_df_below: float = 8.0
     disclosure_k: int = 3
+    protect_unreliable: bool = False
 
     @property
     def reliability(self) -> bool:
@@ -407,6 +413,7 @@ def parse_publication(raw: Mapping[str, Any] | None, source: str = "config.yaml"
         relative_ci_width_above=float(values["relative_ci_width_above"]),
         review_df_below=float(values["review_df_below"]),
         disclosure_k=int(values["disclosure_k"]),
+        protect_unreliable=bool(values["protect_unreliable"]),
     )
 
 
@@ -908,6 +915,7 @@ def _secondary(
     hidden: np.ndarray,
     sensitive: np.ndarray,
     k: int,
+    protect_unreliable: bool = False,
 ):
     """Suppress published cells until no suppressed value can be derived.
 
@@ -923,7 +931,10 @@ def _secondary(
     counts = _counts(s, n, cases)
     is_total = s.sign > 0
     # what each hidden cell needs: not pinned; k values (or all of 0..n) if disclosive
-    need_hidden = np.where(sensitive & ~np.isnan(n), np.minimum(k, n + 1), 2.0)
+    # other hidden cells (unreliable ones) must not be pinned only if protect_unreliable
+    need_hidden = np.where(
+        sensitive & ~np.isnan(n), np.minimum(k, n + 1), 2.0 if protect_unreliable else 1.0
+    )
     secondary = np.zeros(rows, dtype=bool)
     for rounds in range(1, rows + 2):
         hidden, via = _of_whom(s, n, hidden)
@@ -1052,7 +1063,7 @@ def disclose(
     hidden = was_suppressed | reliable.suppress | disclosive | np.isnan(cases) | (n == 0)
     structure = _structure(table)
     hidden, secondary, of_whom = _secondary(
-        structure, n, cases, hidden, disclosive, rules.disclosure_k
+        structure, n, cases, hidden, disclosive, rules.disclosure_k, rules.protect_unreliable
     )
     n_hidden = old_n_hidden | of_whom
 

@@ -64,8 +64,14 @@ def git_commit(folder: str | Path = ".") -> dict[str, Any]:
 
 
 def file_hashes(paths: Sequence[str | Path]) -> dict[str, str]:
-    """SHA-256 of each file, keyed by its path, sorted."""
-    return {str(p): sha256(p) for p in sorted(map(str, paths))}
+    """SHA-256 of each file (every file inside a folder), keyed by its path, sorted."""
+    files: list[str] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += [str(p) for p in path.rglob("*") if p.is_file()]
+        else:
+            files.append(str(path))
+    return {p: sha256(p) for p in sorted(files)}
 
 
 def build_manifest(

@@ -78,6 +78,14 @@ ACROSS_WAVES = sorted(
         if sum(ind in b.indicators for b in CODEBOOKS.values()) >= 2
     }
 )
+WAVE_INPUTS = {
+    w.id: {
+        "data": f"{PROCESSED}/{w.id}/responses.parquet",
+        "codebook": str(w.codebook),
+        "design": w.design,
+    }
+    for w in CONFIG.waves.values()
+}
 TABLE_FILES = [f"{RESULTS}/tables/prevalence.{ext}" for ext in ("xlsx", "md", "tex", "html")]
 
 
@@ -95,6 +103,12 @@ def final_outputs():
         files.append(f"{RESULTS}/ingest/{wave}.json")
     if CONFIG.targets is not None:
         files.append(f"{RESULTS}/reproduction.csv")
+    if CONFIG.comparisons is not None:
+        files += [
+            f"{RESULTS}/tables/contrasts.csv",
+            f"{RESULTS}/tables/association_tests.csv",
+            f"{RESULTS}/figures/comparisons",
+        ]
     if CONFIG.coverage is not None:
         files.append(f"{RESULTS}/tables/coverage.csv")
         files += [f"{RESULTS}/figures/coverage/coverage.{e}" for e in ("png", "svg", "pdf")]

@@ -1,0 +1,80 @@
+if CONFIG.comparisons is not None:
+
+    rule contrasts:
+        """Differences between domains within a wave and between waves, with adjusted tests."""
+        input:
+            table=f"{RESULTS}/tables/prevalence.csv",
+            data=expand(f"{PROCESSED}/{{wave}}/responses.parquet", wave=WAVES),
+            codebooks=[str(w.codebook) for w in CONFIG.waves.values()],
+        output:
+            report(
+                f"{RESULTS}/tables/contrasts.csv",
+                caption="../report/contrasts.rst",
+                category="Comparisons",
+            ),
+        params:
+            waves=WAVE_INPUTS,
+            comparisons=CONFIG.comparisons,
+            level=CONFIG.level,
+        threads: 1
+        resources:
+            mem_mb=mem_mb(30),
+            runtime=runtime(0.5),
+        conda:
+            ENV
+        log:
+            f"{RESULTS}/logs/contrasts.log",
+        script:
+            "../../scripts/contrasts.py"
+
+    rule association_tests:
+        """Rao-Scott tests of association of each indicator with each domain."""
+        input:
+            table=f"{RESULTS}/tables/prevalence.csv",
+            data=expand(f"{PROCESSED}/{{wave}}/responses.parquet", wave=WAVES),
+            codebooks=[str(w.codebook) for w in CONFIG.waves.values()],
+        output:
+            report(
+                f"{RESULTS}/tables/association_tests.csv",
+                caption="../report/association_tests.rst",
+                category="Comparisons",
+            ),
+        params:
+            waves=WAVE_INPUTS,
+            comparisons=CONFIG.comparisons,
+        threads: 1
+        resources:
+            mem_mb=mem_mb(30),
+            runtime=runtime(0.5),
+        conda:
+            ENV
+        log:
+            f"{RESULTS}/logs/association_tests.log",
+        script:
+            "../../scripts/association_tests.py"
+
+    rule forest:
+        """Forest plots of the differences."""
+        input:
+            contrasts=f"{RESULTS}/tables/contrasts.csv",
+            codebooks=[str(w.codebook) for w in CONFIG.waves.values()],
+        output:
+            report(
+                directory(f"{RESULTS}/figures/comparisons"),
+                patterns=["{name}.{ext}"],
+                caption="../report/forest.rst",
+                category="Comparisons",
+            ),
+        params:
+            codebooks={w.id: str(w.codebook) for w in CONFIG.waves.values()},
+            wave_labels=WAVE_LABELS,
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        conda:
+            ENV
+        log:
+            f"{RESULTS}/logs/forest.log",
+        script:
+            "../../scripts/forest.py"
