@@ -42,3 +42,9 @@ lock: $(STAMP)
 
 clean:
 	rm -rf results data/processed .snakemake
+
+# The workflow on a throw-away single-node SLURM (needs root: installs slurm-wlm and munge, starts
+# the daemons, stops them at the end) through workflow/profiles/slurm, compared with a local run.
+.PHONY: test-slurm
+test-slurm: $(STAMP)
+	bash tests/slurm/run_slurm_test.sh
