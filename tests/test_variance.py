@@ -28,7 +28,7 @@ from conftest_oracle import (
     stype_codes,
 )
 
-from prevalence.design import ReplicateWeights, SurveyDesign, pattern_ranks
+from prevalence.design import ReplicateWeights, SurveyDesign, _full_rank_by_core, pattern_ranks
 from prevalence.errors import DesignError
 from prevalence.variance import DomainProportions, domain_proportions
 
@@ -482,6 +482,34 @@ def test_pattern_ranks_match_svd_rank(rank_limit, sketch_above) -> None:
     got = pattern_ranks(reps.rank_rows, c, sketch_above=sketch_above)
     want = [np.linalg.matrix_rank(mat[m]) for m in cells]
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("rank_limit", [None, 7])
+def test_pattern_ranks_with_groups_match_svd_rank(rank_limit) -> None:
+    """Columns proven full rank through their group's shared rows keep the SVD rank."""
+    rng = np.random.default_rng(8)
+    mat, psu = _clustered_replicates(rng, 60, 4, 20, rank_limit)
+    reps = ReplicateWeights.build(mat, rep_type="bootstrap")
+    kept = rng.random(psu.size) > 0.1  # like the rows where an indicator is not missing
+    cells = [
+        psu < 40,
+        (psu < 40) & kept,  # same group: shares most rows with the previous cell
+        (psu < 40) & ~kept,
+        psu < 3,
+        (psu < 3) & kept,  # a group whose shared rows cannot give full rank
+        psu % 2 == 0,
+    ]
+    groups = np.array([0, 0, 1, 2, 2, 3])
+    c = np.stack(
+        [np.bincount(reps.pattern[m], weights=reps.pattern_mass[m], minlength=60) for m in cells],
+        axis=1,
+    )
+    got = pattern_ranks(reps.rank_rows, c, groups=groups)
+    want = [np.linalg.matrix_rank(mat[m]) for m in cells]
+    np.testing.assert_array_equal(got, want)
+    proven = _full_rank_by_core(reps.rank_rows, c, groups)
+    expected = [rank_limit is None] * 2 + [False] * 4
+    np.testing.assert_array_equal(proven, expected)
 
 
 def test_replicate_rows_are_grouped_only_when_proportional() -> None:

@@ -348,8 +348,67 @@ def _exact_grams(rows: np.ndarray, c: np.ndarray) -> np.ndarray:
     return gram
 
 
+def _full_rank_by_core(
+    rows: np.ndarray, c: np.ndarray, groups: np.ndarray, tol: float = RANK_EIGEN_TOL
+) -> np.ndarray:
+    """Columns of ``c`` proven to give full rank R through a shared core of their group.
+
+    Within a group of columns, the core weights ``k_g = min_j c[g, j]`` give a
+    Gram matrix ``K`` with ``X_j' X_j - K`` positive semi-definite for every
+    column j of the group (``X_j = diag(sqrt(c[:, j])) rows``). With ``D_j``
+    and ``D_K`` the diagonals and ``lam`` the smallest eigenvalue of ``K``
+    scaled to unit diagonal, ``x' X_j' X_j x >= x' K x >= lam x' D_K x >=
+    lam min_r(D_K,r / D_j,r) x' D_j x``, so the unit-diagonal Gram matrix of
+    column j has no eigenvalue below ``lam min_r(D_K,r / D_j,r)``. When that
+    bound exceeds ``4 tol`` (a margin for rounding in both eigenvalue
+    computations) the column has full rank, exactly as its own eigenvalues
+    would say. One Gram matrix per group replaces one per column.
+
+    Returns
+    -------
+    numpy.ndarray
+        (C,) bool; False means "not proven" (rank it directly).
+    """
+    n_cols = c.shape[1]
+    n_rep = rows.shape[1]
+    proven = np.zeros(n_cols, dtype=bool)
+    labels, group = np.unique(np.asarray(groups), return_inverse=True)
+    group = group.reshape(-1)
+    sizes = np.bincount(group, minlength=labels.size)
+    worth = np.flatnonzero(sizes > 1)  # a group of one column gains nothing
+    if worth.size == 0:
+        return proven
+    core = np.empty((c.shape[0], worth.size))
+    for i, gi in enumerate(worth):
+        core[:, i] = c[:, group == gi].min(axis=1)
+    keep = np.count_nonzero(core > 0, axis=0) >= n_rep  # fewer rows cannot give rank R
+    if not keep.any():
+        return proven
+    worth, core = worth[keep], core[:, keep]
+    gram = _exact_grams(rows, core)
+    d_core = np.einsum("cii->ci", gram).copy()  # (groups, R)
+    inv = np.divide(1.0, np.sqrt(d_core), out=np.zeros_like(d_core), where=d_core > 0)
+    lam = np.linalg.eigvalsh(gram * inv[:, :, None] * inv[:, None, :])[:, 0]
+    lam[(d_core <= 0).any(axis=1)] = 0.0
+    cols = np.flatnonzero(np.isin(group, worth))
+    d_cols = np.zeros((cols.size, n_rep))
+    step = max(1, _CHUNK_ELEMENTS // max(1, n_rep + cols.size))
+    for a in range(0, rows.shape[0], step):
+        block = rows[a : a + step]
+        d_cols += c[a : a + step, cols].T @ (block * block)
+    slot = np.searchsorted(worth, group[cols])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(d_cols > 0, d_core[slot] / d_cols, 0.0).min(axis=1)
+    proven[cols] = lam[slot] * ratio > 4.0 * tol
+    return proven
+
+
 def pattern_ranks(
-    rows: np.ndarray, c: np.ndarray, *, sketch_above: int | None = None
+    rows: np.ndarray,
+    c: np.ndarray,
+    *,
+    sketch_above: int | None = None,
+    groups: np.ndarray | None = None,
 ) -> np.ndarray:
     """Ranks of ``diag(sqrt(c[:, j])) @ rows`` for every column j of ``c``.
 
@@ -365,6 +424,12 @@ def pattern_ranks(
         ``G R^2``). A sketch never has a larger rank than the matrix, so a
         full-rank sketch proves full rank; otherwise the exact Gram matrix is
         used. Default ``max(8 R, 2048)``.
+    groups
+        Optional (C,) labels of columns that use nearly the same rows (for
+        example the indicators of one domain value). Columns of a group are
+        first tested together against the rows they all use
+        (:func:`_full_rank_by_core`); those not proven full rank are ranked
+        as without groups. The ranks are the same either way.
 
     Returns
     -------
@@ -378,9 +443,14 @@ def pattern_ranks(
     if cu.shape[1] == 0 or g == 0:
         return out
     used = np.count_nonzero(cu > 0, axis=0)
+    todo = used > 0
+    if groups is not None:
+        proven = _full_rank_by_core(rows, cu, groups)
+        out[proven] = n_rep
+        todo &= ~proven
     limit = max(8 * n_rep, 2048) if sketch_above is None else sketch_above
-    big = np.flatnonzero(used > limit)
-    exact = np.flatnonzero((used > 0) & (used <= limit))
+    big = np.flatnonzero(todo & (used > limit))
+    exact = np.flatnonzero(todo & (used <= limit))
     if big.size:
         n_buckets = 4 * n_rep
         rng = np.random.default_rng(7)
