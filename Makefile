@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CORES ?= 2
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint report dry-run clean lock
+.PHONY: run test lint report dry-run clean lock bench
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ lock: $(STAMP)
 	{ echo '# Exact versions installed by `make` (pip install -r requirements.lock). Regenerate with `make lock`.'; \
 	  $(BIN)/python -m pip freeze --exclude-editable | sort; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
+
+# Speed and memory against R's survey, svy and samplics (about 15 minutes; see benchmarks/).
+bench: $(STAMP)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py \
+	  --sizes 1e4 1e5 1e6 --tools prevalence r svy samplics pandas --replicates 200 \
+	  --out benchmarks/RESULTS.md
 
 clean:
 	rm -rf results data/processed .snakemake
