@@ -44,6 +44,11 @@ def test_every_output_is_written(project):
     tests = pd.read_csv(results / "tables" / "association_tests.csv")
     assert set(tests["statistic"]) == {"F", "Chisq"} and set(tests["domain"]) == {"region", "role"}
     assert list((results / "figures" / "comparisons").glob("forest_*.png"))
+    markdown = (results / "tables" / "comparisons.md").read_text()
+    assert "Differences within waves" in markdown and "Tests of association" in markdown
+    assert "MP − staff" in markdown
+    for ext in ("xlsx", "tex", "html"):
+        assert (results / "tables" / f"comparisons.{ext}").stat().st_size > 500
     coverage = pd.read_csv(results / "tables" / "coverage.csv")
     assert set(coverage["method"]) == {"wald", "wilson"} and set(coverage["source"]) == {
         "exact",

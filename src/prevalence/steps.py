@@ -213,6 +213,31 @@ def tables_step(
     )
 
 
+def comparison_tables_step(
+    contrasts: str | Path,
+    association: str | Path,
+    codebooks: Mapping[str, str | Path],
+    *,
+    wave_labels: Mapping[str, str],
+    style: Mapping[str, Any],
+    out_dir: str | Path,
+) -> list[Path]:
+    """Write the comparisons as publication tables (xlsx, md, tex, html)."""
+    from prevalence.tables import comparison_tables, parse_table_style
+
+    labels: dict[str, str] = {}
+    for path in codebooks.values():
+        labels = {**load_codebook(path).labels(), **labels}
+    return comparison_tables(
+        read_table(contrasts),
+        read_table(association),
+        labels,
+        dict(wave_labels),
+        parse_table_style(style, "config.yaml"),
+        out_dir,
+    )
+
+
 def across_waves_step(
     table: str | Path,
     codebooks: Mapping[str, str | Path],

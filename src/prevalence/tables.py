@@ -1265,3 +1265,157 @@ def publication_tables(
         write_latex(blocks, out_dir / "prevalence.tex", title=title),
         write_html(blocks, out_dir / "prevalence.html", title=title),
     ]
+
+
+# --------------------------------------------------------------------------------------
+# comparisons: differences and tests of association, as publication tables
+# --------------------------------------------------------------------------------------
+def _signed(value: float, decimals: int) -> str:
+    text = f"{value:+.{decimals}f}"
+    return "0.0" if text.lstrip("+-").strip("0.") == "" else text.replace("-", "−")
+
+
+def _difference_cells(frame: pd.DataFrame, mark: str, decimals: int = 1) -> list[str]:
+    """ "+25.5 [12.9, 37.5]" in percentage points, or the mark where suppressed."""
+    cells = []
+    for row in frame.itertuples(index=False):
+        if bool(row.suppressed) or pd.isna(row.difference):
+            cells.append(mark)
+        else:
+            low, high = (_signed(100 * v, decimals) for v in (row.ci_low, row.ci_high))
+            cells.append(f"{_signed(100 * row.difference, decimals)} [{low}, {high}]")
+    return cells
+
+
+def _p_text(values: pd.Series, mark: str) -> list[str]:
+    out = []
+    for value in values:
+        if pd.isna(value):
+            out.append(mark)
+        elif value < 0.001:
+            out.append("<0.001")
+        else:
+            out.append(f"{value:.3f}")
+    return out
+
+
+def _label(labels: Mapping[str, str], indicator: str, denominator: str) -> str:
+    text = labels.get(indicator, indicator)
+    if denominator not in ("all", "", None) and not pd.isna(denominator):
+        text += f" (of those with {labels.get(denominator, denominator).lower()})"
+    return text
+
+
+def comparison_blocks(
+    contrasts: pd.DataFrame,
+    association: pd.DataFrame,
+    labels: Mapping[str, str],
+    wave_labels: Mapping[str, str],
+    style: TableStyle | None = None,
+) -> list[Block]:
+    """Publication blocks of the differences (within and between waves) and the tests.
+
+    Differences are in percentage points with their interval; p-values are the
+    adjusted ones. A suppressed difference shows the suppressed mark, and its
+    reason stands in the last column.
+    """
+    style = style or TableStyle()
+    mark = style.suppressed_mark
+    blocks: list[Block] = []
+    contrasts = contrasts.copy()
+    contrasts["flag"] = contrasts["flag"].astype(object).fillna("")
+    for kind, title in (
+        ("within", "Differences within waves"),
+        ("between", "Differences between waves"),
+    ):
+        part = contrasts[contrasts["comparison"] == kind]
+        if part.empty:
+            continue
+        waves = [
+            wave_labels.get(a, a)
+            if kind == "within"
+            else f"{wave_labels.get(a, a)} − {wave_labels.get(b, b)}"
+            for a, b in zip(part["wave_a"], part["wave_b"], strict=True)
+        ]
+        shown = [
+            f"{a} − {b}" if kind == "within" else (str(a) if str(a) == str(b) else f"{a} / {b}")
+            for a, b in zip(part["value_a"], part["value_b"], strict=True)
+        ]
+        method = sorted(set(part["method"].astype(str)))
+        adjust = sorted(set(part["adjust_method"].astype(str)))
+        table = pd.DataFrame(
+            {
+                "Wave" if kind == "within" else "Waves": waves,
+                "Indicator": [
+                    _label(labels, i, d)
+                    for i, d in zip(part["indicator"], part["denominator"], strict=True)
+                ],
+                "Comparison" if kind == "within" else "Group": shown,
+                "Difference, points [95% CI]": _difference_cells(part, mark),
+                "Adjusted p": _p_text(
+                    part["p_adjusted"].where(~part["suppressed"].astype(bool)), mark
+                ),
+                "Note": [
+                    f if s else "" for f, s in zip(part["flag"], part["suppressed"], strict=True)
+                ],
+            }
+        )
+        level = float(part["level"].iloc[0])
+        notes = (
+            f"Differences a − b in percentage points with {level:.0%} intervals ({', '.join(method)}).",
+            f"P-values adjusted for multiple comparisons ({', '.join(adjust)}) within each family.",
+            f"{mark} not published: a side is suppressed (the note says which and why).",
+            "The waves are separate convenience samples, not a panel."
+            if kind == "between"
+            else "Both sides share the survey design; their covariance enters the standard error.",
+        )
+        blocks.append(Block(title, table, notes, f"contrasts-{kind}"))
+    if not association.empty:
+        tests = association[association["statistic"] == "F"]
+        table = pd.DataFrame(
+            {
+                "Wave": [wave_labels.get(w, w) for w in tests["wave"]],
+                "Indicator": [
+                    _label(labels, i, d)
+                    for i, d in zip(tests["indicator"], tests["denominator"], strict=True)
+                ],
+                "Domain": tests["domain"].astype(str).str.replace("_", " "),
+                "F (ndf, ddf)": [
+                    mark
+                    if pd.isna(v)
+                    else f"{v:.2f} ({a:.2f}, {'∞' if np.isinf(b) else f'{b:.1f}'})"
+                    for v, a, b in zip(tests["value"], tests["ndf"], tests["ddf"], strict=True)
+                ],
+                "p": _p_text(tests["p_value"], mark),
+                "Adjusted p": _p_text(tests["p_adjusted"], mark),
+            }
+        )
+        notes = (
+            "Rao–Scott second-order corrected F test of association of each indicator with the "
+            "domain (R's svychisq); without a sampling design, Pearson's chi-square test.",
+            "P-values adjusted for multiple comparisons within each family.",
+        )
+        blocks.append(Block("Tests of association", table, notes, "association"))
+    return blocks
+
+
+def comparison_tables(
+    contrasts: pd.DataFrame,
+    association: pd.DataFrame,
+    labels: Mapping[str, str],
+    wave_labels: Mapping[str, str],
+    style: TableStyle | None,
+    out_dir: str | Path,
+) -> list[Path]:
+    """Write ``comparisons.xlsx`` (a sheet per block), ``.md``, ``.tex`` and ``.html``."""
+    out_dir = Path(out_dir)
+    blocks = comparison_blocks(contrasts, association, labels, wave_labels, style)
+    title = "Comparisons of prevalence"
+    if not blocks:
+        blocks = [Block("No comparison", pd.DataFrame({"Note": ["no comparison configured"]}))]
+    return [
+        write_xlsx({b.title: b for b in blocks}, out_dir / "comparisons.xlsx"),
+        write_markdown(blocks, out_dir / "comparisons.md", title=title),
+        write_latex(blocks, out_dir / "comparisons.tex", title=title),
+        write_html(blocks, out_dir / "comparisons.html", title=title),
+    ]

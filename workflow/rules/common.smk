@@ -86,6 +86,7 @@ WAVE_INPUTS = {
     }
     for w in CONFIG.waves.values()
 }
+COMPARISON_TABLES = [f"{RESULTS}/tables/comparisons.{e}" for e in ("xlsx", "md", "tex", "html")]
 TABLE_FILES = [f"{RESULTS}/tables/prevalence.{ext}" for ext in ("xlsx", "md", "tex", "html")]
 
 
@@ -108,6 +109,7 @@ def final_outputs():
             f"{RESULTS}/tables/contrasts.csv",
             f"{RESULTS}/tables/association_tests.csv",
             f"{RESULTS}/figures/comparisons",
+            *COMPARISON_TABLES,
         ]
     if CONFIG.coverage is not None:
         files.append(f"{RESULTS}/tables/coverage.csv")

@@ -78,3 +78,31 @@ if CONFIG.comparisons is not None:
             f"{RESULTS}/logs/forest.log",
         script:
             "../../scripts/forest.py"
+
+    rule comparison_tables:
+        """The differences and tests as publication tables."""
+        input:
+            contrasts=f"{RESULTS}/tables/contrasts.csv",
+            association=f"{RESULTS}/tables/association_tests.csv",
+            codebooks=[str(w.codebook) for w in CONFIG.waves.values()],
+        output:
+            report(
+                COMPARISON_TABLES,
+                caption="../report/contrasts.rst",
+                category="Comparisons",
+            ),
+        params:
+            codebooks={w.id: str(w.codebook) for w in CONFIG.waves.values()},
+            wave_labels=WAVE_LABELS,
+            style=CONFIG.tables,
+            out_dir=lambda wc, output: os.path.dirname(output[0]),
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=5,
+        conda:
+            ENV
+        log:
+            f"{RESULTS}/logs/comparison_tables.log",
+        script:
+            "../../scripts/comparison_tables.py"
