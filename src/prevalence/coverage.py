@@ -87,6 +87,7 @@ from prevalence.figures import (
     _save,
     _text_height,
     _text_width,
+    _top_legend,
     _wrap_to,
     house_style,
 )
@@ -1007,22 +1008,7 @@ def _build_overlay(
     height = top_block + nrows * row_height + 0.1 + frame.footer_height
     fig = _new_figure(width, height)
     _draw_frame(fig, frame, height)
-    fig.legend(
-        handles,
-        entries,
-        loc="upper left",
-        bbox_to_anchor=(_PAD / width, (height - frame.header_height - 0.16) / height),
-        bbox_transform=fig.transFigure,
-        ncol=ncol,
-        frameon=False,
-        borderpad=0.0,
-        borderaxespad=0.0,
-        handlelength=2.6,
-        handletextpad=0.5,
-        columnspacing=1.4,
-        labelspacing=0.5,
-        fontsize=_VALUE_PT,
-    )
+    _top_legend(fig, handles, entries, frame, width, height, ncol, handlelength=2.6)
     for index, ((_, group), panel_title) in enumerate(zip(panels, titles, strict=True)):
         row, col = divmod(index, ncols)
         x0 = left + col * (panel_width + _OVERLAY_GAP)

@@ -196,7 +196,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Columns :func:`disclose` appends after the contract's :data:`~prevalence.estimate.COLUMNS`.
-EXTRA_COLUMNS = ["n_suppressed"]
+#: The column after the contract's: true where even ``n`` is hidden.
+N_SUPPRESSED = "n_suppressed"
+EXTRA_COLUMNS = [N_SUPPRESSED]
 
 #: The level of the NCHS standard's Korn–Graubard interval.
 NCHS_LEVEL = 0.95

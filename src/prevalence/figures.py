@@ -58,6 +58,7 @@ from matplotlib.textpath import text_to_path
 from matplotlib.ticker import MultipleLocator, PercentFormatter
 from matplotlib.transforms import blended_transform_factory
 
+from prevalence.disclosure import N_SUPPRESSED
 from prevalence.errors import PrevalenceError
 
 __all__ = [
@@ -115,7 +116,7 @@ REQUIRED_COLUMNS = (
 )
 
 #: Optional boolean column: true where the row's ``n`` must not be published.
-N_HIDDEN = "n_suppressed"
+N_HIDDEN = N_SUPPRESSED
 
 _XLABEL = "Percent of respondents"
 _DPI = 300
@@ -1704,22 +1705,7 @@ def _build_by_domain(
     height = top_block + rows_height + _AXIS_BLOCK + 0.12 + frame.footer_height
     fig = _new_figure(width, height)
     _draw_frame(fig, frame, height)
-    fig.legend(
-        handles,
-        entries,
-        loc="upper left",
-        bbox_to_anchor=(_PAD / width, (height - frame.header_height - 0.16) / height),
-        bbox_transform=fig.transFigure,
-        ncol=ncol,
-        frameon=False,
-        borderpad=0.0,
-        borderaxespad=0.0,
-        handlelength=1.8,
-        handletextpad=0.5,
-        columnspacing=1.4,
-        labelspacing=0.5,
-        fontsize=_VALUE_PT,
-    )
+    _top_legend(fig, handles, entries, frame, width, height, ncol, handlelength=1.8)
     bottom = frame.footer_height + 0.12 + _AXIS_BLOCK
     ax = fig.add_axes((left / width, bottom / height, axes_width / width, rows_height / height))
     _percent_axis(ax, xlabel, rows_height)
@@ -2735,22 +2721,7 @@ def _build_across_waves(
     fig = _new_figure(width, height)
     _draw_frame(fig, frame, height)
     if handles:
-        fig.legend(
-            handles,
-            entries,
-            loc="upper left",
-            bbox_to_anchor=(_PAD / width, (height - frame.header_height - 0.16) / height),
-            bbox_transform=fig.transFigure,
-            ncol=ncol,
-            frameon=False,
-            borderpad=0.0,
-            borderaxespad=0.0,
-            handlelength=1.8,
-            handletextpad=0.5,
-            columnspacing=1.4,
-            labelspacing=0.5,
-            fontsize=_VALUE_PT,
-        )
+        _top_legend(fig, handles, entries, frame, width, height, ncol, handlelength=1.8)
     bottom = frame.footer_height + 0.16 + tick_h
     ax = fig.add_axes((left / width, bottom / height, plot_w / width, _WAVES_PLOT_HEIGHT / height))
     ax.set_xlim(-0.5, len(waves) - 0.5)
@@ -2857,6 +2828,26 @@ def _build_across_waves(
 # --------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------
+
+
+def _top_legend(fig, handles, entries, frame, width, height, ncol, *, handlelength=1.8) -> None:
+    """The legend of a chart, left-aligned under its title block."""
+    fig.legend(
+        handles,
+        entries,
+        loc="upper left",
+        bbox_to_anchor=(_PAD / width, (height - frame.header_height - 0.16) / height),
+        bbox_transform=fig.transFigure,
+        ncol=ncol,
+        frameon=False,
+        borderpad=0.0,
+        borderaxespad=0.0,
+        handlelength=handlelength,
+        handletextpad=0.5,
+        columnspacing=1.4,
+        labelspacing=0.5,
+        fontsize=_VALUE_PT,
+    )
 
 
 def _save(fig: Figure, out_stem: str | Path) -> list[Path]:

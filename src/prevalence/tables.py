@@ -47,6 +47,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from prevalence.disclosure import N_SUPPRESSED
 from prevalence.errors import ConfigError, PrevalenceError
 from prevalence.io import write_text, write_with
 
@@ -88,7 +89,7 @@ REQUIRED_COLUMNS = (
 )
 
 #: Optional boolean column of the long table: true where ``n`` must not be published.
-N_HIDDEN = "n_suppressed"
+N_HIDDEN = N_SUPPRESSED
 
 OVERALL = "overall"
 LABEL_COLUMN = "Indicator"
