@@ -1000,3 +1000,15 @@ def test_of_whom_and_across_waves_withhold_hidden_n(table, waves_table):
     assert ticks[0] == "Global 2016\nn withheld"
     assert "n withheld" in _texts(fig)  # at the point, too
     assert "n = 60" in _texts(fig)  # the other waves keep theirs
+
+
+def test_long_suppression_reasons_are_shortened_to_one_line():
+    from prevalence.figures import _fit_line, _text_width
+
+    text = "Pacific: suppressed (sample size n < 30; effective sample size < 30; CI width >= 30 points)"
+    short = _fit_line(text, 3.0, 8.0)
+    assert short == "Pacific: suppressed (sample size n < 30; +2 more)"
+    assert _text_width(short, 8.0, style="italic") <= 3.0
+    assert _fit_line("A: suppressed (n < 30)", 3.0, 8.0) == "A: suppressed (n < 30)"
+    tiny = _fit_line(text, 1.0, 8.0)
+    assert tiny.endswith("…") and _text_width(tiny, 8.0, style="italic") <= 1.0

@@ -1403,6 +1403,23 @@ def _note_text(
     return text
 
 
+def _fit_line(text: str, width_in: float, size: float) -> str:
+    """``text`` on one line, its list of reasons shortened to fit ``width_in`` inches.
+
+    "A: suppressed (r1; r2; r3)" becomes "A: suppressed (r1; +2 more)", then is cut
+    with an ellipsis if even that is too wide.
+    """
+    if _text_width(text, size, style="italic") <= width_in:
+        return text
+    head, _, reasons = text.partition(" (")
+    parts = reasons.rstrip(")").split("; ") if reasons else []
+    if len(parts) > 1:
+        text = f"{head} ({parts[0]}; +{len(parts) - 1} more)"
+    while len(text) > 4 and _text_width(text, size, style="italic") > width_in:
+        text = text[:-2].rstrip() + "…"
+    return text
+
+
 def _draw_note(ax: Axes, y: float, text: str, size: float) -> None:
     ax.annotate(
         text,
@@ -1741,7 +1758,7 @@ def _build_by_domain(
                 continue
             text = _note_text(est, prefix=f"{_domain_value_name(v)}: ")
             if text is not None:
-                _draw_note(ax, ys, text, _NOTE_PT)
+                _draw_note(ax, ys, _fit_line(text, axes_width + right - 0.1, _NOTE_PT), _NOTE_PT)
                 continue
             colour, marker = _group_style(j)
             if est.has_interval:
