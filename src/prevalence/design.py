@@ -954,26 +954,35 @@ def _popsize(
     return pop
 
 
+def _check_block(
+    block: Any, allowed: Sequence[str], source: str, *, problem: str, where: str, example: str
+) -> None:
+    """Refuse a block that is not a mapping, or that has a key outside ``allowed``."""
+    if not isinstance(block, Mapping):
+        raise DesignError(problem, file=source, value=block, fix=example)
+    unknown = [k for k in block if k not in allowed]
+    if unknown:
+        raise DesignError(
+            f"unknown key {unknown[0]!r} in {where}",
+            file=source,
+            value=unknown[0],
+            fix=f"use only {', '.join(allowed)}",
+        )
+
+
 def _build_from_frame(
     cls: type[SurveyDesign], frame: pd.DataFrame, spec: Mapping[str, Any] | None, source: str
 ) -> SurveyDesign:
     if spec is None:
         spec = {}
-    if not isinstance(spec, Mapping):
-        raise DesignError(
-            "the design block must be a mapping of keys to values",
-            file=source,
-            value=spec,
-            fix="write design: {weight: ..., strata: ..., psu: ...} or leave it empty",
-        )
-    unknown = [k for k in spec if k not in _SPEC_KEYS]
-    if unknown:
-        raise DesignError(
-            f"unknown key {unknown[0]!r} in the design block",
-            file=source,
-            value=unknown[0],
-            fix=f"use only {', '.join(_SPEC_KEYS)}",
-        )
+    _check_block(
+        spec,
+        _SPEC_KEYS,
+        source,
+        problem="the design block must be a mapping of keys to values",
+        where="the design block",
+        example="write design: {weight: ..., strata: ..., psu: ...} or leave it empty",
+    )
     n = len(frame)
     if n == 0:
         raise DesignError("the data has no rows", file=source, fix="check the input file")
@@ -1214,21 +1223,14 @@ def _build_from_frame(
 def _replicates_from_frame(
     frame: pd.DataFrame, rspec: Any, w: np.ndarray, source: str
 ) -> ReplicateWeights:
-    if not isinstance(rspec, Mapping):
-        raise DesignError(
-            "design.replicates must be a mapping",
-            file=source,
-            value=rspec,
-            fix="write replicates: {prefix: repw_, type: JK1}",
-        )
-    unknown = [k for k in rspec if k not in _REPLICATE_KEYS]
-    if unknown:
-        raise DesignError(
-            f"unknown key {unknown[0]!r} in design.replicates",
-            file=source,
-            value=unknown[0],
-            fix=f"use only {', '.join(_REPLICATE_KEYS)}",
-        )
+    _check_block(
+        rspec,
+        _REPLICATE_KEYS,
+        source,
+        problem="design.replicates must be a mapping",
+        where="design.replicates",
+        example="write replicates: {prefix: repw_, type: JK1}",
+    )
     columns = rspec.get("columns")
     prefix = rspec.get("prefix")
     if (columns is None) == (prefix is None):

@@ -57,6 +57,22 @@ COLUMNS = [
     "suppressed",
     "flag",
 ]
+#: The columns that publication outputs (tables, charts) read.
+DISPLAY_COLUMNS = (
+    "wave",
+    "domain",
+    "domain_value",
+    "indicator",
+    "denominator",
+    "n",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "ci_method",
+    "level",
+    "suppressed",
+    "flag",
+)
 OVERALL = "overall"
 ALL = "All"
 CROSS = "+"

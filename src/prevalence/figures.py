@@ -60,6 +60,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from prevalence.disclosure import N_SUPPRESSED
 from prevalence.errors import PrevalenceError
+from prevalence.estimate import DISPLAY_COLUMNS
 
 __all__ = [
     "FONT_FAMILY",
@@ -99,21 +100,7 @@ PALETTE = (
 #: distinguishable in greyscale print.
 MARKERS = ("o", "s", "D", "^", "v", "P", "X", "h")
 
-REQUIRED_COLUMNS = (
-    "wave",
-    "domain",
-    "domain_value",
-    "indicator",
-    "denominator",
-    "n",
-    "estimate",
-    "ci_low",
-    "ci_high",
-    "ci_method",
-    "level",
-    "suppressed",
-    "flag",
-)
+REQUIRED_COLUMNS = DISPLAY_COLUMNS
 
 #: Optional boolean column: true where the row's ``n`` must not be published.
 N_HIDDEN = N_SUPPRESSED

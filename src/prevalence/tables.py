@@ -49,6 +49,7 @@ import pandas as pd
 
 from prevalence.disclosure import N_SUPPRESSED
 from prevalence.errors import ConfigError, PrevalenceError
+from prevalence.estimate import DISPLAY_COLUMNS, OVERALL
 from prevalence.io import write_text, write_with
 
 __all__ = [
@@ -72,26 +73,11 @@ __all__ = [
     "write_xlsx",
 ]
 
-REQUIRED_COLUMNS = (
-    "wave",
-    "domain",
-    "domain_value",
-    "indicator",
-    "denominator",
-    "n",
-    "estimate",
-    "ci_low",
-    "ci_high",
-    "ci_method",
-    "level",
-    "suppressed",
-    "flag",
-)
+REQUIRED_COLUMNS = DISPLAY_COLUMNS
 
 #: Optional boolean column of the long table: true where ``n`` must not be published.
 N_HIDDEN = N_SUPPRESSED
 
-OVERALL = "overall"
 LABEL_COLUMN = "Indicator"
 N_LABEL = "Respondents (n)"
 INDENT = "  "
