@@ -3,7 +3,8 @@
 Timed: building the design from the loaded data frame
 (:meth:`prevalence.design.SurveyDesign.from_frame`), the estimates and
 standard errors of the 8 indicators overall and in the 6 regions
-(:func:`prevalence.variance.domain_proportions`, two calls) and their
+(:func:`prevalence.variance.domain_proportions_by`, one call, as the
+pipeline's estimate step makes it) and their
 Korn-Graubard intervals (:func:`prevalence.intervals.confint`). Reading the
 parquet files is timed separately.
 
@@ -39,7 +40,7 @@ from generate import INDICATORS, REPLICATE_PREFIX
 from prevalence.design import SurveyDesign
 from prevalence.estimate import partition
 from prevalence.intervals import confint
-from prevalence.variance import domain_proportions
+from prevalence.variance import domain_proportions_by
 
 TAYLOR = {"weight": "weight", "strata": "stratum", "psu": "psu", "fpc": "fpc", "nest": True}
 REPLICATE = {"weight": "weight", "replicates": {"prefix": REPLICATE_PREFIX, "type": "bootstrap"}}
@@ -86,11 +87,11 @@ def estimate(
     region = partition(frame, ["region"])
     lap("indicator array and region codes")
     parts = [(np.zeros(len(frame), dtype=np.intp), ["overall"]), (region.codes, region.values)]
+    results = domain_proportions_by(design, y, [(codes, len(values)) for codes, values in parts])
+    lap("domain_proportions_by (overall and by region, one pass)")
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("p", "se", "n", "df", "ind", "dom")}
-    for codes, values in parts:
+    for (_, values), r in zip(parts, results, strict=True):  # arrays (k, m)
         m = len(values)
-        r = domain_proportions(design, y, codes, m)  # arrays (k, m)
-        lap(f"domain_proportions, {'overall' if m == 1 else 'by region'}")
         cols["p"].append(r.estimate.T.ravel())
         cols["se"].append(r.se.T.ravel())
         cols["n"].append(r.n.T.ravel())

@@ -13,4 +13,5 @@ run_step(
     ci_method=snakemake.params.ci_method,
     level=snakemake.params.level,
     out=snakemake.output.table,
+    threads=snakemake.threads,
 )

@@ -28,9 +28,10 @@ from conftest_oracle import (
     stype_codes,
 )
 
+from prevalence import variance
 from prevalence.design import ReplicateWeights, SurveyDesign, _full_rank_by_core, pattern_ranks
 from prevalence.errors import DesignError
-from prevalence.variance import DomainProportions, domain_proportions
+from prevalence.variance import DomainProportions, domain_proportions, domain_proportions_by
 
 CASES = oracle_cases()
 NON_FAIL = [c for c in CASES if c.lonely_psu != "fail"]
@@ -403,7 +404,6 @@ def test_fail_policy_raises_at_estimation_for_a_direct_design() -> None:
     n = 5
     des = SurveyDesign(
         weights=np.ones(n),
-        strata=np.array([0, 0, 0, 1, 1]),
         psu=np.array([0, 1, 1, 2, 2]),
         psu_stratum=np.array([0, 0, 1]),
         stratum_popsize=np.array([np.inf, np.inf]),
@@ -539,7 +539,6 @@ def test_replicate_df_with_uncompressible_rows() -> None:
     assert reps.pattern_rows is None
     des = SurveyDesign(
         weights=np.ones(n),
-        strata=np.zeros(n, np.intp),
         psu=np.arange(n),
         psu_stratum=np.zeros(n, np.intp),
         stratum_popsize=np.array([np.inf]),
@@ -555,3 +554,77 @@ def test_replicate_df_with_uncompressible_rows() -> None:
 def test_no_indicators_gives_empty_arrays() -> None:
     res = domain_proportions(SurveyDesign.srs(3), np.empty((3, 0)), np.zeros(3, np.intp), 2)
     assert res.estimate.shape == (0, 2) and res.n.dtype == np.int64
+
+
+# --------------------------------------------------------------------------------------
+# one pass for several domain variables; compiled pass and threads for large data
+# --------------------------------------------------------------------------------------
+def _many_domains(frame: pd.DataFrame, rng: np.random.Generator) -> list[tuple[np.ndarray, int]]:
+    n = len(frame)
+    return [
+        (np.zeros(n, dtype=np.intp), 1),
+        (stype_codes(frame), len(STYPES)),
+        (rng.integers(-1, 4, n).astype(np.int8), 4),  # int8 codes, as pandas categoricals
+        (rng.integers(0, 2, n), 2),
+    ]
+
+
+@pytest.mark.parametrize("design", ["srs", "strat", "clus1", "clus2", "clus1_jk1", "strat_boot"])
+def test_several_domain_variables_in_one_call_equal_separate_calls(design: str) -> None:
+    case = _by_case(design)
+    frame = case.frame()
+    des = SurveyDesign.from_frame(frame, case.spec)
+    y = indicator_matrix(frame)
+    doms = _many_domains(frame, np.random.default_rng(3))
+    together = domain_proportions_by(des, y, doms)
+    for (codes, m), res in zip(doms, together, strict=True):
+        alone = domain_proportions(des, y, codes, m)
+        for q in QUANTITIES:
+            np.testing.assert_allclose(
+                getattr(res, q), getattr(alone, q), rtol=1e-12, atol=1e-15, err_msg=q
+            )
+
+
+def test_crossings_too_many_to_number_are_numbered_as_they_occur() -> None:
+    """Three domain variables of 60 values: 61^3 combinations, only those present are kept."""
+    case = _by_case("clus2")
+    frame = case.frame()
+    des = SurveyDesign.from_frame(frame, case.spec)
+    y = indicator_matrix(frame)
+    rng = np.random.default_rng(5)
+    doms = [(rng.integers(-1, 60, len(frame)), 60) for _ in range(3)]
+    for (codes, m), res in zip(doms, domain_proportions_by(des, y, doms), strict=True):
+        alone = domain_proportions(des, y, codes, m)
+        for q in QUANTITIES:
+            np.testing.assert_allclose(getattr(res, q), getattr(alone, q), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("design", ["strat", "clus1", "clus2", "clus1_jk1"])
+def test_compiled_pass_and_threads_give_the_same_bits(design: str, monkeypatch) -> None:
+    """Large data take the compiled pass over the rows, in threads: same numbers to the bit."""
+    case = _by_case(design)
+    frame = case.frame()
+    des = SurveyDesign.from_frame(frame, case.spec)
+    y = indicator_matrix(frame)
+    doms = _many_domains(frame, np.random.default_rng(7))
+    small = domain_proportions_by(des, y, doms, threads=1)
+    monkeypatch.setattr(variance, "_KERNEL_MIN_ROWS", 0)
+    monkeypatch.setattr(variance, "_THREAD_MIN_ROWS", 0)
+    assert variance._kernel() is not None
+    for threads in (1, 2, 3):
+        large = domain_proportions_by(des, y, doms, threads=threads)
+        for a, b in zip(small, large, strict=True):
+            for q in QUANTITIES:
+                np.testing.assert_array_equal(getattr(a, q), getattr(b, q), err_msg=q)
+
+
+@pytest.mark.parametrize("kernel_min_rows", [0, 10**9])
+@pytest.mark.parametrize("bad", [2.0, 0.5, -1.0, -3.0, np.inf, 1e300])
+def test_values_other_than_0_1_nan_are_refused_on_both_passes(
+    bad: float, kernel_min_rows: int, monkeypatch
+) -> None:
+    monkeypatch.setattr(variance, "_KERNEL_MIN_ROWS", kernel_min_rows)
+    des = SurveyDesign.srs(6)
+    y = np.array([[0.0, 1.0], [1.0, 1.0], [np.nan, 0.0], [0.0, bad], [1.0, 0.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="indicator 1 holds values other than 0, 1 and NaN"):
+        domain_proportions_by(des, y, [(np.zeros(6, dtype=np.intp), 1)])

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -72,6 +73,40 @@ _STREAM_ELEMENTS = 65_536  # elements per block of element-wise passes (fits in 
 def _readonly(a: np.ndarray) -> np.ndarray:
     a.setflags(write=False)
     return a
+
+
+def dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes ``0..U-1`` of an integer array, numbered in sorted order of its values.
+
+    Equal to ``pd.factorize(values, sort=True)``. When the values span a range
+    of at most a few times their number (survey ids usually do) the codes come
+    from a table of that range in three passes, without hashing; otherwise
+    from ``pd.factorize``.
+
+    Returns
+    -------
+    codes, uniques
+        (n,) ``intp`` codes and the (U,) sorted distinct values.
+    """
+    values = np.asarray(values)
+    n = values.shape[0]
+    if n == 0 or values.dtype.kind not in "iu":
+        codes, uniques = pd.factorize(values, sort=True)
+        return codes.astype(np.intp, copy=False), np.asarray(uniques)
+    lo, hi = int(values.min()), int(values.max())
+    span = hi - lo + 1
+    if span > max(4 * n, 1 << 16) or hi > np.iinfo(np.intp).max:
+        codes, uniques = pd.factorize(values, sort=True)
+        return codes.astype(np.intp, copy=False), np.asarray(uniques)
+    offset = np.subtract(values, lo, dtype=np.intp, casting="unsafe")  # fits: span checked
+    seen = np.bincount(offset, minlength=span) > 0
+    present = np.flatnonzero(seen)
+    if present.size == span:  # every value in the range occurs: the offsets are the codes
+        return offset, (present + lo).astype(values.dtype)
+    label = np.cumsum(seen, dtype=np.intp)
+    label -= 1
+    codes = label[offset]
+    return codes, (present + lo).astype(values.dtype)
 
 
 # --------------------------------------------------------------------------------------
@@ -501,10 +536,10 @@ class SurveyDesign:
     ----------
     weights
         (n,) sampling weights, float64, all > 0.
-    strata, psu
-        (n,) stratum and PSU codes. Without clusters every row is its own PSU.
+    psu
+        (n,) PSU codes. Without clusters every row is its own PSU.
     psu_stratum
-        (P,) stratum of each PSU.
+        (P,) stratum of each PSU; :attr:`strata` gives each row's.
     stratum_popsize
         (H,) first-stage population size N_h (``inf`` without fpc).
     stratum_labels
@@ -523,7 +558,6 @@ class SurveyDesign:
     """
 
     weights: np.ndarray
-    strata: np.ndarray
     psu: np.ndarray
     psu_stratum: np.ndarray
     stratum_popsize: np.ndarray
@@ -541,9 +575,8 @@ class SurveyDesign:
         n = self.weights.shape[0]
         if self.weights.ndim != 1:
             raise ValueError("weights must be one-dimensional")
-        for name in ("strata", "psu"):
-            if getattr(self, name).shape != (n,):
-                raise ValueError(f"{name} must have one value per row")
+        if self.psu.shape != (n,):
+            raise ValueError("psu must have one value per row")
         if self.lonely_psu not in LONELY_PSU_POLICIES:
             raise ValueError(f"lonely_psu must be one of {LONELY_PSU_POLICIES}")
         n_strata = self.stratum_popsize.shape[0]
@@ -568,6 +601,11 @@ class SurveyDesign:
             raise ValueError("replicate weights must have one row per data row")
 
     # ---------------------------------------------------------------- properties
+    @cached_property
+    def strata(self) -> np.ndarray:
+        """(n,) stratum code of each row (from its PSU's)."""
+        return _readonly(self.psu_stratum[self.psu])
+
     @property
     def n(self) -> int:
         """Number of rows."""
@@ -633,7 +671,6 @@ class SurveyDesign:
             _check_weight_values(w, None, None)
         return cls(
             weights=_readonly(w),
-            strata=_readonly(np.zeros(n, dtype=np.intp)),
             psu=_readonly(np.arange(n, dtype=np.intp)),
             psu_stratum=_readonly(np.zeros(n, dtype=np.intp)),
             stratum_popsize=_readonly(np.array([np.inf])),
@@ -830,6 +867,8 @@ def _numeric(s: pd.Series, col: str, source: str, what: str, fix: str) -> np.nda
         raise DesignError(
             f"{what} must be numeric, not true/false", file=source, column=col, fix=fix
         )
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return s.to_numpy(dtype=np.float64, na_value=np.nan)
     num = pd.to_numeric(s, errors="coerce")
     bad = (num.isna() & s.notna()).to_numpy()
     if bad.any():
@@ -846,6 +885,8 @@ def _numeric(s: pd.Series, col: str, source: str, what: str, fix: str) -> np.nda
 
 
 def _check_weight_values(w: np.ndarray, col: str | None, source: str | None) -> None:
+    if w.size and (w > 0).all() and np.isfinite(w.max()):
+        return
     fix = "give every row a positive, finite sampling weight (drop or impute the others)"
     checks = (
         (np.isnan(w), "sampling weight is missing"),
@@ -861,8 +902,16 @@ def _check_weight_values(w: np.ndarray, col: str | None, source: str | None) -> 
             )
 
 
-def _ids(s: pd.Series, col: str, source: str, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """Dense codes (sorted by value) of an id column; missing ids are an error."""
+def _ids(
+    s: pd.Series, col: str, source: str, what: str, *, dense: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of an id column and the values they index; missing ids are an error.
+
+    With ``dense`` the codes are ``0..U-1`` in sorted order of the values.
+    Without it, integer ids in a narrow range keep their offset from the
+    smallest id as code (one pass; some codes may then be unused): enough
+    where the codes are only combined with others before being made dense.
+    """
     missing = s.isna().to_numpy()
     if missing.any():
         raise DesignError(
@@ -872,11 +921,70 @@ def _ids(s: pd.Series, col: str, source: str, what: str) -> tuple[np.ndarray, np
             row=_first_row(missing),
             fix=f"give every row a {what}",
         )
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu":
+        values = s.to_numpy()
+        lo, hi = int(values.min()), int(values.max())
+        if not dense and hi - lo < max(4 * len(values), 1 << 16):
+            offset = np.subtract(values, lo, dtype=np.intp, casting="unsafe")
+            return offset, np.arange(lo, hi + 1, dtype=np.int64)
+        codes, uniques = dense_codes(values)
+        return codes, uniques.astype(np.int64)
     try:
         codes, uniques = pd.factorize(s, sort=True)
     except TypeError:
         codes, uniques = pd.factorize(s.astype(str), sort=True)
     return codes.astype(np.intp), np.asarray(uniques, dtype=object)
+
+
+def _scalar(v: Any) -> Any:
+    """A numpy scalar as the Python value (for messages)."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _stage1_ids(
+    strata: pd.Series | None, psu: pd.Series, strata_col: str | None, psu_col: str, source: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """PSU codes from the (stratum, PSU id) pairs, and the strata from the PSUs.
+
+    Returns
+    -------
+    psu, psu_stratum, strata_values, psu_raw_of, psu_values
+        (n,) dense PSU codes in sorted order of (stratum, id); (P,) each
+        PSU's stratum code; (H,) the strata's values; (P,) each PSU's index
+        into ``psu_values``, the PSU ids.
+    """
+    raw_psu, psu_values = _ids(psu, psu_col, source, "PSU id", dense=False)
+    n_ids = len(psu_values)
+    if strata is None:
+        psu_codes, pair_values = dense_codes(raw_psu)
+        return (
+            psu_codes,
+            np.zeros(len(pair_values), np.intp),
+            np.array(["1"], dtype=object),
+            pair_values,
+            psu_values,
+        )
+    strata_numbers = None
+    if isinstance(strata.dtype, np.dtype) and strata.dtype.kind in "iu":
+        values = strata.to_numpy()
+        lo, hi = int(values.min()), int(values.max())
+        if (hi - lo + 1) * n_ids <= max(4 * len(values), 1 << 16):
+            # one key per row straight from the stratum values: no row codes for strata
+            key = np.multiply(values, n_ids, dtype=np.intp)
+            key += raw_psu
+            key -= lo * n_ids
+            strata_numbers = lo
+    if strata_numbers is None:
+        strata_codes, strata_values = _ids(strata, strata_col, source, "stratum")
+        key = strata_codes * n_ids
+        key += raw_psu
+    psu_codes, pair_values = dense_codes(key)
+    psu_raw_of = pair_values % n_ids
+    psu_stratum = pair_values // n_ids
+    if strata_numbers is not None:
+        psu_stratum, present = dense_codes(psu_stratum)
+        strata_values = present + strata_numbers
+    return psu_codes, psu_stratum.astype(np.intp), strata_values, psu_raw_of, psu_values
 
 
 def _group_first(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
@@ -888,38 +996,50 @@ def _group_first(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.nda
 
 def _popsize(
     values: np.ndarray,
-    group: np.ndarray,
+    unit: np.ndarray,
+    unit_group: np.ndarray,
     n_groups: int,
     n_sampled: np.ndarray,
     col: str,
     source: str,
-    unit: str,
+    group_name: str,
     group_label: Any,
 ) -> np.ndarray:
-    """Population size per group (stratum or PSU) from an fpc column."""
-    fix_num = f"give every row the {unit} population size (or sampling fraction) in {col!r}"
+    """Population size per group (stratum, or PSU at stage 2) from an fpc column.
+
+    ``unit`` gives each row's sampling unit and ``unit_group`` each unit's
+    group: the fpc must be constant within each unit, then within each group.
+    """
+    fix_num = f"give every row the {group_name} population size (or sampling fraction) in {col!r}"
     checks = (
-        (np.isnan(values), "fpc is missing"),
-        (~np.isfinite(values) & ~np.isnan(values), "fpc is not finite"),
-        (values <= 0, "fpc must be positive"),
+        (np.isnan, "fpc is missing"),
+        (lambda v: ~np.isfinite(v) & ~np.isnan(v), "fpc is not finite"),
+        (lambda v: v <= 0, "fpc must be positive"),
     )
-    for mask, problem in checks:
+    usable = bool((values > 0).all() and np.isfinite(values.max()))
+    for test, problem in () if usable else checks:
+        mask = test(values)
         if mask.any():
             i = _first_row(mask)
             raise DesignError(
                 problem, file=source, column=col, row=i, value=float(values[i - 1]), fix=fix_num
             )
-    per_group = _group_first(group, n_groups, values)
-    varies = values != per_group[group]
+    per_unit = _group_first(unit, len(unit_group), values)
+    varies = values != per_unit[unit]
+    if not varies.any():
+        per_group = _group_first(unit_group, n_groups, per_unit)
+        odd = np.flatnonzero(per_unit != per_group[unit_group])
+        if odd.size:
+            varies = unit == odd[0]
     if varies.any():
         i = _first_row(varies)
         raise DesignError(
-            f"fpc varies within {unit} {group_label(group[i - 1])}",
+            f"fpc varies within {group_name} {group_label(unit_group[unit[i - 1]])}",
             file=source,
             column=col,
             row=i,
             value=float(values[i - 1]),
-            fix=f"the fpc must be the same for all rows of a {unit}",
+            fix=f"the fpc must be the same for all rows of a {group_name}",
         )
     if (values > 1).any():
         small = values < 1
@@ -939,16 +1059,16 @@ def _popsize(
     too_small = pop < n_sampled
     if too_small.any():
         g = int(np.flatnonzero(too_small)[0])
-        i = _first_row(group == g)
-        sampled = "PSUs" if unit == "stratum" else "second-stage units"
+        i = _first_row(unit_group[unit] == g)
+        sampled = "PSUs" if group_name == "stratum" else "second-stage units"
         raise DesignError(
             f"fpc {per_group[g]:g} is smaller than the {int(n_sampled[g])} {sampled} sampled in "
-            f"{unit} {group_label(g)}",
+            f"{group_name} {group_label(g)}",
             file=source,
             column=col,
             row=i,
             value=float(values[i - 1]),
-            fix=f"the fpc is the number of {sampled} in the {unit}'s population "
+            fix=f"the fpc is the number of {sampled} in the {group_name}'s population "
             "(at least the number sampled), or the sampling fraction",
         )
     return pop
@@ -1030,7 +1150,6 @@ def _build_from_frame(
         reps = _replicates_from_frame(frame, spec["replicates"], w_given, source)
         return cls(
             weights=_readonly(w_given),
-            strata=_readonly(np.zeros(n, dtype=np.intp)),
             psu=_readonly(np.arange(n, dtype=np.intp)),
             psu_stratum=_readonly(np.zeros(n, dtype=np.intp)),
             stratum_popsize=_readonly(np.array([np.inf])),
@@ -1049,49 +1168,40 @@ def _build_from_frame(
             fix="give one fpc column per psu stage",
         )
 
-    # ---- strata
-    if strata_col is not None:
-        strata, strata_values = _ids(
-            _column(frame, strata_col, "strata", source), strata_col, source, "stratum"
+    # ---- strata and stage 1 clusters
+    strata_s = _column(frame, strata_col, "strata", source) if strata_col is not None else None
+    if psu_cols:
+        psu_s = _column(frame, psu_cols[0], "psu", source)
+        psu, psu_stratum, strata_values, psu_raw_of, psu_values = _stage1_ids(
+            strata_s, psu_s, strata_col, psu_cols[0], source
         )
+        n_psu = len(psu_stratum)
     else:
-        strata, strata_values = np.zeros(n, dtype=np.intp), np.array(["1"], dtype=object)
+        if strata_s is not None:
+            psu_stratum, strata_values = _ids(strata_s, strata_col, source, "stratum")
+        else:
+            psu_stratum, strata_values = np.zeros(n, np.intp), np.array(["1"], dtype=object)
+        psu = np.arange(n, dtype=np.intp)
+        psu_values = None
+        n_psu = n
     n_strata = len(strata_values)
     labels = tuple(str(v) for v in strata_values)
-
-    # ---- stage 1 clusters
-    if psu_cols:
-        raw_psu, psu_values = _ids(
-            _column(frame, psu_cols[0], "psu", source), psu_cols[0], source, "PSU id"
-        )
-        pair = strata * len(psu_values) + raw_psu
-        psu, pair_values = pd.factorize(pair, sort=True)
-        psu = psu.astype(np.intp)
-        n_psu = len(pair_values)
-        psu_stratum = (pair_values // len(psu_values)).astype(np.intp)
-        if not nest and strata_col is not None:
-            psu_raw_of = pair_values % len(psu_values)
-            in_strata = np.bincount(psu_raw_of, minlength=len(psu_values))
-            if (in_strata > 1).any():
-                r = int(np.flatnonzero(in_strata > 1)[0])
-                hs = psu_stratum[psu_raw_of == r]
-                i = _first_row((raw_psu == r) & (strata == hs[1]))
-                raise DesignError(
-                    f"PSU {psu_values[r]!r} appears in strata {labels[hs[0]]!r} and "
-                    f"{labels[hs[1]]!r}",
-                    file=source,
-                    column=psu_cols[0],
-                    row=i,
-                    value=psu_values[r],
-                    fix="set design.nest: true if PSU ids restart within each stratum, "
-                    "otherwise correct the PSU or stratum ids",
-                )
-    else:
-        raw_psu = np.arange(n, dtype=np.intp)
-        psu_values = None
-        psu = raw_psu
-        n_psu = n
-        psu_stratum = strata.copy()
+    if psu_cols and not nest and strata_col is not None:
+        in_strata = np.bincount(psu_raw_of, minlength=len(psu_values))
+        if (in_strata > 1).any():
+            r = int(np.flatnonzero(in_strata > 1)[0])
+            units = np.flatnonzero(psu_raw_of == r)  # the PSUs of id r, by stratum
+            hs = psu_stratum[units]
+            raise DesignError(
+                f"PSU {_scalar(psu_values[r])!r} appears in strata {labels[hs[0]]!r} and "
+                f"{labels[hs[1]]!r}",
+                file=source,
+                column=psu_cols[0],
+                row=_first_row(psu == units[1]),
+                value=_scalar(psu_values[r]),
+                fix="set design.nest: true if PSU ids restart within each stratum, "
+                "otherwise correct the PSU or stratum ids",
+            )
     n_h = np.bincount(psu_stratum, minlength=n_strata).astype(np.float64)
 
     def stratum_label(h: int) -> str:
@@ -1100,10 +1210,12 @@ def _build_from_frame(
     def psu_label(p: int) -> str:
         if psu_values is None:
             return f"row {p + 1}"
-        i = int(np.flatnonzero(psu == p)[0])
-        return f"{psu_values[raw_psu[i]]!r}"
+        return f"{_scalar(psu_values[psu_raw_of[p]])!r}"
 
-    # ---- stage 1 fpc
+    def stratum_first_row(h: int) -> int:
+        return _first_row(psu_stratum[psu] == h)
+
+    # ---- stage 1 fpc (checked PSU by PSU, then stratum by stratum)
     popsize = np.full(n_strata, np.inf)
     if fpc_cols:
         col = fpc_cols[0]
@@ -1114,7 +1226,9 @@ def _build_from_frame(
             "fpc",
             f"give the stratum population size in {col!r}",
         )
-        popsize = _popsize(fv, strata, n_strata, n_h, col, source, "stratum", stratum_label)
+        popsize = _popsize(
+            fv, psu, psu_stratum, n_strata, n_h, col, source, "stratum", stratum_label
+        )
 
     # ---- stage 2
     ssu = None
@@ -1122,10 +1236,13 @@ def _build_from_frame(
     n2 = None
     if len(psu_cols) == 2:
         raw_ssu, ssu_values = _ids(
-            _column(frame, psu_cols[1], "psu", source), psu_cols[1], source, "second-stage id"
+            _column(frame, psu_cols[1], "psu", source),
+            psu_cols[1],
+            source,
+            "second-stage id",
+            dense=False,
         )
-        ssu, ssu_pairs = pd.factorize(psu * len(ssu_values) + raw_ssu, sort=True)
-        ssu = ssu.astype(np.intp)
+        ssu, ssu_pairs = dense_codes(psu * len(ssu_values) + raw_ssu)
         ssu_psu = (ssu_pairs // len(ssu_values)).astype(np.intp)
         n2 = np.bincount(ssu_psu, minlength=n_psu).astype(np.float64)
         if len(fpc_cols) == 2:
@@ -1137,7 +1254,9 @@ def _build_from_frame(
                 "fpc",
                 f"give the PSU population size (second stage) in {col!r}",
             )
-            psu_popsize = _popsize(fv2, psu, n_psu, n2, col, source, "PSU", psu_label)
+            psu_popsize = _popsize(
+                fv2, psu, np.arange(n_psu), n_psu, n2, col, source, "PSU", psu_label
+            )
 
     # ---- weights
     if w_given is not None:
@@ -1151,7 +1270,7 @@ def _build_from_frame(
                 column=fpc_cols[0],
                 fix="set design.weight, or give fpc for both stages: fpc: [stage1, stage2]",
             )
-        w = (popsize / n_h)[strata]
+        w = (popsize / n_h)[psu_stratum][psu]
         if psu_popsize is not None:
             w = w * (psu_popsize / n2)[psu]
         weights_from = "fpc"
@@ -1171,8 +1290,8 @@ def _build_from_frame(
                     "cannot be estimated",
                     file=source,
                     column=strata_col,
-                    row=_first_row(strata == h),
-                    value=strata_values[h],
+                    row=stratum_first_row(h),
+                    value=_scalar(strata_values[h]),
                     fix="set design.lonely_psu to remove, certainty, adjust or average, "
                     "or merge this stratum with a similar one",
                 )
@@ -1193,14 +1312,13 @@ def _build_from_frame(
                     file=source,
                     column=psu_cols[0],
                     row=_first_row(psu == p),
-                    value=psu_values[raw_psu[_first_row(psu == p) - 1]],
+                    value=_scalar(psu_values[psu_raw_of[p]]),
                     fix="set design.lonely_psu to remove, certainty, adjust or average, "
                     "or check the stage-2 fpc",
                 )
 
     return cls(
         weights=_readonly(np.asarray(w, dtype=np.float64)),
-        strata=_readonly(strata),
         psu=_readonly(psu),
         psu_stratum=_readonly(psu_stratum),
         stratum_popsize=_readonly(popsize),

@@ -146,18 +146,25 @@ def classical_proportions(y: np.ndarray, codes: np.ndarray, m: int) -> dict[str,
     }
 
 
-def _design_proportions(design: Any, y: np.ndarray, codes: np.ndarray, m: int):
-    from prevalence.variance import domain_proportions
+def _design_proportions(
+    design: Any, y: np.ndarray, parts: Sequence[Partition], threads: int | None
+) -> list[dict[str, np.ndarray]]:
+    from prevalence.variance import domain_proportions_by
 
-    r = domain_proportions(design, y, codes, m)
-    return {
-        "n": r.n,
-        "cases": r.cases,
-        "estimate": r.estimate,
-        "se": r.se,
-        "df": r.df,
-        "deff": r.deff,
-    }
+    results = domain_proportions_by(
+        design, y, [(p.codes, len(p.values)) for p in parts], threads=threads
+    )
+    return [
+        {
+            "n": r.n,
+            "cases": r.cases,
+            "estimate": r.estimate,
+            "se": r.se,
+            "df": r.df,
+            "deff": r.deff,
+        }
+        for r in results
+    ]
 
 
 def estimate_wave(
@@ -169,6 +176,7 @@ def estimate_wave(
     design: Mapping[str, Any] | None = None,
     ci_method: str = "wilson",
     level: float = 0.95,
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """The prevalence table of one harmonized wave (see the module docstring).
 
@@ -188,6 +196,10 @@ def estimate_wave(
         The wave's ``design:`` block; empty for a simple random sample.
     ci_method, level
         The interval method (:data:`prevalence.intervals.METHODS`) and level.
+    threads
+        Threads for the pass over the rows of large data (see
+        :func:`prevalence.variance.domain_proportions_by`); the results do
+        not depend on it.
     """
     check_method(ci_method)
     indicators = list(codebook.indicators.values())
@@ -199,20 +211,15 @@ def estimate_wave(
         from prevalence.ingest import design_frame
 
         survey = SurveyDesign.from_frame(design_frame(frame), design, source=f"wave {wave}")
-
-        def compute(codes, m):
-            return _design_proportions(survey, y, codes, m)
-    else:
-
-        def compute(codes, m):
-            return classical_proportions(y, codes, m)
-
     parts = [Partition(OVERALL, [ALL], np.zeros(len(frame), dtype=np.int64))]
     parts += [partition(frame, d, codebook_path=codebook.path) for d in by]
+    if design:  # one pass over the rows for all domain variables
+        results = _design_proportions(survey, y, parts, threads)
+    else:
+        results = [classical_proportions(y, p.codes, len(p.values)) for p in parts]
     pieces = []
-    for part in parts:  # one pass per domain variable, vectorized over its values
+    for part, res in zip(parts, results, strict=True):
         m = len(part.values)
-        res = compute(part.codes, m)
         pieces.append(
             pd.DataFrame(
                 {

@@ -79,6 +79,7 @@ def estimate_step(
     ci_method: str,
     level: float,
     out: str | Path,
+    threads: int | None = None,
 ) -> None:
     """Estimate every indicator overall and by domain; write the wave's full table."""
     frame = pd.read_parquet(data)
@@ -90,6 +91,7 @@ def estimate_step(
         design=design,
         ci_method=ci_method,
         level=level,
+        threads=threads,
     )
     log.info("%s: %d prevalence rows", wave, len(table))
     write_csv(table, out)

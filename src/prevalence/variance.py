@@ -11,10 +11,15 @@ values at once, what R's ``survey`` package (4.1-1) reports for
 * ``degf()`` of the domain design, the design effects (``deff = TRUE`` and
   ``deff = "replace"``), the number of rows and of cases.
 
-Everything is computed with ``np.bincount`` over combined integer keys and
-matrix products; nothing loops over rows, PSUs, domain values or replicates.
-Only the k indicators are visited one at a time, each with whole-array
-operations, which bounds the temporary memory to a few row-length arrays.
+One pass over the rows serves every indicator and every domain variable of a
+table (:func:`domain_proportions_by`): each indicator's rows are summed by
+sampling unit crossed with the cell of the domain variables, and everything
+else is computed from those few group totals with sparse matrix products.
+Nothing loops over rows, PSUs, domain values or replicates in Python. Large
+data take that pass in compiled code (:mod:`prevalence._kernels`, numba),
+with the indicators shared among threads; it adds the same numbers in the
+same order as the ``np.bincount`` pass of smaller data, so both give the same
+bits, whatever the number of threads.
 
 Domains follow R's rule for a subset of a ``svydesign`` object: rows outside
 the domain are dropped but each stratum keeps its number of sampled PSUs
@@ -25,6 +30,10 @@ nothing and are not counted (this matters for ``lonely_psu = "average"``).
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,11 +45,18 @@ from prevalence.design import (
     ReplicateWeights,
     SurveyDesign,
     _sampling_complement,
+    dense_codes,
     pattern_ranks,
 )
 from prevalence.errors import DesignError
 
-__all__ = ["DomainProportions", "RatioCovariance", "domain_proportions", "ratio_covariance"]
+__all__ = [
+    "DomainProportions",
+    "RatioCovariance",
+    "domain_proportions",
+    "domain_proportions_by",
+    "ratio_covariance",
+]
 
 _CHUNK_ELEMENTS = 4_000_000
 
@@ -141,95 +157,286 @@ def domain_proportions(
     over replicates with ``rscales > 0`` (or p when ``mse``); replicates whose
     domain weights are all zero are dropped, as R's ``svrVar`` does.
     """
+    return domain_proportions_by(design, y, [(domain, m)])[0]
+
+
+def domain_proportions_by(
+    design: SurveyDesign,
+    y: np.ndarray,
+    domains: Sequence[tuple[np.ndarray, int]],
+    *,
+    threads: int | None = None,
+) -> list[DomainProportions]:
+    """:func:`domain_proportions` for several domain variables in one pass over the rows.
+
+    Parameters
+    ----------
+    design, y
+        As for :func:`domain_proportions`.
+    domains
+        One ``(codes, m)`` pair per domain variable (the whole sample is
+        ``(zeros, 1)``), each as the ``domain`` and ``m`` of
+        :func:`domain_proportions`.
+    threads
+        Threads for the pass over the rows (one indicator per thread at a
+        time); by default the processors this process may use, up to 8. Small
+        data always run in one thread. The results do not depend on it.
+
+    Returns
+    -------
+    list of DomainProportions
+        One per domain variable, equal to :func:`domain_proportions` on it.
+
+    Notes
+    -----
+    Under Taylor linearisation the rows are summed once per indicator, by
+    sampling unit and by the crossing of all the domain variables; every
+    domain variable's sums per (unit, domain value) are then sums of those
+    few group totals. Replicate variance is computed per domain variable.
+    """
     n = design.n
-    m = int(m)
-    if m < 1:
-        raise ValueError("m must be at least 1")
-    yy = np.asarray(y, dtype=np.float64)
-    if yy.ndim == 1:
-        yy = yy[:, None]
-    if yy.ndim != 2 or yy.shape[0] != n:
-        raise ValueError(f"y must have shape ({n}, k); got {np.shape(y)}")
-    yy = np.asfortranarray(yy)
-    dom = np.asarray(domain)
-    if dom.shape != (n,):
-        raise ValueError(f"domain must have shape ({n},); got {dom.shape}")
-    if not np.issubdtype(dom.dtype, np.integer):
-        raise ValueError("domain must hold integer codes")
-    dom = dom.astype(np.intp, copy=False)
-    if n and (dom.min() < -1 or dom.max() >= m):
-        raise ValueError(f"domain codes must lie in [-1, {m})")
-    if yy.shape[1] == 0:
-        none = np.empty((0, m))
-        ints = np.empty((0, m), dtype=np.int64)
-        return DomainProportions(ints, ints.copy(), none, none, none, none, none, ints.copy())
+    yy = _indicator_matrix(y, n)
+    doms = [_domain_codes(codes, m, n) for codes, m in domains]
+    k = yy.shape[1]
+    if k == 0:
+        out = []
+        for _, m in doms:
+            none = np.empty((0, m))
+            ints = np.empty((0, m), dtype=np.int64)
+            out.append(
+                DomainProportions(ints, ints.copy(), none, none, none, none, none, ints.copy())
+            )
+        return out
+    if not doms:
+        return []
+    workers = _threads(threads, n, k)
     if design.replicates is not None:
-        return _replicate(design, design.replicates, yy, dom, m)
-    return _taylor(design, yy, dom, m)
+        return [
+            _replicate(design, design.replicates, yy, dom.astype(np.intp, copy=False), m)
+            for dom, m in doms
+        ]
+    return _taylor(design, yy, doms, workers)
 
 
 # --------------------------------------------------------------------------------------
 # building blocks
 # --------------------------------------------------------------------------------------
+_THREAD_MIN_ROWS = 200_000  # below this, threads cost more than they save
+_KERNEL_MIN_ROWS = 100_000  # from here, the compiled pass is worth numba's import
+_MAX_THREADS = 8
+
+
+def _indicator_matrix(y: np.ndarray, n: int) -> np.ndarray:
+    yy = np.asarray(y, dtype=np.float64)
+    if yy.ndim == 1:
+        yy = yy[:, None]
+    if yy.ndim != 2 or yy.shape[0] != n:
+        raise ValueError(f"y must have shape ({n}, k); got {np.shape(y)}")
+    return np.asfortranarray(yy)
+
+
+def _domain_codes(domain: np.ndarray, m: int, n: int) -> tuple[np.ndarray, int]:
+    m = int(m)
+    if m < 1:
+        raise ValueError("m must be at least 1")
+    dom = np.asarray(domain)
+    if dom.shape != (n,):
+        raise ValueError(f"domain must have shape ({n},); got {dom.shape}")
+    if not np.issubdtype(dom.dtype, np.integer):
+        raise ValueError("domain must hold integer codes")
+    if dom.dtype.kind == "u" or dom.dtype.itemsize > np.dtype(np.intp).itemsize:
+        dom = dom.astype(np.intp)  # signed, so that -1 and arithmetic behave
+    if n and (dom.min() < -1 or dom.max() >= m):
+        raise ValueError(f"domain codes must lie in [-1, {m})")
+    return dom, m
+
+
+def _threads(threads: int | None, n: int, k: int) -> int:
+    if threads is None:
+        try:
+            threads = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            threads = os.cpu_count() or 1
+        threads = min(threads, _MAX_THREADS)
+    if n < _THREAD_MIN_ROWS:
+        return 1
+    return max(1, min(int(threads), k))
+
+
 def _sum_rows(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """(size, k) sums of the rows of ``values`` (G, k) by ``index`` (G,)."""
-    k = values.shape[1]
-    flat = (index[:, None] * k + np.arange(k)).ravel()
-    return np.bincount(flat, weights=values.ravel(), minlength=size * k).reshape(size, k)
+    """(size, k) sums of the rows of ``values`` (G, k) by ``index`` (G,).
 
-
-def _group_index(
-    unit: np.ndarray, n_units: int, dom: np.ndarray, m: int
-) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
-    """Dense codes for the (unit, domain) pairs present in the data.
-
-    Returns
-    -------
-    group, n_groups, group_unit, group_dom
-        ``group`` is (n,) with ``n_groups`` for rows in no domain value.
+    A sparse 0/1 (size, G) matrix times ``values``: every output row adds its
+    input rows in their order, as ``np.bincount`` would, in one pass.
     """
-    size = n_units * m
-    key = unit * m + dom
-    key[dom < 0] = size
-    mark = np.zeros(size + 1, dtype=bool)
-    mark[key] = True
-    mark[size] = True
-    present = np.flatnonzero(mark)[:-1]
-    lab = np.cumsum(mark, dtype=np.int32 if size < 2**31 - 1 else np.int64)
-    lab -= 1
-    group = lab[key].astype(np.intp, copy=False)
-    return group, int(present.size), present // m, present % m
+    g = index.shape[0]
+    indicator = scipy.sparse.csr_matrix((np.ones(g), (index, np.arange(g))), shape=(size, g))
+    return np.asarray(indicator @ values).reshape(size, values.shape[1])
 
 
-def _indicator_sums(
-    y: np.ndarray, group: np.ndarray, n_groups: int, w: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per group and indicator: sum(w y), sum(w), valid rows, cases; each (G, k).
+@dataclass(frozen=True, eq=False)
+class _Groups:
+    """Row i's group: ``unit[i] * stride + cell[i] + offset``, a code in ``[0, size)``.
 
-    Rows with ``group == n_groups`` are dropped. ``y`` must be 0, 1 or NaN.
+    The group is a sampling unit crossed with a cell of the domain variables
+    (``size = units * n_cells``). Kept as its parts so that the compiled pass
+    computes it on the fly; :meth:`codes` makes the array. With ``stride``
+    0, ``cell`` is the group itself.
     """
-    k = y.shape[1]
-    nb = 3 * (n_groups + 1)
-    g3 = group * 3
-    sum_wy = np.empty((n_groups, k))
-    sum_w = np.empty((n_groups, k))
-    rows = np.empty((n_groups, k), dtype=np.int64)
-    cases = np.empty((n_groups, k), dtype=np.int64)
-    for j in range(k):
-        col = y[:, j]
-        valid = ~np.isnan(col)
-        one = col == 1
-        if np.count_nonzero(col == 0) + np.count_nonzero(one) != np.count_nonzero(valid):
-            raise ValueError(f"indicator {j} holds values other than 0, 1 and NaN")
-        code = g3 + valid  # 0: NaN, 1: y == 0, 2: y == 1
-        code += one
-        sw = np.bincount(code, weights=w, minlength=nb)[: 3 * n_groups].reshape(n_groups, 3)
-        cn = np.bincount(code, minlength=nb)[: 3 * n_groups].reshape(n_groups, 3)
-        sum_wy[:, j] = sw[:, 2]
-        sum_w[:, j] = sw[:, 1] + sw[:, 2]
-        rows[:, j] = cn[:, 1] + cn[:, 2]
-        cases[:, j] = cn[:, 2]
-    return sum_wy, sum_w, rows, cases
+
+    unit: np.ndarray
+    stride: int
+    cell: np.ndarray
+    offset: int
+    size: int
+    n_cells: int
+    levels: np.ndarray  # (n_cells, D): each cell's code in each domain variable
+
+    def codes(self) -> np.ndarray:
+        if self.stride == 0:
+            return np.asarray(self.cell, dtype=np.intp)
+        group = np.multiply(self.unit, self.stride, dtype=np.intp)
+        group += self.cell
+        group += self.offset
+        return group
+
+
+def _row_groups(unit: np.ndarray, n_units: int, doms: list[tuple[np.ndarray, int]]) -> _Groups:
+    """Each row's group: its sampling unit crossed with its cell of the domain variables.
+
+    A cell is one combination of the domain variables' codes (-1, "in no
+    value", included); a variable with one value that every row has (the
+    whole sample) does not split anything. Cells are numbered by their codes
+    (mixed radix) and decoded without the rows, unless there are too many
+    combinations to number: then only those that occur are numbered.
+    """
+    n = unit.shape[0]
+    varying = [
+        (j, dom, m) for j, (dom, m) in enumerate(doms) if not (m == 1 and n and dom.min() == 0)
+    ]
+    n_cells = 1
+    for _, _, m in varying:
+        n_cells *= m + 1
+    levels = np.zeros((n_cells if n_cells <= max(4 * n, 1 << 16) else 0, len(doms)), np.intp)
+    if not varying:
+        return _Groups(unit, 0, unit, 0, n_units, 1, levels)
+    if levels.shape[0]:
+        radices = [m + 1 for _, _, m in varying]
+        for (j, _, _), code in zip(
+            varying, np.unravel_index(np.arange(n_cells), radices), strict=True
+        ):
+            levels[:, j] = code - 1
+        if len(varying) == 1:  # cell = code + 1
+            return _Groups(unit, n_cells, varying[0][1], 1, n_units * n_cells, n_cells, levels)
+        cell = np.zeros(n, dtype=np.intp)
+        stride = n_cells
+        for _, dom, m in varying:
+            stride //= m + 1
+            cell += np.multiply(dom, stride, dtype=np.intp)
+            cell += stride
+        return _Groups(unit, n_cells, cell, 0, n_units * n_cells, n_cells, levels)
+    cell = np.zeros(n, dtype=np.intp)
+    for _, dom, m in varying:
+        cell *= m + 1
+        cell += dom
+        cell += 1
+        cell, present = dense_codes(cell)
+    n_cells = int(present.size)
+    levels = np.zeros((n_cells, len(doms)), dtype=np.intp)
+    for j, dom, _ in varying:
+        col = np.full(n_cells, -1, dtype=np.intp)
+        col[cell] = dom
+        levels[:, j] = col
+    return _Groups(unit, n_cells, cell, 0, n_units * n_cells, n_cells, levels)
+
+
+def _map(fn, items, workers: int) -> list:
+    """``[fn(i) for i in items]``, in ``workers`` threads when more than one."""
+    items = list(items)
+    if workers <= 1 or len(items) <= 1:
+        return [fn(i) for i in items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, items))
+
+
+def _kernel():
+    """The compiled pass over the rows, or None when numba cannot be imported."""
+    try:
+        from prevalence._kernels import response_sums
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return None
+    return response_sums
+
+
+def _indicator_sums(y: np.ndarray, groups: _Groups, w: np.ndarray, workers: int = 1) -> np.ndarray:
+    """Per group and indicator: sum(w y), sum(w), valid rows and cases, as (G, 4, k).
+
+    Each
+    indicator's rows are keyed by group and response (r = 0 for NaN, 1 for
+    y = 0, 2 for y = 1): key ``3 group + r``, with a weighted and a plain
+    count of each key. Large data take one compiled pass per indicator
+    (:mod:`prevalence._kernels`); smaller data two ``np.bincount`` calls. Both
+    add the same numbers in the same order, so they agree to the last bit,
+    and an indicator's sums do not depend on the others. With several
+    workers, indicators run in parallel threads (both release the GIL).
+    Counts are exact in float64.
+
+    Raises
+    ------
+    ValueError
+        If an indicator holds a value other than 0, 1 and NaN.
+    """
+    n, k = y.shape
+    n_groups = groups.size
+    size = 3 * n_groups
+    weighted = np.zeros((k, size))
+    counts = np.zeros((k, size), dtype=np.int64)
+    invalid = np.zeros(k, dtype=np.int64)
+    kernel = _kernel() if n >= _KERNEL_MIN_ROWS else None
+    if kernel is not None:
+        g = groups
+        bounds = np.linspace(0, k, min(workers, k) + 1).round().astype(int)
+
+        def run(part: int) -> None:
+            j0, j1 = int(bounds[part]), int(bounds[part + 1])
+            kernel(y, g.unit, g.stride, g.cell, g.offset, w, j0, j1, weighted, counts, invalid)
+
+        _map(run, range(len(bounds) - 1), workers)
+    else:
+        g3 = groups.codes() * 3
+        local = threading.local()
+
+        def run(j: int) -> None:
+            buffers = getattr(local, "buffers", None)
+            if buffers is None:
+                buffers = local.buffers = (
+                    np.empty(n, dtype=bool),
+                    np.empty(n, dtype=bool),
+                    np.empty(n, dtype=np.intp),
+                )
+            one, zero, key = buffers
+            col = y[:, j]
+            np.equal(col, 1.0, out=one)
+            np.equal(col, 0.0, out=zero)
+            np.add(g3, zero, out=key)
+            np.add(key, one, out=key)
+            np.add(key, one, out=key)
+            valid = np.count_nonzero(one) + np.count_nonzero(zero)
+            np.isnan(col, out=one)
+            invalid[j] = n - valid - np.count_nonzero(one)
+            weighted[j] = np.bincount(key, weights=w, minlength=size)
+            counts[j] = np.bincount(key, minlength=size)
+
+        _map(run, range(k), workers)
+    bad = np.flatnonzero(invalid)
+    if bad.size:
+        raise ValueError(f"indicator {int(bad[0])} holds values other than 0, 1 and NaN")
+    sums = np.empty((n_groups, 4, k))
+    sums[:, 0] = weighted[:, 2::3].T
+    sums[:, 1] = (weighted[:, 1::3] + weighted[:, 2::3]).T
+    sums[:, 2] = (counts[:, 1::3] + counts[:, 2::3]).T
+    sums[:, 3] = counts[:, 2::3].T
+    return sums
 
 
 def _design_effects(
@@ -266,22 +473,50 @@ def _lonely_error(design: SurveyDesign, stratum: int, stage: int) -> DesignError
 # --------------------------------------------------------------------------------------
 # Taylor linearisation
 # --------------------------------------------------------------------------------------
-def _taylor(design: SurveyDesign, y: np.ndarray, dom: np.ndarray, m: int) -> DomainProportions:
-    w = design.weights
-    stage2 = design.has_stage2
-    if stage2:
-        unit = design.ssu
-        n_units = design.ssu_psu.shape[0]
+def _taylor(
+    design: SurveyDesign, y: np.ndarray, doms: list[tuple[np.ndarray, int]], workers: int
+) -> list[DomainProportions]:
+    unit = design.ssu if design.has_stage2 else design.psu
+    n = design.n
+    n_units = int(design.ssu_psu.shape[0] if design.has_stage2 else design.n_psu)
+    groups = _row_groups(unit, n_units, doms)
+    n_cells, levels = groups.n_cells, groups.levels
+    if groups.size <= max(n, 1 << 16):  # (unit, cell) pairs as they are: few
+        sums = _indicator_sums(y, groups, design.weights, workers)
+        occupied = np.flatnonzero(sums[:, 2].any(axis=1))  # groups with valid rows
+        sums = sums[occupied]
     else:
-        unit = design.psu
-        n_units = design.n_psu
-    group, n_groups, g_unit, g_dom = _group_index(unit, n_units, dom, m)
-    sum_wy, sum_w, rows, cases = _indicator_sums(y, group, n_groups, w)
+        group, occupied = dense_codes(groups.codes())
+        dense = _Groups(group, 0, group, 0, int(occupied.size), n_cells, levels)
+        sums = _indicator_sums(y, dense, design.weights, workers)
+    g_unit, g_cell = occupied // n_cells, occupied % n_cells
+    k = y.shape[1]
+    out = []
+    for j, (_, m) in enumerate(doms):
+        g_dom = levels[g_cell, j]
+        inside = g_dom >= 0
+        pair, pairs = dense_codes(g_unit[inside] * m + g_dom[inside])
+        size = int(pairs.size)
+        own = _sum_rows(pair, sums[inside].reshape(-1, 4 * k), size).reshape(size, 4, k)
+        out.append(_taylor_domains(design, own, pairs // m, pairs % m, m))
+    return out
 
-    d_w = _sum_rows(g_dom, sum_w, m)
-    d_wy = _sum_rows(g_dom, sum_wy, m)
-    d_n = np.rint(_sum_rows(g_dom, rows.astype(np.float64), m)).astype(np.int64)
-    d_cases = np.rint(_sum_rows(g_dom, cases.astype(np.float64), m)).astype(np.int64)
+
+def _taylor_domains(
+    design: SurveyDesign, sums: np.ndarray, g_unit: np.ndarray, g_dom: np.ndarray, m: int
+) -> DomainProportions:
+    """Estimates of one domain variable from its (unit, domain value) sums.
+
+    ``sums`` is (G, 4, k): sum(w y), sum(w), valid rows and cases of each
+    (unit, domain value) group; ``g_unit`` and ``g_dom`` say which group.
+    """
+    stage2 = design.has_stage2
+    k = sums.shape[2]
+    sum_wy, sum_w, rows = sums[:, 0], sums[:, 1], sums[:, 2]  # rows: exact counts
+    totals = _sum_rows(g_dom, sums.reshape(-1, 4 * k), m).reshape(m, 4, k)
+    d_wy, d_w = totals[:, 0], totals[:, 1]
+    d_n = np.rint(totals[:, 2]).astype(np.int64)
+    d_cases = np.rint(totals[:, 3]).astype(np.int64)
     empty = d_n == 0
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.where(empty, np.nan, d_wy / d_w)
@@ -292,16 +527,15 @@ def _taylor(design: SurveyDesign, y: np.ndarray, dom: np.ndarray, m: int) -> Dom
 
     if stage2:
         psu_of = design.ssu_psu[g_unit]
-        parent_key, parent = np.unique(psu_of * m + g_dom, return_inverse=True)
-        parent = parent.reshape(-1)
+        parent, parent_key = dense_codes(psu_of * m + g_dom)
         n_parent = parent_key.size
         p_psu, p_dom = parent_key // m, parent_key % m
         t_psu = _sum_rows(parent, score, n_parent)
-        rows_psu = _sum_rows(parent, rows.astype(np.float64), n_parent)
+        rows_psu = _sum_rows(parent, rows, n_parent)
     else:
         p_psu, p_dom = g_unit, g_dom
         t_psu = score
-        rows_psu = rows.astype(np.float64)
+        rows_psu = rows
 
     var, psu_present, strata_present = _stage1(design, t_psu, p_psu, p_dom, rows_psu, m)
     if stage2:
@@ -443,7 +677,10 @@ def _replicate(
 ) -> DomainProportions:
     w = design.weights
     group = np.where(dom >= 0, dom, m)
-    sum_wy, sum_w, rows, cases = _indicator_sums(y, group, m, w)  # (m, k)
+    sums = _indicator_sums(y, _Groups(group, 0, group, 0, m + 1, 1, np.zeros((1, 1))), w)[:m]
+    sum_wy, sum_w = sums[:, 0], sums[:, 1]
+    rows = np.rint(sums[:, 2]).astype(np.int64)
+    cases = np.rint(sums[:, 3]).astype(np.int64)
     empty = rows == 0
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.where(empty, np.nan, sum_wy / sum_w)
