@@ -99,14 +99,23 @@ def dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         codes, uniques = pd.factorize(values, sort=True)
         return codes.astype(np.intp, copy=False), np.asarray(uniques)
     offset = np.subtract(values, lo, dtype=np.intp, casting="unsafe")  # fits: span checked
+    codes, present = dense_offsets(offset, span)
+    return codes, (present + lo).astype(values.dtype)
+
+
+def dense_offsets(offset: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`dense_codes` of ``intp`` values known to lie in ``[0, span)``.
+
+    Returns the codes (``offset`` itself when every value occurs) and the
+    sorted values that occur.
+    """
     seen = np.bincount(offset, minlength=span) > 0
     present = np.flatnonzero(seen)
-    if present.size == span:  # every value in the range occurs: the offsets are the codes
-        return offset, (present + lo).astype(values.dtype)
+    if present.size == span:
+        return offset, present
     label = np.cumsum(seen, dtype=np.intp)
     label -= 1
-    codes = label[offset]
-    return codes, (present + lo).astype(values.dtype)
+    return label[offset], present
 
 
 # --------------------------------------------------------------------------------------
@@ -862,11 +871,15 @@ def _first_row(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0]) + 1
 
 
-def _numeric(s: pd.Series, col: str, source: str, what: str, fix: str) -> np.ndarray:
+def _numeric(
+    s: pd.Series, col: str, source: str, what: str, fix: str, *, keep_int: bool = False
+) -> np.ndarray:
     if pd.api.types.is_bool_dtype(s):
         raise DesignError(
             f"{what} must be numeric, not true/false", file=source, column=col, fix=fix
         )
+    if keep_int and isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu":
+        return s.to_numpy()  # no missing values; spares a float copy
     if pd.api.types.is_numeric_dtype(s.dtype):
         return s.to_numpy(dtype=np.float64, na_value=np.nan)
     num = pd.to_numeric(s, errors="coerce")
@@ -941,10 +954,22 @@ def _scalar(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
+def _integers(s: pd.Series | None) -> tuple[np.ndarray, int, int] | None:
+    """An integer id column's values, smallest and largest (None if not integer)."""
+    if s is None or not (isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu") or not len(s):
+        return None
+    values = s.to_numpy()
+    return values, int(values.min()), int(values.max())
+
+
 def _stage1_ids(
     strata: pd.Series | None, psu: pd.Series, strata_col: str | None, psu_col: str, source: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """PSU codes from the (stratum, PSU id) pairs, and the strata from the PSUs.
+
+    Integer ids in narrow ranges (the usual case) give each row's pair key
+    straight from the two columns, in three passes, with no row codes for the
+    strata; other ids are coded first.
 
     Returns
     -------
@@ -953,6 +978,25 @@ def _stage1_ids(
         PSU's stratum code; (H,) the strata's values; (P,) each PSU's index
         into ``psu_values``, the PSU ids.
     """
+    ints_p, ints_s = _integers(psu), _integers(strata)
+    if ints_p is not None and ints_s is not None:
+        p_values, lo_p, hi_p = ints_p
+        s_values, lo_s, hi_s = ints_s
+        n_ids = hi_p - lo_p + 1
+        span = (hi_s - lo_s + 1) * n_ids
+        if span <= max(4 * len(p_values), 1 << 16):
+            key = np.multiply(s_values, n_ids, dtype=np.intp)
+            key += p_values
+            key -= lo_s * n_ids + lo_p
+            psu_codes, pairs = dense_offsets(key, span)
+            psu_stratum, present = dense_codes(pairs // n_ids)
+            return (
+                psu_codes,
+                psu_stratum,
+                present + lo_s,
+                pairs % n_ids,
+                np.arange(lo_p, hi_p + 1, dtype=np.int64),
+            )
     raw_psu, psu_values = _ids(psu, psu_col, source, "PSU id", dense=False)
     n_ids = len(psu_values)
     if strata is None:
@@ -964,27 +1008,11 @@ def _stage1_ids(
             pair_values,
             psu_values,
         )
-    strata_numbers = None
-    if isinstance(strata.dtype, np.dtype) and strata.dtype.kind in "iu":
-        values = strata.to_numpy()
-        lo, hi = int(values.min()), int(values.max())
-        if (hi - lo + 1) * n_ids <= max(4 * len(values), 1 << 16):
-            # one key per row straight from the stratum values: no row codes for strata
-            key = np.multiply(values, n_ids, dtype=np.intp)
-            key += raw_psu
-            key -= lo * n_ids
-            strata_numbers = lo
-    if strata_numbers is None:
-        strata_codes, strata_values = _ids(strata, strata_col, source, "stratum")
-        key = strata_codes * n_ids
-        key += raw_psu
+    strata_codes, strata_values = _ids(strata, strata_col, source, "stratum")
+    key = strata_codes * n_ids
+    key += raw_psu
     psu_codes, pair_values = dense_codes(key)
-    psu_raw_of = pair_values % n_ids
-    psu_stratum = pair_values // n_ids
-    if strata_numbers is not None:
-        psu_stratum, present = dense_codes(psu_stratum)
-        strata_values = present + strata_numbers
-    return psu_codes, psu_stratum.astype(np.intp), strata_values, psu_raw_of, psu_values
+    return psu_codes, pair_values // n_ids, strata_values, pair_values % n_ids, psu_values
 
 
 def _group_first(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
@@ -1225,6 +1253,7 @@ def _build_from_frame(
             source,
             "fpc",
             f"give the stratum population size in {col!r}",
+            keep_int=True,
         )
         popsize = _popsize(
             fv, psu, psu_stratum, n_strata, n_h, col, source, "stratum", stratum_label
@@ -1253,6 +1282,7 @@ def _build_from_frame(
                 source,
                 "fpc",
                 f"give the PSU population size (second stage) in {col!r}",
+                keep_int=True,
             )
             psu_popsize = _popsize(
                 fv2, psu, np.arange(n_psu), n_psu, n2, col, source, "PSU", psu_label
