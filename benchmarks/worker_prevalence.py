@@ -198,7 +198,7 @@ def main() -> None:
             },
             "versions": {
                 "python": platform.python_version(),
-                **harness.versions(["prevalence", "numpy", "scipy", "pandas", "pyarrow"]),
+                **harness.versions(["prevalence", "numpy", "scipy", "pandas", "pyarrow", "numba"]),
             },
         },
     )
