@@ -223,6 +223,7 @@ def domain_proportions_by(
 # --------------------------------------------------------------------------------------
 _THREAD_MIN_ROWS = 200_000  # below this, threads cost more than they save
 _KERNEL_MIN_ROWS = 100_000  # from here, the compiled pass is worth numba's import
+_SPARSE_MIN_ELEMENTS = 20_000  # from here, a sparse product sums rows faster than bincount
 _MAX_THREADS = 8
 
 
@@ -266,12 +267,16 @@ def _threads(threads: int | None, n: int, k: int) -> int:
 def _sum_rows(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     """(size, k) sums of the rows of ``values`` (G, k) by ``index`` (G,).
 
-    A sparse 0/1 (size, G) matrix times ``values``: every output row adds its
-    input rows in their order, as ``np.bincount`` would, in one pass.
+    Every output row adds its input rows in their order: with ``np.bincount``
+    for small inputs, otherwise as a sparse 0/1 (size, G) matrix times
+    ``values`` (one pass, no contention on few outputs). Both give the same bits.
     """
-    g = index.shape[0]
+    g, k = values.shape
+    if g * k < _SPARSE_MIN_ELEMENTS:
+        flat = (index[:, None] * k + np.arange(k)).ravel()
+        return np.bincount(flat, weights=values.ravel(), minlength=size * k).reshape(size, k)
     indicator = scipy.sparse.csr_matrix((np.ones(g), (index, np.arange(g))), shape=(size, g))
-    return np.asarray(indicator @ values).reshape(size, values.shape[1])
+    return np.asarray(indicator @ values).reshape(size, k)
 
 
 @dataclass(frozen=True, eq=False)
@@ -481,7 +486,7 @@ def _taylor(
     n_units = int(design.ssu_psu.shape[0] if design.has_stage2 else design.n_psu)
     groups = _row_groups(unit, n_units, doms)
     n_cells, levels = groups.n_cells, groups.levels
-    if groups.size <= max(n, 1 << 16):  # (unit, cell) pairs as they are: few
+    if groups.size <= n:  # (unit, cell) pairs as they are: no more than the rows
         sums = _indicator_sums(y, groups, design.weights, workers)
         occupied = np.flatnonzero(sums[:, 2].any(axis=1))  # groups with valid rows
         sums = sums[occupied]
