@@ -86,7 +86,7 @@ def estimate(
     y = frame[list(INDICATORS)].to_numpy(dtype=np.float64)
     region = partition(frame, ["region"])
     lap("indicator array and region codes")
-    parts = [(np.zeros(len(frame), dtype=np.intp), ["overall"]), (region.codes, region.values)]
+    parts = [(None, ["overall"]), (region.codes, region.values)]
     results = domain_proportions_by(design, y, [(codes, len(values)) for codes, values in parts])
     lap("domain_proportions_by (overall and by region, one pass)")
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("p", "se", "n", "df", "ind", "dom")}

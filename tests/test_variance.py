@@ -628,3 +628,20 @@ def test_values_other_than_0_1_nan_are_refused_on_both_passes(
     y = np.array([[0.0, 1.0], [1.0, 1.0], [np.nan, 0.0], [0.0, bad], [1.0, 0.0], [0.0, 1.0]])
     with pytest.raises(ValueError, match="indicator 1 holds values other than 0, 1 and NaN"):
         domain_proportions_by(des, y, [(np.zeros(6, dtype=np.intp), 1)])
+
+
+@pytest.mark.parametrize("design", ["strat", "clus2", "clus1_jk1"])
+def test_none_is_the_whole_sample(design: str) -> None:
+    case = _by_case(design)
+    frame = case.frame()
+    des = SurveyDesign.from_frame(frame, case.spec)
+    y = indicator_matrix(frame)
+    zeros = domain_proportions(des, y, np.zeros(len(frame), dtype=np.intp), 1)
+    for res in (
+        domain_proportions(des, y, None, 1),
+        domain_proportions_by(des, y, [(None, 1), (stype_codes(frame), len(STYPES))])[0],
+    ):
+        for q in QUANTITIES:
+            np.testing.assert_allclose(getattr(res, q), getattr(zeros, q), rtol=1e-13, atol=0)
+    with pytest.raises(ValueError, match="m = 1"):
+        domain_proportions(des, y, None, 2)

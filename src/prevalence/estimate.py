@@ -151,9 +151,9 @@ def _design_proportions(
 ) -> list[dict[str, np.ndarray]]:
     from prevalence.variance import domain_proportions_by
 
-    results = domain_proportions_by(
-        design, y, [(p.codes, len(p.values)) for p in parts], threads=threads
-    )
+    # parts[0] is the whole sample: no codes to read
+    domains = [(None, 1)] + [(p.codes, len(p.values)) for p in parts[1:]]
+    results = domain_proportions_by(design, y, domains, threads=threads)
     return [
         {
             "n": r.n,

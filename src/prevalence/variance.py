@@ -104,7 +104,7 @@ class DomainProportions:
 
 
 def domain_proportions(
-    design: SurveyDesign, y: np.ndarray, domain: np.ndarray, m: int
+    design: SurveyDesign, y: np.ndarray, domain: np.ndarray | None, m: int
 ) -> DomainProportions:
     """Weighted proportions, standard errors, df and design effects by domain.
 
@@ -117,7 +117,7 @@ def domain_proportions(
         (missing or not asked). A 1-D array is one indicator.
     domain
         (n_rows,) integer codes in ``[0, m)``, or -1 for rows in no domain
-        value. For the whole sample pass zeros and ``m = 1``.
+        value. For the whole sample pass None (or zeros) and ``m = 1``.
     m
         Number of domain values.
 
@@ -163,7 +163,7 @@ def domain_proportions(
 def domain_proportions_by(
     design: SurveyDesign,
     y: np.ndarray,
-    domains: Sequence[tuple[np.ndarray, int]],
+    domains: Sequence[tuple[np.ndarray | None, int]],
     *,
     threads: int | None = None,
 ) -> list[DomainProportions]:
@@ -174,9 +174,9 @@ def domain_proportions_by(
     design, y
         As for :func:`domain_proportions`.
     domains
-        One ``(codes, m)`` pair per domain variable (the whole sample is
-        ``(zeros, 1)``), each as the ``domain`` and ``m`` of
-        :func:`domain_proportions`.
+        One ``(codes, m)`` pair per domain variable, each as the ``domain``
+        and ``m`` of :func:`domain_proportions`; the whole sample is
+        ``(None, 1)`` (or zeros).
     threads
         Threads for the pass over the rows (one indicator per thread at a
         time); by default the processors this process may use, up to 8. Small
@@ -212,7 +212,13 @@ def domain_proportions_by(
     workers = _threads(threads, n, k)
     if design.replicates is not None:
         return [
-            _replicate(design, design.replicates, yy, dom.astype(np.intp, copy=False), m)
+            _replicate(
+                design,
+                design.replicates,
+                yy,
+                np.zeros(n, np.intp) if dom is None else dom.astype(np.intp, copy=False),
+                m,
+            )
             for dom, m in doms
         ]
     return _taylor(design, yy, doms, workers)
@@ -236,10 +242,15 @@ def _indicator_matrix(y: np.ndarray, n: int) -> np.ndarray:
     return np.asfortranarray(yy)
 
 
-def _domain_codes(domain: np.ndarray, m: int, n: int) -> tuple[np.ndarray, int]:
+def _domain_codes(domain: np.ndarray | None, m: int, n: int) -> tuple[np.ndarray | None, int]:
+    """Checked codes of a domain variable; None stays None (the whole sample)."""
     m = int(m)
     if m < 1:
         raise ValueError("m must be at least 1")
+    if domain is None:  # the whole sample, without an array of zeros to write and read
+        if m != 1:
+            raise ValueError("domain None (the whole sample) has m = 1")
+        return None, 1
     dom = np.asarray(domain)
     if dom.shape != (n,):
         raise ValueError(f"domain must have shape ({n},); got {dom.shape}")
@@ -306,7 +317,9 @@ class _Groups:
         return group
 
 
-def _row_groups(unit: np.ndarray, n_units: int, doms: list[tuple[np.ndarray, int]]) -> _Groups:
+def _row_groups(
+    unit: np.ndarray, n_units: int, doms: list[tuple[np.ndarray | None, int]]
+) -> _Groups:
     """Each row's group: its sampling unit crossed with its cell of the domain variables.
 
     A cell is one combination of the domain variables' codes (-1, "in no
@@ -317,7 +330,9 @@ def _row_groups(unit: np.ndarray, n_units: int, doms: list[tuple[np.ndarray, int
     """
     n = unit.shape[0]
     varying = [
-        (j, dom, m) for j, (dom, m) in enumerate(doms) if not (m == 1 and n and dom.min() == 0)
+        (j, dom, m)
+        for j, (dom, m) in enumerate(doms)
+        if dom is not None and not (m == 1 and n and dom.min() == 0)
     ]
     n_cells = 1
     for _, _, m in varying:
@@ -479,7 +494,7 @@ def _lonely_error(design: SurveyDesign, stratum: int, stage: int) -> DesignError
 # Taylor linearisation
 # --------------------------------------------------------------------------------------
 def _taylor(
-    design: SurveyDesign, y: np.ndarray, doms: list[tuple[np.ndarray, int]], workers: int
+    design: SurveyDesign, y: np.ndarray, doms: list[tuple[np.ndarray | None, int]], workers: int
 ) -> list[DomainProportions]:
     unit = design.ssu if design.has_stage2 else design.psu
     n = design.n
