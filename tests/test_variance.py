@@ -559,6 +559,13 @@ def test_no_indicators_gives_empty_arrays() -> None:
 # --------------------------------------------------------------------------------------
 # one pass for several domain variables; compiled pass and threads for large data
 # --------------------------------------------------------------------------------------
+def _inputs(design: str) -> tuple[pd.DataFrame, SurveyDesign, np.ndarray]:
+    """A case's data, its design and its indicator matrix."""
+    case = _by_case(design)
+    frame = case.frame()
+    return frame, SurveyDesign.from_frame(frame, case.spec), indicator_matrix(frame)
+
+
 def _many_domains(frame: pd.DataFrame, rng: np.random.Generator) -> list[tuple[np.ndarray, int]]:
     n = len(frame)
     return [
@@ -571,10 +578,7 @@ def _many_domains(frame: pd.DataFrame, rng: np.random.Generator) -> list[tuple[n
 
 @pytest.mark.parametrize("design", ["srs", "strat", "clus1", "clus2", "clus1_jk1", "strat_boot"])
 def test_several_domain_variables_in_one_call_equal_separate_calls(design: str) -> None:
-    case = _by_case(design)
-    frame = case.frame()
-    des = SurveyDesign.from_frame(frame, case.spec)
-    y = indicator_matrix(frame)
+    frame, des, y = _inputs(design)
     doms = _many_domains(frame, np.random.default_rng(3))
     together = domain_proportions_by(des, y, doms)
     for (codes, m), res in zip(doms, together, strict=True):
@@ -587,10 +591,7 @@ def test_several_domain_variables_in_one_call_equal_separate_calls(design: str) 
 
 def test_crossings_too_many_to_number_are_numbered_as_they_occur() -> None:
     """Three domain variables of 60 values: 61^3 combinations, only those present are kept."""
-    case = _by_case("clus2")
-    frame = case.frame()
-    des = SurveyDesign.from_frame(frame, case.spec)
-    y = indicator_matrix(frame)
+    frame, des, y = _inputs("clus2")
     rng = np.random.default_rng(5)
     doms = [(rng.integers(-1, 60, len(frame)), 60) for _ in range(3)]
     for (codes, m), res in zip(doms, domain_proportions_by(des, y, doms), strict=True):
@@ -602,10 +603,7 @@ def test_crossings_too_many_to_number_are_numbered_as_they_occur() -> None:
 @pytest.mark.parametrize("design", ["strat", "clus1", "clus2", "clus1_jk1"])
 def test_compiled_pass_and_threads_give_the_same_bits(design: str, monkeypatch) -> None:
     """Large data take the compiled pass over the rows, in threads: same numbers to the bit."""
-    case = _by_case(design)
-    frame = case.frame()
-    des = SurveyDesign.from_frame(frame, case.spec)
-    y = indicator_matrix(frame)
+    frame, des, y = _inputs(design)
     doms = _many_domains(frame, np.random.default_rng(7))
     small = domain_proportions_by(des, y, doms, threads=1)
     monkeypatch.setattr(variance, "_KERNEL_MIN_ROWS", 0)
@@ -632,10 +630,7 @@ def test_values_other_than_0_1_nan_are_refused_on_both_passes(
 
 @pytest.mark.parametrize("design", ["strat", "clus2", "clus1_jk1"])
 def test_none_is_the_whole_sample(design: str) -> None:
-    case = _by_case(design)
-    frame = case.frame()
-    des = SurveyDesign.from_frame(frame, case.spec)
-    y = indicator_matrix(frame)
+    frame, des, y = _inputs(design)
     zeros = domain_proportions(des, y, np.zeros(len(frame), dtype=np.intp), 1)
     for res in (
         domain_proportions(des, y, None, 1),
