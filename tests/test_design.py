@@ -14,6 +14,7 @@ from conftest_oracle import (
     read_data,
 )
 
+from prevalence import design as design_module
 from prevalence.design import (
     LONELY_PSU_POLICIES,
     REPLICATE_TYPES,
@@ -24,6 +25,40 @@ from prevalence.design import (
 from prevalence.errors import DesignError, PrevalenceError
 
 CASES = [c for c in oracle_cases() if c.lonely_psu != "fail"]
+
+
+@pytest.fixture(autouse=True, params=["numpy", "compiled"])
+def row_passes(request, monkeypatch) -> str:
+    """Every test twice: with the numpy passes over the rows and with the compiled ones."""
+    if request.param == "compiled":
+        monkeypatch.setattr(design_module, "COMPILED_MIN_ROWS", 0)
+    return request.param
+
+
+@pytest.mark.parametrize("nest", [True, False])
+def test_compiled_and_numpy_passes_build_the_same_design(nest: bool, monkeypatch) -> None:
+    """Integer strata and PSU ids (codes from the pairs) and a stage-1 fpc, both ways."""
+    rng = np.random.default_rng(1)
+    n = 5000
+    strata = rng.integers(3, 40, n)
+    psu = rng.integers(0, 25, n) if nest else strata * 100 + rng.integers(0, 25, n)
+    frame = pd.DataFrame(
+        {
+            "h": strata.astype(np.int32),
+            "p": psu,
+            "N": (strata * 7 + 200).astype(np.int32),
+            "w": rng.uniform(1, 9, n),
+        }
+    )
+    spec = {"weight": "w", "strata": "h", "psu": "p", "fpc": "N", "nest": nest}
+    monkeypatch.setattr(design_module, "COMPILED_MIN_ROWS", 10**9)
+    slow = SurveyDesign.from_frame(frame, spec)
+    monkeypatch.setattr(design_module, "COMPILED_MIN_ROWS", 0)
+    fast = SurveyDesign.from_frame(frame, spec)
+    for name in ("psu", "psu_stratum", "strata", "stratum_popsize", "weights", "stratum_n_psu"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
+    assert fast.stratum_labels == slow.stratum_labels
+    assert fast.describe() == slow.describe()
 
 
 def test_public_constants() -> None:

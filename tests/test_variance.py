@@ -28,6 +28,7 @@ from conftest_oracle import (
     stype_codes,
 )
 
+from prevalence import design as design_module
 from prevalence import variance
 from prevalence.design import ReplicateWeights, SurveyDesign, _full_rank_by_core, pattern_ranks
 from prevalence.errors import DesignError
@@ -606,9 +607,9 @@ def test_compiled_pass_and_threads_give_the_same_bits(design: str, monkeypatch) 
     frame, des, y = _inputs(design)
     doms = _many_domains(frame, np.random.default_rng(7))
     small = domain_proportions_by(des, y, doms, threads=1)
-    monkeypatch.setattr(variance, "_KERNEL_MIN_ROWS", 0)
+    monkeypatch.setattr(design_module, "COMPILED_MIN_ROWS", 0)
     monkeypatch.setattr(variance, "_THREAD_MIN_ROWS", 0)
-    assert variance._kernel() is not None
+    assert design_module.compiled("response_sums", 1) is not None
     for threads in (1, 2, 3):
         large = domain_proportions_by(des, y, doms, threads=threads)
         for a, b in zip(small, large, strict=True):
@@ -621,7 +622,7 @@ def test_compiled_pass_and_threads_give_the_same_bits(design: str, monkeypatch) 
 def test_values_other_than_0_1_nan_are_refused_on_both_passes(
     bad: float, kernel_min_rows: int, monkeypatch
 ) -> None:
-    monkeypatch.setattr(variance, "_KERNEL_MIN_ROWS", kernel_min_rows)
+    monkeypatch.setattr(design_module, "COMPILED_MIN_ROWS", kernel_min_rows)
     des = SurveyDesign.srs(6)
     y = np.array([[0.0, 1.0], [1.0, 1.0], [np.nan, 0.0], [0.0, bad], [1.0, 0.0], [0.0, 1.0]])
     with pytest.raises(ValueError, match="indicator 1 holds values other than 0, 1 and NaN"):

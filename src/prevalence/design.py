@@ -25,7 +25,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -73,6 +73,22 @@ _STREAM_ELEMENTS = 65_536  # elements per block of element-wise passes (fits in 
 def _readonly(a: np.ndarray) -> np.ndarray:
     a.setflags(write=False)
     return a
+
+
+#: From this many rows the passes over the rows run compiled (numba, prevalence._kernels);
+#: below, numpy. Both give the same numbers; small surveys never import numba.
+COMPILED_MIN_ROWS = 100_000
+
+
+def compiled(name: str, n: int) -> Any:
+    """The compiled kernel ``name`` for data of ``n`` rows, or None (use numpy)."""
+    if n < COMPILED_MIN_ROWS:
+        return None
+    try:
+        from prevalence import _kernels
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return None
+    return getattr(_kernels, name)
 
 
 def dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -985,10 +1001,15 @@ def _stage1_ids(
         n_ids = hi_p - lo_p + 1
         span = (hi_s - lo_s + 1) * n_ids
         if span <= max(4 * len(p_values), 1 << 16):
-            key = np.multiply(s_values, n_ids, dtype=np.intp)
-            key += p_values
-            key -= lo_s * n_ids + lo_p
-            psu_codes, pairs = dense_offsets(key, span)
+            kernel = compiled("pair_codes", len(p_values))
+            if kernel is not None:
+                psu_codes = np.empty(len(p_values), dtype=np.intp)
+                pairs = kernel(s_values, p_values, lo_s, lo_p, n_ids, span, psu_codes)
+            else:
+                key = np.multiply(s_values, n_ids, dtype=np.intp)
+                key += p_values
+                key -= lo_s * n_ids + lo_p
+                psu_codes, pairs = dense_offsets(key, span)
             psu_stratum, present = dense_codes(pairs // n_ids)
             return (
                 psu_codes,
@@ -1044,35 +1065,36 @@ def _popsize(
         (lambda v: ~np.isfinite(v) & ~np.isnan(v), "fpc is not finite"),
         (lambda v: v <= 0, "fpc must be positive"),
     )
-    usable = bool((values > 0).all() and np.isfinite(values.max()))
-    for test, problem in () if usable else checks:
-        mask = test(values)
-        if mask.any():
-            i = _first_row(mask)
-            raise DesignError(
-                problem, file=source, column=col, row=i, value=float(values[i - 1]), fix=fix_num
-            )
-    per_unit = _group_first(unit, len(unit_group), values)
-    varies = values != per_unit[unit]
-    if not varies.any():
-        per_group = _group_first(unit_group, n_groups, per_unit)
-        odd = np.flatnonzero(per_unit != per_group[unit_group])
-        if odd.size:
-            varies = unit == odd[0]
-    if varies.any():
-        i = _first_row(varies)
-        raise DesignError(
-            f"fpc varies within {group_name} {group_label(unit_group[unit[i - 1]])}",
-            file=source,
-            column=col,
-            row=i,
-            value=float(values[i - 1]),
-            fix=f"the fpc must be the same for all rows of a {group_name}",
-        )
-    if (values > 1).any():
-        small = values < 1
-        if small.any():
-            i = _first_row(small)
+    kernel = compiled("unit_values", len(values))
+    per_unit = np.empty(len(unit_group), dtype=values.dtype)
+    if kernel is None or not kernel(values, unit, per_unit):
+        # the numpy checks; they also find the row the compiled pass stopped at
+        usable = bool((values > 0).all() and np.isfinite(values.max()))
+        for test, problem in () if usable else checks:
+            mask = test(values)
+            if mask.any():
+                i = _first_row(mask)
+                raise DesignError(
+                    problem,
+                    file=source,
+                    column=col,
+                    row=i,
+                    value=float(values[i - 1]),
+                    fix=fix_num,
+                )
+        per_unit = _group_first(unit, len(unit_group), values)
+        varies = values != per_unit[unit]
+        if varies.any():
+            _fpc_varies(values, varies, unit, unit_group, col, source, group_name, group_label)
+    # the fpc is constant within units: the rest works on per_unit, and reads the
+    # rows (values) again only to name the row of an error
+    per_group = _group_first(unit_group, n_groups, per_unit)
+    odd = np.flatnonzero(per_unit != per_group[unit_group])
+    if odd.size:
+        _fpc_varies(values, unit == odd[0], unit, unit_group, col, source, group_name, group_label)
+    if (per_unit > 1).any():
+        if (per_unit < 1).any():
+            i = _first_row(values < 1)
             raise DesignError(
                 "fpc mixes population sizes (> 1) and sampling fractions (< 1)",
                 file=source,
@@ -1100,6 +1122,28 @@ def _popsize(
             "(at least the number sampled), or the sampling fraction",
         )
     return pop
+
+
+def _fpc_varies(
+    values: np.ndarray,
+    varies: np.ndarray,
+    unit: np.ndarray,
+    unit_group: np.ndarray,
+    col: str,
+    source: str,
+    group_name: str,
+    group_label: Any,
+) -> NoReturn:
+    """Raise for the first row flagged in ``varies``."""
+    i = _first_row(varies)
+    raise DesignError(
+        f"fpc varies within {group_name} {group_label(unit_group[unit[i - 1]])}",
+        file=source,
+        column=col,
+        row=i,
+        value=float(values[i - 1]),
+        fix=f"the fpc must be the same for all rows of a {group_name}",
+    )
 
 
 def _check_block(

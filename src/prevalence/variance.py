@@ -45,6 +45,7 @@ from prevalence.design import (
     ReplicateWeights,
     SurveyDesign,
     _sampling_complement,
+    compiled,
     dense_codes,
     pattern_ranks,
 )
@@ -228,7 +229,6 @@ def domain_proportions_by(
 # building blocks
 # --------------------------------------------------------------------------------------
 _THREAD_MIN_ROWS = 200_000  # below this, threads cost more than they save
-_KERNEL_MIN_ROWS = 100_000  # from here, the compiled pass is worth numba's import
 _SPARSE_MIN_ELEMENTS = 20_000  # from here, a sparse product sums rows faster than bincount
 _MAX_THREADS = 8
 
@@ -370,35 +370,39 @@ def _row_groups(
     return _Groups(unit, n_cells, cell, 0, n_units * n_cells, n_cells, levels)
 
 
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
 def _map(fn, items, workers: int) -> list:
-    """``[fn(i) for i in items]``, in ``workers`` threads when more than one."""
+    """``[fn(i) for i in items]``, in ``workers`` threads when more than one.
+
+    The threads are kept for the next call (their stacks are then already
+    mapped), one pool per number of workers.
+    """
     items = list(items)
     if workers <= 1 or len(items) <= 1:
         return [fn(i) for i in items]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(fn, items))
-
-
-def _kernel():
-    """The compiled pass over the rows, or None when numba cannot be imported."""
-    try:
-        from prevalence._kernels import response_sums
-    except ImportError:  # pragma: no cover - numba is a dependency
-        return None
-    return response_sums
+    with _POOLS_LOCK:
+        pool = _POOLS.get(workers)
+        if pool is None:
+            pool = _POOLS[workers] = ThreadPoolExecutor(
+                max_workers=workers, thread_name_prefix="prevalence"
+            )
+    return list(pool.map(fn, items))
 
 
 def _indicator_sums(y: np.ndarray, groups: _Groups, w: np.ndarray, workers: int = 1) -> np.ndarray:
     """Per group and indicator: sum(w y), sum(w), valid rows and cases, as (G, 4, k).
 
-    Each
-    indicator's rows are keyed by group and response (r = 0 for NaN, 1 for
-    y = 0, 2 for y = 1): key ``3 group + r``, with a weighted and a plain
-    count of each key. Large data take one compiled pass per indicator
-    (:mod:`prevalence._kernels`); smaller data two ``np.bincount`` calls. Both
-    add the same numbers in the same order, so they agree to the last bit,
-    and an indicator's sums do not depend on the others. With several
-    workers, indicators run in parallel threads (both release the GIL).
+    Each indicator's rows are keyed by group and response: the weights and
+    the number of rows with y = 1 and with y = 0 are summed by group (NaN
+    rows are left out), and sum(w) is the sum of the two weight totals. Large
+    data take one compiled pass per indicator (:mod:`prevalence._kernels`);
+    smaller data two ``np.bincount`` calls. Both add the same numbers in the
+    same order, so they agree to the last bit, and an indicator's sums do not
+    depend on the others. With several workers, indicators run in parallel
+    threads (both release the GIL), each writing its own block of the result.
     Counts are exact in float64.
 
     Raises
@@ -408,22 +412,22 @@ def _indicator_sums(y: np.ndarray, groups: _Groups, w: np.ndarray, workers: int 
     """
     n, k = y.shape
     n_groups = groups.size
-    size = 3 * n_groups
-    weighted = np.zeros((k, size))
-    counts = np.zeros((k, size), dtype=np.int64)
+    # per indicator and group: w for y = 1, w for y = 0, rows with y = 0, rows with y = 1
+    acc = np.zeros((k, n_groups, 4))
     invalid = np.zeros(k, dtype=np.int64)
-    kernel = _kernel() if n >= _KERNEL_MIN_ROWS else None
+    kernel = compiled("response_sums", n)
     if kernel is not None:
         g = groups
         bounds = np.linspace(0, k, min(workers, k) + 1).round().astype(int)
 
         def run(part: int) -> None:
             j0, j1 = int(bounds[part]), int(bounds[part + 1])
-            kernel(y, g.unit, g.stride, g.cell, g.offset, w, j0, j1, weighted, counts, invalid)
+            kernel(y, g.unit, g.stride, g.cell, g.offset, w, j0, j1, acc, invalid)
 
         _map(run, range(len(bounds) - 1), workers)
     else:
         g3 = groups.codes() * 3
+        size = 3 * n_groups
         local = threading.local()
 
         def run(j: int) -> None:
@@ -438,25 +442,26 @@ def _indicator_sums(y: np.ndarray, groups: _Groups, w: np.ndarray, workers: int 
             col = y[:, j]
             np.equal(col, 1.0, out=one)
             np.equal(col, 0.0, out=zero)
-            np.add(g3, zero, out=key)
+            np.add(g3, zero, out=key)  # key 3 g + r: r = 0 NaN (or other), 1 zero, 2 one
             np.add(key, one, out=key)
             np.add(key, one, out=key)
             valid = np.count_nonzero(one) + np.count_nonzero(zero)
             np.isnan(col, out=one)
             invalid[j] = n - valid - np.count_nonzero(one)
-            weighted[j] = np.bincount(key, weights=w, minlength=size)
-            counts[j] = np.bincount(key, minlength=size)
+            weighted = np.bincount(key, weights=w, minlength=size).reshape(n_groups, 3)
+            counts = np.bincount(key, minlength=size).reshape(n_groups, 3)
+            acc[j, :, 0] = weighted[:, 2]
+            acc[j, :, 1] = weighted[:, 1]
+            acc[j, :, 2] = counts[:, 1]
+            acc[j, :, 3] = counts[:, 2]
 
         _map(run, range(k), workers)
     bad = np.flatnonzero(invalid)
     if bad.size:
         raise ValueError(f"indicator {int(bad[0])} holds values other than 0, 1 and NaN")
-    sums = np.empty((n_groups, 4, k))
-    sums[:, 0] = weighted[:, 2::3].T
-    sums[:, 1] = (weighted[:, 1::3] + weighted[:, 2::3]).T
-    sums[:, 2] = (counts[:, 1::3] + counts[:, 2::3]).T
-    sums[:, 3] = counts[:, 2::3].T
-    return sums
+    acc[:, :, 1] += acc[:, :, 0]  # sum(w) over valid rows = zeros' + ones'
+    acc[:, :, 2] += acc[:, :, 3]  # valid rows
+    return acc.transpose(1, 2, 0)  # (G, 4, k): sum(w y), sum(w), rows, cases
 
 
 def _design_effects(
@@ -515,9 +520,15 @@ def _taylor(
     for j, (_, m) in enumerate(doms):
         g_dom = levels[g_cell, j]
         inside = g_dom >= 0
-        pair, pairs = dense_codes(g_unit[inside] * m + g_dom[inside])
+        everywhere = bool(inside.all())
+        pair, pairs = dense_codes(
+            g_unit * m + g_dom if everywhere else g_unit[inside] * m + g_dom[inside]
+        )
         size = int(pairs.size)
-        own = _sum_rows(pair, sums[inside].reshape(-1, 4 * k), size).reshape(size, 4, k)
+        own = sums if everywhere else sums[inside]
+        if size != own.shape[0] or not np.array_equal(pair, np.arange(size)):
+            own = _sum_rows(pair, own.reshape(-1, 4 * k), size).reshape(size, 4, k)
+        # else each group is one (unit, domain value) pair already, in order
         out.append(_taylor_domains(design, own, pairs // m, pairs % m, m))
     return out
 
