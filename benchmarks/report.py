@@ -265,8 +265,8 @@ HOTSPOT_NOTES = {
         "four indicators per thread on two threads; the main thread waits for them in",
         "`acquire`): every indicator's weighted and plain counts of its responses by PSU ×",
         "region cell, from which the overall and regional estimates are both summed.",
-        "`SurveyDesign.from_frame` codes the (stratum, PSU) pairs (`dense_codes`,",
-        "`_stage1_ids`) and checks weights and fpc.",
+        "`SurveyDesign.from_frame` codes the (stratum, PSU) pairs (`pair_codes`, compiled)",
+        "and checks weights and fpc (`unit_values`, compiled).",
     ),
     "replicate": (
         "Most of the replicate time is `SurveyDesign.from_frame`: copying the 200 replicate",
