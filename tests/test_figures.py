@@ -17,6 +17,7 @@ from matplotlib.text import Text
 from PIL import Image
 
 from prevalence.errors import PrevalenceError
+from prevalence.estimate import COLUMNS
 from prevalence.figures import (
     FONT_FAMILY,
     PALETTE,
@@ -33,27 +34,6 @@ from prevalence.figures import (
     plot_heatmap,
     plot_of_whom,
 )
-
-COLUMNS = [
-    "wave",
-    "domain",
-    "domain_value",
-    "indicator",
-    "denominator",
-    "n",
-    "cases",
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "ci_method",
-    "level",
-    "deff",
-    "n_eff",
-    "df",
-    "suppressed",
-    "flag",
-]
 
 LABELS = {
     "psych": "Psychological violence",
