@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from prevalence.codebook import Codebook
-from prevalence.errors import ConfigError
+from prevalence.errors import ConfigError, PrevalenceError
 from prevalence.intervals import check_method, confint
 
 log = logging.getLogger(__name__)
@@ -73,9 +73,22 @@ DISPLAY_COLUMNS = (
     "suppressed",
     "flag",
 )
+
 OVERALL = "overall"
 ALL = "All"
 CROSS = "+"
+
+
+def check_display_table(table: Any, fix: str) -> None:
+    """Refuse anything but a data frame with the :data:`DISPLAY_COLUMNS` (for tables, charts).
+
+    ``fix`` says which table to pass.
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise PrevalenceError(f"expected a pandas DataFrame, got {type(table).__name__}", fix=fix)
+    missing = [c for c in DISPLAY_COLUMNS if c not in table.columns]
+    if missing:
+        raise PrevalenceError(f"the prevalence table lacks column(s) {', '.join(missing)}", fix=fix)
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from prevalence.disclosure import N_SUPPRESSED
 from prevalence.errors import PrevalenceError
-from prevalence.estimate import DISPLAY_COLUMNS
+from prevalence.estimate import DISPLAY_COLUMNS, check_display_table
 
 __all__ = [
     "FONT_FAMILY",
@@ -939,17 +939,7 @@ class _Estimate:
 
 
 def _check_table(table: pd.DataFrame) -> None:
-    if not isinstance(table, pd.DataFrame):
-        raise PrevalenceError(
-            f"expected a pandas DataFrame, got {type(table).__name__}",
-            fix="pass the tidy prevalence table produced by the estimation step",
-        )
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
-    if missing:
-        raise PrevalenceError(
-            f"prevalence table lacks column(s) {', '.join(missing)}",
-            fix="pass the tidy prevalence table produced by the estimation step",
-        )
+    check_display_table(table, fix="pass the tidy prevalence table produced by the estimation step")
     for column in ("estimate", "ci_low", "ci_high"):
         values = pd.to_numeric(table[column], errors="coerce")
         bad = values.notna() & ((values < -1e-9) | (values > 1 + 1e-9))

@@ -49,7 +49,7 @@ import pandas as pd
 
 from prevalence.disclosure import N_SUPPRESSED
 from prevalence.errors import ConfigError, PrevalenceError
-from prevalence.estimate import DISPLAY_COLUMNS, OVERALL
+from prevalence.estimate import DISPLAY_COLUMNS, OVERALL, check_display_table
 from prevalence.io import write_text, write_with
 
 __all__ = [
@@ -392,17 +392,7 @@ def _truthy(series: pd.Series) -> np.ndarray:
 
 
 def _check_table(table: pd.DataFrame) -> None:
-    if not isinstance(table, pd.DataFrame):
-        raise PrevalenceError(
-            f"expected a pandas DataFrame, got {type(table).__name__}",
-            fix="pass the long prevalence table (results/tables/prevalence.csv)",
-        )
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
-    if missing:
-        raise PrevalenceError(
-            f"the prevalence table lacks column(s) {', '.join(missing)}",
-            fix="pass the long prevalence table (results/tables/prevalence.csv)",
-        )
+    check_display_table(table, fix="pass the long prevalence table (results/tables/prevalence.csv)")
 
 
 def _domain_name(domain: str) -> str:
