@@ -1287,20 +1287,30 @@ def _build_from_frame(
     def stratum_first_row(h: int) -> int:
         return _first_row(psu_stratum[psu] == h)
 
-    # ---- stage 1 fpc (checked PSU by PSU, then stratum by stratum)
-    popsize = np.full(n_strata, np.inf)
-    if fpc_cols:
-        col = fpc_cols[0]
-        fv = _numeric(
+    def fpc_values(col: str, size: str) -> np.ndarray:
+        return _numeric(
             _column(frame, col, "fpc", source),
             col,
             source,
             "fpc",
-            f"give the stratum population size in {col!r}",
+            f"give the {size} in {col!r}",
             keep_int=True,
         )
+
+    # ---- stage 1 fpc (checked PSU by PSU, then stratum by stratum)
+    popsize = np.full(n_strata, np.inf)
+    if fpc_cols:
+        col = fpc_cols[0]
         popsize = _popsize(
-            fv, psu, psu_stratum, n_strata, n_h, col, source, "stratum", stratum_label
+            fpc_values(col, "stratum population size"),
+            psu,
+            psu_stratum,
+            n_strata,
+            n_h,
+            col,
+            source,
+            "stratum",
+            stratum_label,
         )
 
     # ---- stage 2
@@ -1320,16 +1330,16 @@ def _build_from_frame(
         n2 = np.bincount(ssu_psu, minlength=n_psu).astype(np.float64)
         if len(fpc_cols) == 2:
             col = fpc_cols[1]
-            fv2 = _numeric(
-                _column(frame, col, "fpc", source),
+            psu_popsize = _popsize(
+                fpc_values(col, "PSU population size (second stage)"),
+                psu,
+                np.arange(n_psu),
+                n_psu,
+                n2,
                 col,
                 source,
-                "fpc",
-                f"give the PSU population size (second stage) in {col!r}",
-                keep_int=True,
-            )
-            psu_popsize = _popsize(
-                fv2, psu, np.arange(n_psu), n_psu, n2, col, source, "PSU", psu_label
+                "PSU",
+                psu_label,
             )
 
     # ---- weights

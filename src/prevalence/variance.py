@@ -308,6 +308,11 @@ class _Groups:
     n_cells: int
     levels: np.ndarray  # (n_cells, D): each cell's code in each domain variable
 
+    @classmethod
+    def given(cls, codes: np.ndarray, size: int) -> _Groups:
+        """Groups whose codes are already known (no cells to decode)."""
+        return cls(codes, 0, codes, 0, size, 1, np.zeros((1, 0), dtype=np.intp))
+
     def codes(self) -> np.ndarray:
         if self.stride == 0:
             return np.asarray(self.cell, dtype=np.intp)
@@ -512,8 +517,7 @@ def _taylor(
         sums = sums[occupied]
     else:
         group, occupied = dense_codes(groups.codes())
-        dense = _Groups(group, 0, group, 0, int(occupied.size), n_cells, levels)
-        sums = _indicator_sums(y, dense, design.weights, workers)
+        sums = _indicator_sums(y, _Groups.given(group, int(occupied.size)), design.weights, workers)
     g_unit, g_cell = occupied // n_cells, occupied % n_cells
     k = y.shape[1]
     out = []
@@ -708,7 +712,7 @@ def _replicate(
 ) -> DomainProportions:
     w = design.weights
     group = np.where(dom >= 0, dom, m)
-    sums = _indicator_sums(y, _Groups(group, 0, group, 0, m + 1, 1, np.zeros((1, 1))), w)[:m]
+    sums = _indicator_sums(y, _Groups.given(group, m + 1), w)[:m]
     sum_wy, sum_w = sums[:, 0], sums[:, 1]
     rows = np.rint(sums[:, 2]).astype(np.int64)
     cases = np.rint(sums[:, 3]).astype(np.int64)
