@@ -992,3 +992,12 @@ def test_long_suppression_reasons_are_shortened_to_one_line():
     assert _fit_line("A: suppressed (n < 30)", 3.0, 8.0) == "A: suppressed (n < 30)"
     tiny = _fit_line(text, 1.0, 8.0)
     assert tiny.endswith("…") and _text_width(tiny, 8.0, style="italic") <= 1.0
+
+
+def test_every_interval_method_has_its_caption_name() -> None:
+    """Captions name a method as the table notes do (e.g. Korn–Graubard, not korn-graubard)."""
+    from prevalence import figures
+    from prevalence.intervals import METHOD_NAMES, METHODS
+
+    for method in METHODS:
+        assert figures._METHOD_NAMES[method] == METHOD_NAMES[method]

@@ -91,7 +91,7 @@ from prevalence.figures import (
     _wrap_to,
     house_style,
 )
-from prevalence.intervals import _check_level, check_method, confint
+from prevalence.intervals import METHOD_NAMES, _check_level, check_method, confint
 from prevalence.io import write_csv
 
 __all__ = [
@@ -151,19 +151,8 @@ TABLE_COLUMNS = (
     "mean_width",
 )
 
-_METHOD_LABELS = {
-    "wald": "Wald",
-    "wilson": "Wilson",
-    "clopper-pearson": "Clopper\u2013Pearson",
-    "jeffreys": "Jeffreys",
-    "agresti-coull": "Agresti\u2013Coull",
-    "logit": "logit",
-    "xlogit": "logit (xlogit)",
-    "asin": "arcsine",
-    "likelihood": "likelihood-ratio",
-    "korn-graubard": "Korn\u2013Graubard",
-    "korn-graubard-nchs": "Korn\u2013Graubard (NCHS)",
-}
+# as in notes, but the two logit forms are told apart when compared side by side
+_METHOD_LABELS = {**METHOD_NAMES, "xlogit": "logit (xlogit)"}
 
 
 # --------------------------------------------------------------------------------------

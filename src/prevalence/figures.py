@@ -61,6 +61,7 @@ from matplotlib.transforms import blended_transform_factory
 from prevalence.disclosure import N_SUPPRESSED
 from prevalence.errors import PrevalenceError
 from prevalence.estimate import DISPLAY_COLUMNS, check_display_table
+from prevalence.intervals import METHOD_NAMES
 
 __all__ = [
     "FONT_FAMILY",
@@ -137,21 +138,16 @@ _ROW_MIN = 0.36
 _SLOT = 0.17  # vertical space per domain value in the dot chart
 _AXIS_BLOCK = 0.52  # tick labels and axis label below the axes
 
-# Interval methods as named in the table -> as named in a report.
+# Interval methods as named in the table -> as named in a report; also R's and
+# statsmodels' names for them.
 _METHOD_NAMES = {
-    "logit": "logit",
-    "xlogit": "logit",
-    "likelihood": "likelihood-ratio",
-    "asin": "arcsine",
+    **METHOD_NAMES,
     "beta": "Clopper\u2013Pearson",
     "clopper_pearson": "Clopper\u2013Pearson",
     "korn_graubard": "Korn\u2013Graubard",
     "mean": "Wald",
     "normal": "Wald",
-    "wald": "Wald",
-    "wilson": "Wilson",
     "agresti_coull": "Agresti\u2013Coull",
-    "jeffreys": "Jeffreys",
 }
 
 _CONDITIONAL_NOTE = (

@@ -136,7 +136,7 @@ from scipy import special, stats
 
 from prevalence.errors import ConfigError
 
-__all__ = ["METHODS", "Intervals", "check_method", "confint"]
+__all__ = ["METHODS", "METHOD_NAMES", "Intervals", "check_method", "confint"]
 
 METHODS = (
     "wald",
@@ -151,6 +151,21 @@ METHODS = (
     "korn-graubard",
     "korn-graubard-nchs",
 )
+
+#: Each method as named in notes, captions and reports.
+METHOD_NAMES = {
+    "wald": "Wald",
+    "wilson": "Wilson",
+    "clopper-pearson": "Clopper\u2013Pearson",
+    "jeffreys": "Jeffreys",
+    "agresti-coull": "Agresti\u2013Coull",
+    "logit": "logit",
+    "xlogit": "logit",
+    "asin": "arcsine",
+    "likelihood": "likelihood-ratio",
+    "korn-graubard": "Korn\u2013Graubard",
+    "korn-graubard-nchs": "Korn\u2013Graubard (NCHS)",
+}
 
 #: Methods that are undefined at p = 0 or 1 and fall back to Clopper–Pearson with n.
 _FALLBACK_AT_EDGE = frozenset({"logit", "xlogit", "asin", "likelihood"})

@@ -50,6 +50,7 @@ import pandas as pd
 from prevalence.disclosure import N_SUPPRESSED
 from prevalence.errors import ConfigError, PrevalenceError
 from prevalence.estimate import DISPLAY_COLUMNS, OVERALL, check_display_table
+from prevalence.intervals import METHOD_NAMES
 from prevalence.io import write_text, write_with
 
 __all__ = [
@@ -83,20 +84,6 @@ N_LABEL = "Respondents (n)"
 INDENT = "  "
 DOCUMENT_TITLE = "Prevalence of violence against women parliamentarians"
 
-# Interval methods as named in the table -> as named in a note.
-_METHOD_NAMES = {
-    "wald": "Wald",
-    "wilson": "Wilson",
-    "clopper-pearson": "Clopper\u2013Pearson",
-    "jeffreys": "Jeffreys",
-    "agresti-coull": "Agresti\u2013Coull",
-    "logit": "logit",
-    "xlogit": "logit",
-    "asin": "arcsine",
-    "likelihood": "likelihood-ratio",
-    "korn-graubard": "Korn\u2013Graubard",
-    "korn-graubard-nchs": "Korn\u2013Graubard (NCHS)",
-}
 
 # Reasons used when a row gives none.
 _NOT_PUBLISHED = "not published"
@@ -664,7 +651,7 @@ def wave_table(
             else:
                 text = format_cell(cell["estimate"], cell["low"], cell["high"], style)
                 if _finite(cell["low"]) is not None and _finite(cell["high"]) is not None:
-                    method = _METHOD_NAMES.get(cell["method"], cell["method"])
+                    method = METHOD_NAMES.get(cell["method"], cell["method"])
                     intervals[(method, _level_text(cell["level"]))] = None
                 row.append(text + mark(_reasons(cell["flag"])))
         body.append(row)
