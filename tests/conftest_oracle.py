@@ -161,3 +161,59 @@ def stype_codes(frame: pd.DataFrame) -> np.ndarray:
 
 def indicator_matrix(frame: pd.DataFrame) -> np.ndarray:
     return frame[list(INDICATORS)].to_numpy(dtype=np.float64)
+
+
+# --------------------------------------------------------------------------------------
+# tests/fixtures/oracle_valid: R on the rows with a valid answer (generate.R there)
+# --------------------------------------------------------------------------------------
+VALID = ORACLE.parent / "oracle_valid"
+#: Derived indicators of oracle_valid: with item non-response over whole PSUs, "of whom".
+VALID_INDICATORS = ("awards_nr", "comp_imp_of_sch_wide", "sch_wide", "yr_rnd")
+
+
+def _valid_replicates(prefix: str, rep_type: str, **options: Any) -> dict[str, Any]:
+    return {
+        "weight": "pw",
+        "replicates": {"prefix": prefix, "type": rep_type, "combined_weights": True, **options},
+    }
+
+
+#: design -> (data file in oracle_valid/data, design block): generate.R's designs
+VALID_DESIGNS: dict[str, tuple[str, dict[str, Any]]] = {
+    "clus1": ("clus1.csv", {"psu": "dnum", "weight": "pw", "fpc": "fpc"}),
+    "clus1_jk1": (
+        "clus1.csv",
+        _valid_replicates("jk_", "JK1", scale=0.91483927785116681, rscales=1, mse=False),
+    ),
+    "strat_paired": ("paired.csv", {"strata": "vstrat", "psu": "vpsu_id", "weight": "pw"}),
+    "strat_paired_brr": ("paired.csv", _valid_replicates("brr_", "BRR", mse=False)),
+    "strat_paired_fay": ("paired.csv", _valid_replicates("fay_", "Fay", rho=0.5, mse=False)),
+    "strat": ("strat.csv", {"strata": "stype", "weight": "pw", "fpc": "fpc"}),
+    "strat_boot": (
+        "strat.csv",
+        _valid_replicates("boot_", "bootstrap", scale=0.0102722136620442, rscales=1, mse=False),
+    ),
+    "strat_boot_mse": (
+        "strat.csv",
+        _valid_replicates("boot_", "bootstrap", scale=0.0102722136620442, rscales=1, mse=True),
+    ),
+}
+
+
+@cache
+def _read_valid(name: str) -> pd.DataFrame:
+    return pd.read_csv(VALID / "data" / name)
+
+
+def valid_data(design: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """(data, design block) of an oracle_valid design."""
+    name, spec = VALID_DESIGNS[design]
+    return _read_valid(name).copy(), spec
+
+
+def valid_reference(name: str) -> pd.DataFrame:
+    """One of oracle_valid's R tables: contrasts, association, logit or glm_stop."""
+    ref = pd.read_csv(VALID / f"{name}.csv")
+    if "note" in ref:
+        ref["note"] = ref["note"].fillna("").astype(str)
+    return ref
