@@ -248,6 +248,35 @@ def test_xlogit_and_asin_formulas():
     np.testing.assert_allclose(got.high, np.sin(centre + half) ** 2, rtol=1e-12)
 
 
+def test_logit_uses_the_log_odds_own_se_when_given():
+    p = np.array([0.2, 0.5, 0.9])
+    se = np.array([0.05, 0.1, 0.03])
+    logit_se = np.array([0.4, 0.3, 0.5])
+    t = stats.t.ppf(0.975, 12)
+    got = confint("logit", p, se, 60, 12, logit_se=logit_se, logit_edge=[False, True, False])
+    eta = np.log(p / (1 - p))
+    np.testing.assert_allclose(got.low, 1 / (1 + np.exp(-(eta - t * logit_se))), rtol=1e-13)
+    np.testing.assert_allclose(got.high, 1 / (1 + np.exp(-(eta + t * logit_se))), rtol=1e-13)
+    assert list(got.flag) == ["", "replicate estimate 0 or 1: logit interval as R's glm fit", ""]
+    # without it, the linearised se/(p(1-p)): xlogit; other methods ignore it
+    plain = confint("logit", p, se, 60, 12)
+    xlogit = confint("xlogit", p, se, 60, 12)
+    np.testing.assert_array_equal(plain.low, xlogit.low)
+    np.testing.assert_array_equal(plain.high, xlogit.high)
+    wilson = confint("wilson", p, se, 60, 12, logit_se=logit_se, logit_edge=True)
+    np.testing.assert_array_equal(wilson.low, confint("wilson", p, se, 60, 12).low)
+    assert (wilson.flag == "").all()
+
+
+def test_logit_se_missing_or_invalid():
+    got = confint("logit", [0.3, 0.0], [0.1, 0.0], 20, 9, logit_se=[np.nan, np.nan])
+    assert np.isnan(got.low[0]) and got.flag[0] == "missing estimate, se, n or df"
+    assert got.flag[1].startswith("estimate 0: logit undefined, clopper-pearson")
+    for bad in (-0.1, np.inf):
+        with pytest.raises(ValueError, match="logit_se must be finite and >= 0"):
+            confint("logit", 0.3, 0.1, 20, 9, logit_se=bad)
+
+
 def test_asin_fold_is_kept_and_flagged():
     # p = 0.01, large se: the lower argument is negative; R folds sin()^2
     p, se = np.array([0.01, 0.99]), np.array([0.05, 0.05])

@@ -175,6 +175,8 @@ def _design_proportions(
             "se": r.se,
             "df": r.df,
             "deff": r.deff,
+            "logit_se": r.logit_se,
+            "logit_edge": r.logit_edge,
         }
         for r in results
     ]
@@ -248,7 +250,14 @@ def estimate_wave(
     n = table["n"].to_numpy()
     p = table["estimate"].to_numpy(dtype=float)
     se = table["se"].to_numpy(dtype=float)
-    ci = confint(ci_method, p, se, n, table["df"].to_numpy(dtype=float), level)
+    # the log-odds' own standard error (replicate designs: from the replicates, as R's svyglm)
+    logit = {}
+    if "logit_se" in table:
+        logit = {
+            "logit_se": table["logit_se"].to_numpy(dtype=float),
+            "logit_edge": table["logit_edge"].to_numpy(dtype=bool),
+        }
+    ci = confint(ci_method, p, se, n, table["df"].to_numpy(dtype=float), level, **logit)
     with np.errstate(invalid="ignore", divide="ignore"):
         kish = np.where(se > 0, p * (1 - p) / se**2, n.astype(float))
     n_eff = np.where(np.isfinite(ci.n_eff), ci.n_eff, kish)

@@ -3,9 +3,10 @@
 Every method takes the same inputs: the estimated proportion ``p``, its
 standard error (design-based, or ``sqrt(p(1-p)/n)`` for a simple random
 sample), the number ``n`` of valid observations in the domain and the design
-degrees of freedom ``df`` (``np.inf`` for the classical, no-design case).
-Everything is vectorised over cells: inputs broadcast against each other and
-no Python loop runs over cells.
+degrees of freedom ``df`` (``np.inf`` for the classical, no-design case);
+``logit`` also takes the standard error of the log-odds where the design has
+its own (replicate weights). Everything is vectorised over cells: inputs
+broadcast against each other and no Python loop runs over cells.
 
 Notation used below: ``alpha = 1 - level``; ``t`` is the ``1 - alpha/2``
 quantile of Student's t with ``df`` degrees of freedom (the normal quantile
@@ -35,12 +36,18 @@ Methods
     Wald interval on the log-odds: ``expit(logit(p) -/+ t se/(p(1-p)))``,
     R ``svyciprop(method="xlogit")``.
 ``logit``
-    Computed exactly as ``xlogit``. R's ``svyciprop(method="logit")`` fits
-    ``svyglm(y ~ 1, quasibinomial)``; on linearisation (Taylor) designs that is
-    mathematically the ``xlogit`` interval (R's numbers differ by glm
-    convergence noise, a few 1e-9). On replicate-weight designs R instead uses
-    the replicate variance of the log-odds of the replicate estimates, which
-    cannot be recovered from ``se``; this module does not reproduce that.
+    Wald interval on the log-odds with the standard error of the log-odds
+    itself: ``expit(logit(p) -/+ t logit_se)``, R
+    ``svyciprop(method="logit")``, which fits ``svyglm(y ~ 1, quasibinomial)``.
+    On linearisation (Taylor) designs, and when no ``logit_se`` is given,
+    ``logit_se = se/(p(1-p))`` and the interval is exactly ``xlogit`` (R's
+    numbers differ by glm convergence noise, a few 1e-9). On replicate-weight
+    designs R refits the model on every replicate, so ``logit_se`` is the
+    replicate standard error of the replicates' log-odds
+    (:attr:`prevalence.variance.DomainProportions.logit_se`), not the delta
+    method of ``xlogit``. Where a replicate estimate is 0 or 1 (its log-odds
+    is infinite) R's value depends on where its glm fit stops; such cells are
+    flagged ``"replicate estimate 0 or 1: logit interval as R's glm fit"``.
 ``asin``
     ``sin(asin(sqrt p) -/+ t se / (2 sqrt(p(1-p))))**2``, R
     ``svyciprop(method="asin")``, including R's fold: when an argument leaves
@@ -182,6 +189,7 @@ FLAG_FOLD_LOW = "asin lower bound folded at 0"
 FLAG_FOLD_HIGH = "asin upper bound folded at 1"
 FLAG_CAPPED = "n_eff capped at n"
 FLAG_JEFFREYS_MOVED = "jeffreys bound moved to the estimate"
+FLAG_LOGIT_EDGE = "replicate estimate 0 or 1: logit interval as R's glm fit"
 
 
 @dataclass(frozen=True)
@@ -239,7 +247,17 @@ def check_method(method: str) -> str:
     )
 
 
-def confint(method: str, estimate, se, n, df, level: float = 0.95) -> Intervals:
+def confint(
+    method: str,
+    estimate,
+    se,
+    n,
+    df,
+    level: float = 0.95,
+    *,
+    logit_se=None,
+    logit_edge=None,
+) -> Intervals:
     """Confidence intervals for proportions, vectorised over cells.
 
     Parameters
@@ -261,6 +279,14 @@ def confint(method: str, estimate, se, n, df, level: float = 0.95) -> Intervals:
         (classical case). ``df == 0`` gives NaN bounds.
     level
         Confidence level in (0, 1).
+    logit_se
+        Standard error of ``logit(estimate)``, used by ``logit`` only (finite
+        and >= 0; NaN allowed where ``p`` is 0 or 1, or as missing). Omitted:
+        ``se/(p(1-p))``, the linearised one. A replicate design's own is
+        :attr:`prevalence.variance.DomainProportions.logit_se`.
+    logit_edge
+        Boolean, used by ``logit`` only: cells whose ``logit_se`` rests on a
+        replicate estimate of 0 or 1 (flagged :data:`FLAG_LOGIT_EDGE`).
 
     Returns
     -------
@@ -285,11 +311,21 @@ def confint(method: str, estimate, se, n, df, level: float = 0.95) -> Intervals:
     """
     method = check_method(method)
     alpha = 1.0 - _check_level(level)
-    p, se, n, df = (
+    logit = method == "logit" and logit_se is not None
+    replicate_edge = False if not logit or logit_edge is None else logit_edge
+    values = (estimate, se, n, df, logit_se if logit else np.nan, replicate_edge)
+    p, se, n, df, lse, ledge = (
         np.array(a, dtype=float)
-        for a in np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (estimate, se, n, df)))
+        for a in np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in values))
     )
     _check_inputs(p, se, n, df)
+    if logit:
+        bad = (lse < 0) | np.isinf(lse)
+        if bad.any():
+            raise ValueError(
+                f"logit_se must be finite and >= 0: {int(bad.sum())} value(s) invalid, "
+                f"first {lse[bad].flat[0]!r}"
+            )
 
     shape = p.shape
     low = np.full(shape, np.nan)
@@ -299,6 +335,8 @@ def confint(method: str, estimate, se, n, df, level: float = 0.95) -> Intervals:
 
     empty = n == 0
     missing = ~empty & (np.isnan(p) | np.isnan(se) | np.isnan(n) | np.isnan(df))
+    if logit:  # a logit_se is needed where p is neither 0 nor 1
+        missing |= ~empty & (p > 0) & (p < 1) & np.isnan(lse)
     df_zero = ~empty & ~missing & (df == 0)
     usable = ~(empty | missing | df_zero)
     flag[empty] = FLAG_NO_OBSERVATIONS
@@ -316,7 +354,12 @@ def confint(method: str, estimate, se, n, df, level: float = 0.95) -> Intervals:
     t[usable] = _t_upper(alpha, df[usable])
 
     if regular.any():
-        lo, hi, ne, fl = _REGULAR[method](p[regular], se[regular], n[regular], t[regular], alpha)
+        if logit:
+            lo, hi, ne, fl = _reg_logit(p[regular], lse[regular], t[regular], ledge[regular] > 0)
+        else:
+            lo, hi, ne, fl = _REGULAR[method](
+                p[regular], se[regular], n[regular], t[regular], alpha
+            )
         low[regular], high[regular], n_eff[regular], flag[regular] = lo, hi, ne, fl
 
     if flat.any():
@@ -548,6 +591,14 @@ def _reg_xlogit(p, se, n, t, alpha):
     eta = special.logit(p)
     half = t * se / (p * (1.0 - p))
     return special.expit(eta - half), special.expit(eta + half), _nan(p), _no_flags(p)
+
+
+def _reg_logit(p, logit_se, t, edge):
+    """``expit(logit(p) -/+ t logit_se)``: the log-odds' own standard error (R's svyglm)."""
+    eta = special.logit(p)
+    half = t * logit_se
+    flag = _flags(edge, FLAG_LOGIT_EDGE)
+    return special.expit(eta - half), special.expit(eta + half), _nan(p), flag
 
 
 def _reg_asin(p, se, n, t, alpha):

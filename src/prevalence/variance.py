@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse
+from scipy import special
 
 from prevalence.design import (
     SELF_REPRESENTING_TOL,
@@ -56,6 +57,7 @@ __all__ = [
     "RatioCovariance",
     "domain_proportions",
     "domain_proportions_by",
+    "glm_logit_stop",
     "ratio_covariance",
 ]
 
@@ -92,6 +94,22 @@ class DomainProportions:
         ``svymean(deff = "replace")``: variance over ``s^2 / n``.
     n_rows
         Rows of the domain design (equal to ``n`` under this subset convention).
+    logit_se
+        Standard error of the log-odds ``logit(p)``, as R's
+        ``svyglm(y ~ 1, design, family = quasibinomial)`` on the domain design
+        reports it (the one behind ``svyciprop(method = "logit")``). Taylor
+        designs: ``se / (p (1 - p))``, the linearisation of the log-odds (R's
+        sandwich variance is that). Replicate designs: the replicate variance
+        (``scale``, ``rscales``, ``mse``) of the log-odds of every replicate's
+        estimate, centred on the mean of those log-odds or, with ``mse``, on
+        ``logit(p)`` (R refits the model on each replicate). A replicate
+        estimate of 0 or 1 has no finite log-odds; it enters with the value at
+        which R's ``glm.fit`` stops (:func:`glm_logit_stop`). NaN when p is 0
+        or 1 or ``n == 0``.
+    logit_edge
+        True where ``0 < p < 1`` but some replicate estimate is 0 or 1, so that
+        ``logit_se`` depends on that stopping point (always False for Taylor
+        designs).
     """
 
     n: np.ndarray
@@ -102,6 +120,8 @@ class DomainProportions:
     deff: np.ndarray
     deff_replace: np.ndarray
     n_rows: np.ndarray
+    logit_se: np.ndarray
+    logit_edge: np.ndarray
 
 
 def domain_proportions(
@@ -205,7 +225,18 @@ def domain_proportions_by(
             none = np.empty((0, m))
             ints = np.empty((0, m), dtype=np.int64)
             out.append(
-                DomainProportions(ints, ints.copy(), none, none, none, none, none, ints.copy())
+                DomainProportions(
+                    ints,
+                    ints.copy(),
+                    none,
+                    none,
+                    none,
+                    none,
+                    none,
+                    ints.copy(),
+                    none,
+                    np.empty((0, m), dtype=bool),
+                )
             )
         return out
     if not doms:
@@ -686,12 +717,19 @@ def _result(
     df: np.ndarray,
     deff: np.ndarray,
     deff_replace: np.ndarray,
+    logit_se: np.ndarray | None = None,
+    logit_edge: np.ndarray | None = None,
 ) -> DomainProportions:
-    """Assemble the (m, k) arrays as (k, m)."""
+    """Assemble the (m, k) arrays as (k, m); without ``logit_se``, the linearised one."""
 
     def t(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a.T)
 
+    if logit_se is None:
+        inside = (p > 0) & (p < 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logit_se = np.where(inside, se / (p * (1.0 - p)), np.nan)
+        logit_edge = np.zeros(p.shape, dtype=bool)
     return DomainProportions(
         n=t(n),
         cases=t(cases),
@@ -701,6 +739,8 @@ def _result(
         deff=t(deff),
         deff_replace=t(deff_replace),
         n_rows=t(n).copy(),
+        logit_se=t(logit_se),
+        logit_edge=t(logit_edge),
     )
 
 
@@ -731,15 +771,113 @@ def _replicate(
     # all responses equal: every replicate estimate is exactly that value, as in R
     theta[(cell_cases == 0)[:, None] & has_w] = 0.0
     theta[(cell_cases == cell_rows)[:, None] & (cell_rows > 0)[:, None] & has_w] = 1.0
-    var = _replicate_variance(theta, p.T.reshape(-1), rep).reshape(k, m).T
+    p_cells = p.T.reshape(-1)
+    var = _replicate_variance(theta, p_cells, rep).reshape(k, m).T
+    logit_var, logit_edge = _replicate_logit_variance(theta, p_cells, rep)
 
     ranks = _replicate_ranks(rep, y, dom, m)  # (m, k)
     with np.errstate(invalid="ignore"):
         se = np.sqrt(var)
+        logit_se = np.sqrt(logit_var.reshape(k, m).T)
     se = np.where(empty, np.nan, se)
     df = np.where(empty, np.nan, ranks - 1.0)
     deff, deff_replace = _design_effects(p, rows, sum_w, np.where(empty, np.nan, var))
-    return _result(rows, cases, p, se, df, deff, deff_replace)
+    return _result(rows, cases, p, se, df, deff, deff_replace, logit_se, logit_edge.reshape(k, m).T)
+
+
+def _replicate_logit_variance(
+    theta: np.ndarray, estimate: np.ndarray, rep: ReplicateWeights
+) -> tuple[np.ndarray, np.ndarray]:
+    """Replicate variance of the log-odds, as R's ``svyglm(y ~ 1, quasibinomial)``; per cell.
+
+    ``theta`` (cells, R) holds the replicate estimates and ``estimate`` the
+    full-sample ones. For an intercept-only model R's refit on replicate r
+    reaches ``logit(theta_r)``; where ``theta_r`` is 0 or 1 it stops at
+    :func:`glm_logit_stop`, started (as R) from the full-sample log-odds. The
+    variance is ``svrVar``'s, centred on the full-sample log-odds when ``mse``.
+    NaN for cells whose estimate is 0, 1 or undefined. Returns the variance
+    and a mask of the cells where some replicate stopped at such a point.
+    """
+    inside = (estimate > 0) & (estimate < 1)
+    eta0 = np.full(estimate.shape, np.nan)
+    eta0[inside] = special.logit(estimate[inside])
+    eta = np.full(theta.shape, np.nan)
+    regular = inside[:, None] & (theta > 0) & (theta < 1)
+    eta[regular] = special.logit(theta[regular])
+    edge = inside[:, None] & ((theta == 0) | (theta == 1))
+    if edge.any():
+        start = np.broadcast_to(eta0[:, None], theta.shape)[edge]
+        eta[edge] = glm_logit_stop(theta[edge], start)
+    var = _replicate_variance(eta, eta0, rep)
+    return np.where(inside, var, np.nan), edge.any(axis=1)
+
+
+#: R's ``glm.control()``: convergence tolerance on the deviance, most iterations.
+_GLM_EPSILON = 1e-8
+_GLM_MAXIT = 25
+#: R's logit link: beyond |eta| > 30 the inverse link and its derivative are clamped.
+_LOGIT_CLAMP = 30.0
+
+
+def glm_logit_stop(y: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Where R's ``glm.fit`` stops fitting ``y ~ 1`` (logit link) to data all 0 or all 1.
+
+    The maximum likelihood log-odds of a proportion of 0 (or 1) is -inf (+inf);
+    R's iteratively reweighted least squares approaches it one step at a time
+    and stops when the deviance changes by less than ``epsilon = 1e-8`` relative
+    (``|dev - dev_old| / (|dev| + 0.1)``) or after 25 iterations. This returns
+    that finite point, vectorised over fits.
+
+    Parameters
+    ----------
+    y
+        The proportion of each fit: 0 or 1.
+    start
+        Its starting log-odds (R's ``start``; for a replicate, the full-sample
+        coefficient).
+
+    Returns
+    -------
+    numpy.ndarray
+        The log-odds where each fit stops (about -21 from a start of -4 at y = 0).
+
+    Notes
+    -----
+    With one coefficient and every response equal the weighted least squares
+    step is ``eta + (y - mu) / mu'(eta)`` whatever the weights, and the
+    deviance is ``-2 log(1 - mu)`` (y = 0) or ``-2 log(mu)`` (y = 1) for
+    weights that sum to 1, as R's replicate refits use. R's inverse logit
+    clamps ``exp(eta)`` to ``[eps, 1/eps]`` beyond ``|eta| > 30`` and its
+    derivative to ``eps`` there.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    eta = np.array(start, dtype=np.float64, copy=True)
+    if np.any((y != 0) & (y != 1)):
+        raise ValueError("glm_logit_stop fits responses that are all 0 or all 1")
+    eps = np.finfo(np.float64).eps
+
+    def mu_and_slope(e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = np.abs(e) > _LOGIT_CLAMP
+        x = np.where(e < -_LOGIT_CLAMP, eps, np.where(e > _LOGIT_CLAMP, 1.0 / eps, np.exp(e)))
+        mu = x / (1.0 + x)
+        slope = np.where(out, eps, x / ((1.0 + x) * (1.0 + x)))
+        return mu, slope
+
+    def deviance(mu: np.ndarray) -> np.ndarray:
+        return 2.0 * np.where(y == 0, np.log(1.0 / (1.0 - mu)), np.log(1.0 / mu))
+
+    mu, slope = mu_and_slope(eta)
+    dev_old = deviance(mu)
+    going = np.ones(eta.shape, dtype=bool)
+    for _ in range(_GLM_MAXIT):
+        eta = np.where(going, eta + (y - mu) / slope, eta)
+        mu, slope = mu_and_slope(eta)
+        dev = deviance(mu)
+        going &= np.abs(dev - dev_old) / (np.abs(dev) + 0.1) >= _GLM_EPSILON
+        dev_old = dev
+        if not going.any():
+            break
+    return eta
 
 
 def _indicators_per_pass(n: int, m: int, k: int) -> int:
