@@ -16,6 +16,8 @@ from conftest_oracle import (
     read_data,
     replicate_spec,
     stype_codes,
+    valid_data,
+    valid_reference,
 )
 from PIL import Image
 from scipy import stats
@@ -39,6 +41,7 @@ from prevalence.compare import (
     rao_scott,
     score_test,
     suppress_contrasts,
+    valid_rows_df,
 )
 from prevalence.design import SurveyDesign
 from prevalence.errors import ConfigError
@@ -134,6 +137,85 @@ def test_rao_scott_equals_r_svychisq(design):
         for key, expected in checks.items():
             assert mine[key] == pytest.approx(expected, rel=1e-8, abs=0), (ind, key)
         assert mine["flag"] == ""
+
+
+# --------------------------------------------------------------------------------------
+# degrees of freedom: the rows with a valid answer and a known domain value, against R
+# (tests/fixtures/oracle_valid: item non-response over whole PSUs, an "of whom"
+# indicator, a domain with unknown values; generate.R there has the R calls)
+# --------------------------------------------------------------------------------------
+VALID_CONTRASTS = valid_reference("contrasts")
+VALID_ASSOCIATION = valid_reference("association")
+VALID_INDICATORS_CMP = ("awards_nr", "comp_imp_of_sch_wide", "sch_wide")
+
+
+def _valid_wave(design: str):
+    """(harmonized frame, codebook, design block, raw data) of an oracle_valid design."""
+    raw, spec = valid_data(design)
+    frame = pd.DataFrame(
+        {
+            **{d: pd.Categorical(raw[d], categories=list(STYPES)) for d in ("stype", "stype_nr")},
+            **{i: raw[i].astype(float) for i in VALID_INDICATORS_CMP},
+            **{f"design:{c}": raw[c] for c in design_columns(spec, raw.columns)},
+        }
+    )
+    book = _codebook([_indicator(i) for i in VALID_INDICATORS_CMP], ["stype", "stype_nr"])
+    return frame, book, spec, raw
+
+
+@pytest.mark.parametrize("design", list(dict.fromkeys(VALID_CONTRASTS["design"])))
+def test_within_wave_contrasts_equal_r_on_the_rows_with_a_valid_answer(design):
+    """R: sub <- subset(design, !is.na(y) & !is.na(domain)); svyby(..., covmat = TRUE);
+    confint(svycontrast(...), df = degf(sub)) -- the R call is on every reference row."""
+    frame, book, spec, _ = _valid_wave(design)
+    spec_within = {
+        "within": [
+            {"domain": d, "against": against}
+            for d in ("stype", "stype_nr")
+            for against in ("pairs", "others")
+        ]
+    }
+    ours = compare_within(frame, book, spec, spec_within, wave="w")
+    ref = VALID_CONTRASTS[VALID_CONTRASTS["design"] == design]
+    keys = ["indicator", "domain", "value_a", "value_b"]
+    merged = ref.merge(ours, on=keys, suffixes=("_r", ""), validate="one_to_one")
+    assert len(merged) == len(ref) == len(ours) == 36
+    np.testing.assert_array_equal(merged["df"], merged["df_r"])
+    for column in ("difference", "se", "ci_low", "ci_high", "statistic", "p_value"):
+        np.testing.assert_allclose(
+            merged[column], merged[f"{column}_r"], rtol=1e-9, atol=1e-14, err_msg=column
+        )
+    if design != "strat_boot":  # the bootstrap's rank is 99 whatever rows are left
+        assert (merged["df"] < merged["degf_design"]).any()
+    assert (merged["flag"] == "").all()
+
+
+@pytest.mark.parametrize("design", list(dict.fromkeys(VALID_ASSOCIATION["design"])))
+def test_association_tests_equal_r_and_share_the_contrasts_df(design):
+    frame, book, spec, raw = _valid_wave(design)
+    survey = SurveyDesign.from_frame(raw, spec)
+    ref = VALID_ASSOCIATION[VALID_ASSOCIATION["design"] == design]
+    contrasts_df = VALID_CONTRASTS[VALID_CONTRASTS["design"] == design]
+    for domain in ("stype", "stype_nr"):
+        codes = pd.Categorical(raw[domain], categories=list(STYPES)).codes.astype(np.intp)
+        y = raw[list(VALID_INDICATORS_CMP)].to_numpy(float)
+        res = rao_scott(survey, y, codes, 3)
+        res["indicator"] = np.asarray(VALID_INDICATORS_CMP)[res["indicator"]]
+        np.testing.assert_array_equal(
+            valid_rows_df(survey, y, codes), res[res["statistic"] == "F"]["design_df"]
+        )
+        for row in ref[ref["domain"] == domain].itertuples():
+            mine = res[(res["indicator"] == row.indicator) & (res["statistic"] == row.statistic)]
+            mine = mine.iloc[0]
+            assert mine["design_df"] == row.design_df
+            assert mine["n"] == row.n_rows
+            for key in ("value", "ndf", "p_value") + (("ddf",) if row.statistic == "F" else ()):
+                assert mine[key] == pytest.approx(getattr(row, key), rel=1e-8), (row.r_call, key)
+            # one rule: the contrasts of this indicator and domain use the same df
+            same = contrasts_df[
+                (contrasts_df["indicator"] == row.indicator) & (contrasts_df["domain"] == domain)
+            ]
+            assert (same["df"] == row.design_df).all()
 
 
 def test_pearson_reduction_without_design():

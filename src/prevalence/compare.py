@@ -43,8 +43,14 @@ the two domains' scores, stratified, with the FPC and lonely-PSU rules of the
 prevalence table; or the covariance of the two vectors of replicate estimates
 with ``scale``, ``rscales`` and ``mse``). This is what R's
 ``svycontrast(svyby(~y, ~domain, design, svymean, covmat = TRUE), ...)``
-computes. The degrees of freedom are R's ``degf()`` of the wave's design.
-Between waves the samples are independent: ``Var = Var(a) + Var(b)`` from the
+computes. The degrees of freedom are those of the rows the comparison is
+made on: the respondents with a valid answer to the indicator (for an "of
+whom" indicator, within its denominator) and a known value of the domain, R's
+``degf(subset(design, !is.na(y) & !is.na(domain)))`` (PSUs minus strata of
+those rows, or the rank of their replicate weights minus 1). It is the design
+df of the test of association of the same indicator and domain, and what a
+reviewer gets from ``confint(svycontrast(svyby(~y, ~domain, sub, svymean,
+covmat = TRUE), ...), df = degf(sub))`` with ``sub`` that subset. Between waves the samples are independent: ``Var = Var(a) + Var(b)`` from the
 standard errors of the prevalence table, and ``df`` is the smaller of the two
 estimates' degrees of freedom (a conservative Welch-type choice: the difference
 is no better known than its less precise side). The interval is
@@ -178,6 +184,7 @@ __all__ = [
     "rao_scott",
     "score_test",
     "suppress_contrasts",
+    "valid_rows_df",
 ]
 
 log = logging.getLogger(__name__)
@@ -777,7 +784,8 @@ def compare_within(
     Notes
     -----
     See the module docstring: Newcombe's interval and the score test without a
-    design; with one, a Wald interval on the design's ``degf`` with the
+    design; with one, a Wald interval on the ``degf`` of the rows with a valid
+    answer and a known domain value (:func:`valid_rows_df`), with the
     covariance of the two sides from :func:`prevalence.variance.ratio_covariance`.
     """
     spec = _as_spec(spec)
@@ -791,7 +799,6 @@ def compare_within(
         from prevalence.ingest import design_frame
 
         survey = SurveyDesign.from_frame(design_frame(frame), design_spec, source=f"wave {wave}")
-        design_df = float(survey.degf())
     pieces = []
     for entry in entries:
         part = partition(frame, [entry.domain], codebook_path=codebook.path)
@@ -820,14 +827,43 @@ def compare_within(
             x_a, x_b = (cases @ a.T).reshape(-1), (cases @ b.T).reshape(-1)
             values = _newcombe_rows(x_a, n_a, x_b, n_b, level)
         else:
-            values, n_a, n_b = _design_within(survey, y, part.codes, a, b, design_df, level)
+            values, n_a, n_b = _design_within(survey, y, part.codes, a, b, level)
         meta["n_a"] = n_a.astype(np.int64)
         meta["n_b"] = n_b.astype(np.int64)
         pieces.append(_frame(meta, values, level))
     return pd.concat(pieces, ignore_index=True) if pieces else _empty_contrasts()
 
 
-def _design_within(survey, y, codes, a, b, design_df: float, level: float):
+def valid_rows_df(design: Any, y: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Design df of the rows with a valid answer and a known domain value, per indicator.
+
+    R's ``degf(subset(design, !is.na(y) & !is.na(domain)))``: the df of every
+    comparison and test of association of an indicator across a domain.
+
+    Parameters
+    ----------
+    design
+        The wave's :class:`~prevalence.design.SurveyDesign`.
+    y
+        (n_rows, k) indicators: 0, 1, NaN outside the denominator.
+    codes
+        (n_rows,) domain codes, -1 where the value is missing.
+
+    Returns
+    -------
+    numpy.ndarray
+        (k,) degrees of freedom; NaN for an indicator without such rows.
+    """
+    from prevalence.variance import domain_proportions
+
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 1:
+        y = y[:, None]
+    ysub = np.where((np.asarray(codes) >= 0)[:, None], y, np.nan)
+    return domain_proportions(design, ysub, np.zeros(len(codes), dtype=np.intp), 1).df[:, 0]
+
+
+def _design_within(survey, y, codes, a, b, level: float):
     """Wald rows for every indicator x pair of sides: one covariance for all of them."""
     from prevalence.variance import ratio_covariance
 
@@ -853,7 +889,8 @@ def _design_within(survey, y, codes, a, b, design_df: float, level: float):
     var = np.where((var < 0) & (var > -1e-12 * scale), 0.0, var)
     with np.errstate(invalid="ignore"):
         se = np.sqrt(var)
-    values = _wald_rows(rc.estimate[ia], rc.estimate[ib], se, np.full(k * c, design_df), level)
+    df = np.repeat(valid_rows_df(survey, y, codes), c)  # indicator-major, as the columns
+    values = _wald_rows(rc.estimate[ia], rc.estimate[ib], se, df, level)
     n_a, n_b = rc.n[ia], rc.n[ib]
     empty = (n_a == 0) | (n_b == 0)
     values["flag"] = np.where(empty, "no respondents", values["flag"])
@@ -1272,13 +1309,12 @@ def rao_scott(design: Any, y: np.ndarray, codes: np.ndarray, m: int) -> pd.DataF
     rc = None
     nu = np.full(k, np.inf)
     if design is not None:
-        from prevalence.variance import domain_proportions, ratio_covariance
+        from prevalence.variance import ratio_covariance
 
         if num_cols:
             num = np.column_stack(num_cols).astype(np.float64)
             rc = ratio_covariance(design, num, np.column_stack(den_cols).astype(np.float64))
-        ysub = np.where(known[:, None], y, np.nan)
-        nu = domain_proportions(design, ysub, np.zeros(len(codes), dtype=np.intp), 1).df[:, 0]
+        nu = valid_rows_df(design, y, codes)
     rows = []
     for j, (values, levels, start, n_rows) in enumerate(layout):
         c = len(values)
