@@ -1,7 +1,7 @@
 """The workflow's steps as plain functions of paths and settings.
 
 Each Snakemake rule calls one of these through a two-line script
-(``scripts/*.py``), so every step can be run and tested without Snakemake.
+(``scripts/rule_*.py``), so every step can be run and tested without Snakemake.
 :func:`run_step` adapts the ``snakemake`` object: it sends the library's
 logging to the rule's log file and turns a :class:`PrevalenceError` into one
 clear message and a non-zero exit status, without a traceback.

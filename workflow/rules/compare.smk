@@ -25,7 +25,7 @@ if CONFIG.comparisons is not None:
         log:
             f"{RESULTS}/logs/contrasts.log",
         script:
-            "../../scripts/contrasts.py"
+            "../../scripts/rule_contrasts.py"
 
     rule association_tests:
         """Rao-Scott tests of association of each indicator with each domain."""
@@ -51,7 +51,7 @@ if CONFIG.comparisons is not None:
         log:
             f"{RESULTS}/logs/association_tests.log",
         script:
-            "../../scripts/association_tests.py"
+            "../../scripts/rule_association_tests.py"
 
     rule forest:
         """Forest plots of the differences."""
@@ -77,7 +77,7 @@ if CONFIG.comparisons is not None:
         log:
             f"{RESULTS}/logs/forest.log",
         script:
-            "../../scripts/forest.py"
+            "../../scripts/rule_forest.py"
 
     rule comparison_tables:
         """The differences and tests as publication tables."""
@@ -105,4 +105,4 @@ if CONFIG.comparisons is not None:
         log:
             f"{RESULTS}/logs/comparison_tables.log",
         script:
-            "../../scripts/comparison_tables.py"
+            "../../scripts/rule_comparison_tables.py"

@@ -26,4 +26,4 @@ if CONFIG.coverage is not None:
         log:
             f"{RESULTS}/logs/coverage.log",
         script:
-            "../../scripts/coverage.py"
+            "../../scripts/rule_coverage.py"

@@ -19,7 +19,7 @@ rule estimate:
     log:
         f"{RESULTS}/logs/estimate/{{wave}}.log",
     script:
-        "../../scripts/estimate.py"
+        "../../scripts/rule_estimate.py"
 
 
 rule prevalence_table:
@@ -43,4 +43,4 @@ rule prevalence_table:
     log:
         f"{RESULTS}/logs/prevalence_table.log",
     script:
-        "../../scripts/prevalence_table.py"
+        "../../scripts/rule_prevalence_table.py"

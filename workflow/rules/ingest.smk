@@ -18,7 +18,7 @@ rule ingest:
     log:
         f"{RESULTS}/logs/ingest/{{wave}}.log",
     script:
-        "../../scripts/ingest.py"
+        "../../scripts/rule_ingest.py"
 
 
 rule publish_ingest_log:
@@ -41,4 +41,4 @@ rule publish_ingest_log:
     log:
         f"{RESULTS}/logs/publish_ingest_log/{{wave}}.log",
     script:
-        "../../scripts/publish_ingest_log.py"
+        "../../scripts/rule_publish_ingest_log.py"

@@ -45,7 +45,7 @@ rule figures:
     log:
         f"{RESULTS}/logs/figures/{{wave}}.log",
     script:
-        "../../scripts/figures.py"
+        "../../scripts/rule_figures.py"
 
 
 rule of_whom:
@@ -72,7 +72,7 @@ rule of_whom:
     log:
         f"{RESULTS}/logs/of_whom/{{wave}}_{{parent}}.log",
     script:
-        "../../scripts/of_whom.py"
+        "../../scripts/rule_of_whom.py"
 
 
 rule across_waves:
@@ -100,7 +100,7 @@ rule across_waves:
     log:
         f"{RESULTS}/logs/across_waves.log",
     script:
-        "../../scripts/across_waves.py"
+        "../../scripts/rule_across_waves.py"
 
 
 rule tables:
@@ -129,7 +129,7 @@ rule tables:
     log:
         f"{RESULTS}/logs/tables.log",
     script:
-        "../../scripts/tables.py"
+        "../../scripts/rule_tables.py"
 
 
 rule manifest:
@@ -154,4 +154,4 @@ rule manifest:
     log:
         f"{RESULTS}/logs/manifest.log",
     script:
-        "../../scripts/manifest.py"
+        "../../scripts/rule_manifest.py"

@@ -20,7 +20,7 @@ if CONFIG.targets is not None:
         log:
             f"{RESULTS}/logs/reproduce.log",
         script:
-            "../../scripts/reproduce.py"
+            "../../scripts/rule_reproduce.py"
 
     rule check_reproduction:
         """Fail the run, naming them, if published figures do not reproduce (runs last)."""
@@ -39,4 +39,4 @@ if CONFIG.targets is not None:
         log:
             f"{RESULTS}/logs/check_reproduction.log",
         script:
-            "../../scripts/check_reproduction.py"
+            "../../scripts/rule_check_reproduction.py"
