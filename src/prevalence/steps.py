@@ -9,9 +9,12 @@ clear message and a non-zero exit status, without a traceback.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
+import resource
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -309,7 +312,11 @@ def manifest_step(
 def run_step(
     snakemake: Any, step: Callable[..., Any], *args: Any, **kwargs: Any
 ) -> None:  # pragma: no cover - exercised by the end-to-end tests
-    """Run ``step`` inside a Snakemake script: log to the rule's log, fail cleanly."""
+    """Run ``step`` inside a Snakemake script: log to the rule's log, fail cleanly.
+
+    The log ends with the step's wall time, the job's CPU time and its peak memory
+    (the kernel's high-water mark of the process), the figures to size cluster jobs with.
+    """
     log_file = snakemake.log[0] if len(snakemake.log) else None
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
@@ -318,8 +325,20 @@ def run_step(
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", handlers=handlers
     )
+    # What is alive now (modules, mostly) lives as long as the job: keep it out of every
+    # garbage collection (statsmodels' multipletests collects at each call).
+    gc.freeze()
+    start = time.perf_counter()
     try:
         step(*args, **kwargs)
     except PrevalenceError as error:
         log.error("%s", error)
         sys.exit(1)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    log.info(
+        "%s: %.2f s, CPU %.2f s, peak memory %.0f MB",
+        step.__name__,
+        time.perf_counter() - start,
+        usage.ru_utime + usage.ru_stime,
+        usage.ru_maxrss / 1024,
+    )

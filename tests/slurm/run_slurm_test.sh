@@ -249,8 +249,8 @@ cut -d'|' -f3 "$WORK/squeue.txt" | sed -E 's/_wildcards_.*$//; s/^rule_//' | sor
 say "$n_jobs jobs, each a SLURM job that COMPLETED (ids $(paste -sd' ' "$WORK/submitted.txt"))"
 
 # Same bytes: every output (tables, figures, reproduction.csv, ingest logs, manifest.json,
-# reproduction_check.txt, processed data), the rules' .log files aside.
-diff -r -x '*.log' "$WORK/local-results" "$PROJECT/results" >&2 ||
+# reproduction_check.txt, processed data), the rules' .log files and benchmarks/ aside.
+diff -r -x '*.log' -x benchmarks "$WORK/local-results" "$PROJECT/results" >&2 ||
   fail "results/ of the SLURM run differ from the local run's"
 diff -r "$WORK/local-processed" "$PROJECT/data/processed" >&2 ||
   fail "data/processed/ of the SLURM run differs from the local run's"

@@ -24,6 +24,8 @@ if CONFIG.comparisons is not None:
             ENV
         log:
             f"{RESULTS}/logs/contrasts.log",
+        benchmark:
+            f"{RESULTS}/logs/benchmarks/contrasts.tsv",
         script:
             "../../scripts/rule_contrasts.py"
 
@@ -50,6 +52,8 @@ if CONFIG.comparisons is not None:
             ENV
         log:
             f"{RESULTS}/logs/association_tests.log",
+        benchmark:
+            f"{RESULTS}/logs/benchmarks/association_tests.tsv",
         script:
             "../../scripts/rule_association_tests.py"
 
@@ -76,6 +80,8 @@ if CONFIG.comparisons is not None:
             ENV
         log:
             f"{RESULTS}/logs/forest.log",
+        benchmark:
+            f"{RESULTS}/logs/benchmarks/forest.tsv",
         script:
             "../../scripts/rule_forest.py"
 
@@ -104,5 +110,7 @@ if CONFIG.comparisons is not None:
             ENV
         log:
             f"{RESULTS}/logs/comparison_tables.log",
+        benchmark:
+            f"{RESULTS}/logs/benchmarks/comparison_tables.tsv",
         script:
             "../../scripts/rule_comparison_tables.py"

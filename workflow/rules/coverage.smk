@@ -25,5 +25,7 @@ if CONFIG.coverage is not None:
             ENV
         log:
             f"{RESULTS}/logs/coverage.log",
+        benchmark:
+            f"{RESULTS}/logs/benchmarks/coverage.tsv",
         script:
             "../../scripts/rule_coverage.py"

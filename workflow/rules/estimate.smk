@@ -18,6 +18,8 @@ rule estimate:
         ENV
     log:
         f"{RESULTS}/logs/estimate/{{wave}}.log",
+    benchmark:
+        f"{RESULTS}/logs/benchmarks/estimate/{{wave}}.tsv",
     script:
         "../../scripts/rule_estimate.py"
 
@@ -42,5 +44,7 @@ rule prevalence_table:
         ENV
     log:
         f"{RESULTS}/logs/prevalence_table.log",
+    benchmark:
+        f"{RESULTS}/logs/benchmarks/prevalence_table.tsv",
     script:
         "../../scripts/rule_prevalence_table.py"

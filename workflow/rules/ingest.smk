@@ -17,6 +17,8 @@ rule ingest:
         ENV
     log:
         f"{RESULTS}/logs/ingest/{{wave}}.log",
+    benchmark:
+        f"{RESULTS}/logs/benchmarks/ingest/{{wave}}.tsv",
     script:
         "../../scripts/rule_ingest.py"
 
@@ -40,5 +42,7 @@ rule publish_ingest_log:
         ENV
     log:
         f"{RESULTS}/logs/publish_ingest_log/{{wave}}.log",
+    benchmark:
+        f"{RESULTS}/logs/benchmarks/publish_ingest_log/{{wave}}.tsv",
     script:
         "../../scripts/rule_publish_ingest_log.py"

@@ -44,6 +44,8 @@ rule figures:
         ENV
     log:
         f"{RESULTS}/logs/figures/{{wave}}.log",
+    benchmark:
+        f"{RESULTS}/logs/benchmarks/figures/{{wave}}.tsv",
     script:
         "../../scripts/rule_figures.py"
 
@@ -71,6 +73,8 @@ rule of_whom:
         ENV
     log:
         f"{RESULTS}/logs/of_whom/{{wave}}_{{parent}}.log",
+    benchmark:
+        f"{RESULTS}/logs/benchmarks/of_whom/{{wave}}_{{parent}}.tsv",
     script:
         "../../scripts/rule_of_whom.py"
 
@@ -99,6 +103,8 @@ rule across_waves:
         ENV
     log:
         f"{RESULTS}/logs/across_waves.log",
+    benchmark:
+        f"{RESULTS}/logs/benchmarks/across_waves.tsv",
     script:
         "../../scripts/rule_across_waves.py"
 
@@ -128,6 +134,8 @@ rule tables:
         ENV
     log:
         f"{RESULTS}/logs/tables.log",
+    benchmark:
+        f"{RESULTS}/logs/benchmarks/tables.tsv",
     script:
         "../../scripts/rule_tables.py"
 
@@ -153,5 +161,7 @@ rule manifest:
         ENV
     log:
         f"{RESULTS}/logs/manifest.log",
+    benchmark:
+        f"{RESULTS}/logs/benchmarks/manifest.tsv",
     script:
         "../../scripts/rule_manifest.py"

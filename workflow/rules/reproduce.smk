@@ -19,6 +19,8 @@ if CONFIG.targets is not None:
             ENV
         log:
             f"{RESULTS}/logs/reproduce.log",
+        benchmark:
+            f"{RESULTS}/logs/benchmarks/reproduce.tsv",
         script:
             "../../scripts/rule_reproduce.py"
 
@@ -38,5 +40,7 @@ if CONFIG.targets is not None:
             ENV
         log:
             f"{RESULTS}/logs/check_reproduction.log",
+        benchmark:
+            f"{RESULTS}/logs/benchmarks/check_reproduction.tsv",
         script:
             "../../scripts/rule_check_reproduction.py"
