@@ -501,7 +501,9 @@ def main() -> None:
     parser.add_argument("results", type=Path)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS.md"))
     args = parser.parse_args()
-    args.out.write_text(render(json.loads(args.results.read_text())))
+    import sections
+
+    sections.write_section(args.out, "library", render(json.loads(args.results.read_text())))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import generate
 import report
+import sections
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -239,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     info["total_seconds"] = time.perf_counter() - started
     runs_dir.mkdir(parents=True, exist_ok=True)
     (runs_dir / "results.json").write_text(json.dumps(info, indent=2) + "\n")
-    args.out.write_text(report.render(info))
+    sections.write_section(args.out, "library", report.render(info))
     print(f"wrote {args.out} ({info['total_seconds']:.0f} s)")
 
 
