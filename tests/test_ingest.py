@@ -132,3 +132,47 @@ def test_design_columns_from_prefix():
     cols = ["a", "repw_2", "repw_1", "w"]
     spec = {"weight": "w", "replicates": {"prefix": "repw_", "type": "JK1"}}
     assert design_columns(spec, cols) == ["w", "repw_1", "repw_2"]
+
+
+def test_many_unlisted_codes_give_one_message_with_count_first_lines_and_fix(
+    tmp_path, codebook_dict
+):
+    """A large wave with thousands of bad cells: one message, how many, where the first are."""
+    n = 30_000
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "resp_id": [f"R{i:06d}" for i in range(n)],
+            "name": "x",
+            "comments": "",
+            "region": rng.choice(["North", "South"], n),
+            "role": rng.choice([1, 2], n),
+            "q1": rng.choice([1, 2], n),
+            "q2": rng.choice([1, 2], n),
+            "q2a": 7,
+        }
+    )
+    codebook_dict["drop"] = ["name", "comments"]
+    bad = np.flatnonzero(rng.random(n) < 0.1)
+    frame.loc[bad, "q1"] = 5
+    frame.loc[bad[::7], "q1"] = 6
+    with pytest.raises(PrevalenceError) as info:
+        run(tmp_path, frame, codebook_dict)
+    text = str(info.value)
+    first = [f"line {i + 2}" for i in bad[:5]]
+    assert text.startswith(f"file {tmp_path / 'responses.csv'}, column 'q1', {first[0]}: code ")
+    assert f"{bad.size:,} rows hold codes it does not list" in text
+    sixes = bad[::7].size
+    assert f"5 on {bad.size - sixes:,} rows, 6 on {sixes:,} rows" in text
+    assert ", ".join(first[:4]) + f" and {first[4]}, ..." in text
+    assert text.count("\n") == 1 and "fix: add the code to yes_codes" in text
+
+
+def test_ids_equal_as_codes_are_duplicates(tmp_path, codebook_dict, responses_frame):
+    frame = responses_frame.astype({"resp_id": object})
+    frame["resp_id"] = [str(i) for i in range(10)]
+    frame.loc[6, "resp_id"] = " 3.0"  # the same respondent id as "3" once normalised
+    with pytest.raises(PrevalenceError, match=r"3 appears on line 5, line 8"):
+        run(tmp_path, frame, codebook_dict)
+    frame.loc[6, "resp_id"] = "R6"
+    assert run(tmp_path, frame, codebook_dict).log["rows"]["kept"] == 10

@@ -108,3 +108,27 @@ def test_write_csv_is_byte_stable(tmp_path):
     assert first == second
     assert first.decode().splitlines()[1] == "0.3,x"
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_csv_numbers_as_numbers_and_everything_else_as_written(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_bytes(
+        b'id,code,weight,text,nan,spaced\n1,1,0.5,"1",nan,  2\n2,,1.25,x,1, 3\n3,9,2e0,,2,4\n'
+    )
+    frame = read_responses(path).frame
+    assert frame["id"].dtype == "int64" and frame["id"].tolist() == [1, 2, 3]
+    assert frame["code"].dtype == "float64" and frame["code"].isna().tolist() == [0, 1, 0]
+    assert frame["weight"].tolist() == [0.5, 1.25, 2.0]
+    assert frame["text"].tolist()[:2] == ["1", "x"] and pd.isna(frame["text"][2])
+    assert frame["nan"].tolist() == ["nan", "1", "2"]  # "nan" is a code, not a blank
+    assert frame["spaced"].tolist() == ["  2", " 3", "4"]  # text: ingest strips and compares
+
+
+def test_csv_open_quote_and_line_breaks_in_quotes(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_bytes(b'resp_id,q1,note\nT1,1,"two\nlines"\nT2,2,\n')
+    frame = read_responses(path).frame
+    assert frame["note"].tolist()[0] == "two\nlines" and len(frame) == 2
+    path.write_bytes(b'resp_id,q1\nT1,1\nT2,"open\n')
+    with pytest.raises(PrevalenceError, match="cannot be read as CSV"):
+        read_responses(path)

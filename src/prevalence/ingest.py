@@ -82,14 +82,67 @@ def _missing_column(column: str, role: str, responses: Responses, codebook_path:
     )
 
 
+#: text that ``pandas.to_numeric`` reads as a number; tested first, as a pattern, so that a
+#: column of a million ids that are not numbers is not parsed number by number
+_NUMBER = r"(?i)[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|[+-]?inf(?:inity)?"
+
+
 def _normalised(series: pd.Series) -> pd.Series:
     """Values as comparable codes: numbers (also numbers stored as text) or stripped text."""
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
         return series.astype("float64")
     text = series.astype("string").str.strip()
     text = text.mask(text == "")
-    number = pd.to_numeric(text, errors="coerce")
+    looks = text.str.fullmatch(_NUMBER).fillna(False).to_numpy(dtype=bool)
+    number = pd.Series(np.nan, index=text.index)
+    if looks.any():
+        number[looks] = pd.to_numeric(text[looks], errors="coerce").astype("float64")
     return number.astype(object).where(number.notna(), text.astype(object)).where(text.notna())
+
+
+@dataclass(frozen=True)
+class _Values:
+    """A column as codes into its distinct values, normalised (:func:`_normalised`) once.
+
+    Every test of a code (is it a yes code? a label?) is made once per distinct value
+    and read back through ``codes``, so that a million rows of a few codes cost a few
+    comparisons. ``codes`` is -1 where the cell is empty.
+    """
+
+    codes: np.ndarray
+    values: list[Any]
+
+    @classmethod
+    def of(cls, series: pd.Series) -> _Values:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        if _is_numeric(series):
+            return cls(np.asarray(codes, dtype=np.intp), [float(v) for v in uniques])
+        norm = _normalised(pd.Series(uniques))
+        merged, values = pd.factorize(norm.to_numpy(dtype=object), use_na_sentinel=True)
+        lookup = np.append(merged, -1).astype(np.intp)  # code -1 (empty) stays -1
+        return cls(lookup[codes], list(values))
+
+    def where(self, test: Callable[[Any], bool]) -> np.ndarray:
+        """(n,) bool: the rows whose value passes ``test``."""
+        hits = np.array([bool(test(v)) for v in self.values] + [False])
+        return hits[self.codes]
+
+    def isin(self, codes: Iterable[Any]) -> np.ndarray:
+        wanted = set(codes)
+        return self.where(lambda v: v in wanted)
+
+    @property
+    def present(self) -> np.ndarray:
+        return self.codes >= 0
+
+    def counts(self, mask: np.ndarray | None = None) -> dict[str, int]:
+        """Rows per value (as text), among ``mask`` (all rows by default), in sorted order."""
+        codes = self.codes if mask is None else self.codes[mask]
+        counts = np.bincount(codes[codes >= 0], minlength=len(self.values))
+        return dict(sorted((_code_text(self.values[i]), int(c)) for i, c in enumerate(counts) if c))
+
+    def value(self, index: int) -> Any:
+        return self.values[self.codes[index]]
 
 
 def _is_numeric(series: pd.Series) -> bool:
@@ -126,24 +179,50 @@ def _code_text(value: Any) -> str:
     return str(code)
 
 
+#: rows named in a message about many rows
+_SHOWN_ROWS = 5
+
+
+def _many_rows(mask: np.ndarray, values: _Values, locate: Callable[[int], str], what: str) -> str:
+    """`` (N rows hold ...: 5 on N rows, ...; the first on lines a, b, c)`` when several rows do.
+
+    One message for a column with thousands of bad cells: how many, which values, where
+    the first few are. Empty when a single row is at fault.
+    """
+    rows = np.flatnonzero(mask)
+    if rows.size < 2:
+        return ""
+    by_value = values.counts(mask)
+    ranked = sorted(by_value.items(), key=lambda kv: (-kv[1], kv[0]))
+    listed = ", ".join(
+        f"{code} on {count:,} row{'s' if count > 1 else ''}" for code, count in ranked[:_SHOWN_ROWS]
+    )
+    if len(ranked) > _SHOWN_ROWS:
+        listed += f" and {len(ranked) - _SHOWN_ROWS} more"
+    first = [locate(int(i)) for i in rows[:_SHOWN_ROWS]]
+    shown = ", ".join(first[:-1]) + f" and {first[-1]}"
+    more = ", ..." if rows.size > _SHOWN_ROWS else ""
+    return f" ({rows.size:,} rows hold {what}: {listed}; the first on {shown}{more})"
+
+
 def _harmonize_indicator(
-    ind: Indicator, values: pd.Series, responses: _Source, codebook_path: str
+    ind: Indicator, values: _Values, responses: _Source, codebook_path: str
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    norm = _normalised(values)
-    present = norm.notna().to_numpy()
+    present = values.present
     kinds = {
-        kind: norm.isin(getattr(ind, kind)).to_numpy()
+        kind: values.isin(getattr(ind, kind))
         for kind in ("yes_codes", "no_codes", "missing_codes", "skip_codes")
     }
     listed = np.logical_or.reduce(list(kinds.values()))
     unlisted = present & ~listed
     if unlisted.any():
         index = _first_bad(unlisted)
-        bad = norm[unlisted].map(_code_text).value_counts()
-        others = "" if len(bad) == 1 else f" (unlisted codes: {', '.join(bad.index)})"
+        bad = values.counts(unlisted)
+        others = "" if len(bad) == 1 else f" (unlisted codes: {', '.join(bad)})"
+        many = _many_rows(unlisted, values, responses.locate, "codes it does not list")
         raise PrevalenceError(
-            f"code {_code_text(norm.iloc[index])} is not in the codebook for indicator "
-            f"{ind.id!r}{others}",
+            f"code {_code_text(values.value(index))} is not in the codebook for indicator "
+            f"{ind.id!r}{others if not many else ''}{many}",
             file=responses.path,
             column=ind.column,
             row=responses.locate(index),
@@ -152,16 +231,15 @@ def _harmonize_indicator(
                 f"indicators.{ind.id} (or to defaults) in {codebook_path}, or correct the data"
             ),
         )
-    y = np.full(len(norm), np.nan)
+    y = np.full(len(values.codes), np.nan)
     y[kinds["yes_codes"]] = 1.0
     y[kinds["no_codes"]] = 0.0
-    missing = norm[kinds["missing_codes"]].map(_code_text).value_counts()
     counts = {
         "column": ind.column,
         "denominator": ind.denominator or "all",
         "yes": int(kinds["yes_codes"].sum()),
         "no": int(kinds["no_codes"].sum()),
-        "missing": {str(k): int(v) for k, v in sorted(missing.items())},
+        "missing": values.counts(kinds["missing_codes"]),
         "not_applicable": int(kinds["skip_codes"].sum()),
         "blank": int((~present).sum()),
     }
@@ -169,29 +247,30 @@ def _harmonize_indicator(
 
 
 def _harmonize_domain(
-    domain: Domain, values: pd.Series, responses: _Source, codebook_path: str
+    domain: Domain, values: _Values, responses: _Source, codebook_path: str
 ) -> tuple[pd.Categorical, dict[str, Any]]:
-    norm = _normalised(values)
     labels = domain.labels
     if labels is None and domain.column in responses.value_labels:
         labels = tuple(
             (normalise_code(k), str(v)) for k, v in responses.value_labels[domain.column].items()
         )
-    missing = norm.isin(domain.missing_codes).to_numpy() if domain.missing_codes else None
-    if missing is not None:
-        norm = norm.mask(missing)
-    present = norm.notna().to_numpy()
+    missing = values.isin(domain.missing_codes) if domain.missing_codes else None
+    present = values.present if missing is None else values.present & ~missing
     if labels is not None:
         by_code = dict(labels)
         by_label = {label: label for _, label in labels}
-        mapped = norm.map(lambda v: by_code.get(v, by_label.get(v)) if v is not None else None)
-        mapped = mapped.where(norm.notna())
-        unlisted = present & mapped.isna().to_numpy()
+        order = list(dict.fromkeys(label for _, label in labels))
+        position = {label: i for i, label in enumerate(order)}
+        label_of = [by_code.get(v, by_label.get(v)) for v in values.values]
+        category = np.array([-1 if s is None else position[s] for s in label_of] + [-1])
+        codes = np.where(present, category[values.codes], -1)
+        unlisted = present & (codes < 0)
         if unlisted.any():
             index = _first_bad(unlisted)
+            many = _many_rows(unlisted, values, responses.locate, "values it has no label for")
             raise PrevalenceError(
-                f"value {_code_text(norm.iloc[index])} of domain {domain.id!r} has no label "
-                "in the codebook",
+                f"value {_code_text(values.value(index))} of domain {domain.id!r} has no label "
+                f"in the codebook{many}",
                 file=responses.path,
                 column=domain.column,
                 row=responses.locate(index),
@@ -200,19 +279,23 @@ def _harmonize_domain(
                     f"{codebook_path}, or correct the data"
                 ),
             )
-        order = list(dict.fromkeys(label for _, label in labels))
-        categorical = pd.Categorical(mapped, categories=order)
     else:
-        text = norm.map(_code_text, na_action="ignore")
-        categorical = pd.Categorical(text, categories=sorted(text.dropna().unique()))
-    counts = pd.Series(categorical).value_counts(sort=False)
+        used = np.zeros(len(values.values) + 1, dtype=bool)
+        used[values.codes[present]] = True
+        texts = [_code_text(v) for v in values.values]
+        order = sorted({texts[i] for i in np.flatnonzero(used[:-1])})
+        position = {text: i for i, text in enumerate(order)}
+        category = np.array([position.get(s, -1) for s in texts] + [-1])
+        codes = np.where(present, category[values.codes], -1)
+    categorical = pd.Categorical.from_codes(codes, categories=order)
+    counts = np.bincount(codes[codes >= 0], minlength=len(order))
     info = {
         "column": domain.column,
-        "counts": {str(k): int(v) for k, v in counts.items()},
+        "counts": {str(k): int(v) for k, v in zip(order, counts, strict=True)},
         "no_value": int((~present).sum()),
         "missing_code": 0 if missing is None else int(missing.sum()),
     }
-    if info["no_value"] == len(norm):
+    if info["no_value"] == len(values.codes):
         raise PrevalenceError(
             f"domain {domain.id!r} has no value in any row",
             file=responses.path,
@@ -220,6 +303,47 @@ def _harmonize_domain(
             fix=f"point domains.{domain.id}.column in {codebook_path} at the right column",
         )
     return categorical, info
+
+
+def _check_ids(series: pd.Series, column: str, path: str, locate: Callable[[int], str]) -> None:
+    """Every respondent has an id, and no two the same (compared as normalised codes)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    plain = _is_numeric(series)
+    if not plain:  # text ids: the file's values are the codes unless spaces or numbers differ
+        text = pd.Series(uniques, dtype="string")
+        stripped = text.str.strip()
+        plain = bool(
+            (stripped == text).all()
+            and (stripped != "").all()
+            and not stripped.str.fullmatch(_NUMBER).any()
+        )
+    if plain:
+        values: _Values | None = None
+        present = codes >= 0
+    else:
+        values = _Values.of(series)
+        codes, present = values.codes, values.present
+    if not present.all():
+        raise PrevalenceError(
+            "respondent id is empty",
+            file=path,
+            column=column,
+            row=locate(_first_bad(~present)),
+            fix="give every respondent an id (or remove the row if it holds no response)",
+        )
+    counts = np.bincount(codes)
+    if (counts > 1).any():
+        rows = np.flatnonzero(counts[codes] > 1)
+        same = rows[codes[rows] == codes[rows[0]]]
+        first = values.value(int(rows[0])) if values is not None else uniques[codes[rows[0]]]
+        raise PrevalenceError(
+            f"respondent id is not unique ({_code_text(first)} appears on "
+            f"{', '.join(locate(i) for i in same[:5])})",
+            file=path,
+            column=column,
+            row=locate(int(same[1])),
+            fix="remove the duplicated response, or give each respondent its own id",
+        )
 
 
 def _k_anonymity(
@@ -359,37 +483,14 @@ def ingest(
     blank = np.logical_and.reduce(empty) if empty else np.zeros(0, dtype=bool)
     excluded = [{"row": responses.locate(i), "reason": "blank row"} for i in np.flatnonzero(blank)]
     keep = ~blank
-    data = frame.loc[keep].reset_index(drop=True)
+    data = frame.loc[keep].reset_index(drop=True) if blank.any() else frame
     kept_index = np.flatnonzero(keep)
 
     def locate(i: int) -> str:
         return responses.locate(int(kept_index[i]))
 
     source = _Source(responses.path, locate, responses.value_labels)
-
-    ids = _normalised(data[codebook.respondent_id])
-    no_id = ids.isna().to_numpy()
-    if no_id.any():
-        raise PrevalenceError(
-            "respondent id is empty",
-            file=responses.path,
-            column=codebook.respondent_id,
-            row=locate(_first_bad(no_id)),
-            fix="give every respondent an id (or remove the row if it holds no response)",
-        )
-    dup = ids.duplicated(keep=False).to_numpy()
-    if dup.any():
-        rows = np.flatnonzero(dup)
-        first_value = ids.iloc[rows[0]]
-        same = rows[(ids.iloc[rows] == first_value).to_numpy()]
-        raise PrevalenceError(
-            f"respondent id is not unique ({_code_text(first_value)} appears on "
-            f"{', '.join(locate(i) for i in same[:5])})",
-            file=responses.path,
-            column=codebook.respondent_id,
-            row=locate(int(same[1])),
-            fix="remove the duplicated response, or give each respondent its own id",
-        )
+    _check_ids(data[codebook.respondent_id], codebook.respondent_id, responses.path, locate)
 
     scan_columns(
         data,
@@ -404,11 +505,18 @@ def ingest(
         locate=locate,
     )
 
+    distinct: dict[str, _Values] = {}
+
+    def values_of(column: str) -> _Values:
+        if column not in distinct:
+            distinct[column] = _Values.of(data[column])
+        return distinct[column]
+
     out: dict[str, Any] = {}
     domain_log: dict[str, Any] = {}
     for domain in codebook.domains.values():
         out[domain.id], domain_log[domain.id] = _harmonize_domain(
-            domain, data[domain.column], source, cb_path
+            domain, values_of(domain.column), source, cb_path
         )
     anonymity = _k_anonymity(
         pd.DataFrame(out), list(codebook.domains), k, policy, responses.path, cb_path
@@ -418,13 +526,13 @@ def ingest(
         domain_log[domain]["coarsened"] = merged
     indicator_log: dict[str, Any] = {}
     for ind in codebook.indicators.values():  # denominators come first
-        y, counts = _harmonize_indicator(ind, data[ind.column], source, cb_path)
+        y, counts = _harmonize_indicator(ind, values_of(ind.column), source, cb_path)
         if ind.denominator is not None:
             parent_yes = out[ind.denominator] == 1.0
             answered = ~np.isnan(y)
             counts["outside_denominator"] = int((answered & ~parent_yes).sum())
             counts["skipped_in_denominator"] = int(
-                (parent_yes & _normalised(data[ind.column]).isin(ind.skip_codes).to_numpy()).sum()
+                (parent_yes & values_of(ind.column).isin(ind.skip_codes)).sum()
             )
             if counts["outside_denominator"]:
                 log.warning(

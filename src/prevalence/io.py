@@ -13,6 +13,7 @@ import contextlib
 import csv
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -94,7 +95,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
             row=f"line {line}",
             fix="save the file as CSV UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)')",
         ) from None
-    header = text.splitlines()[0]
+    header = re.match(r"[^\r\n]*", text).group()  # the first line, without splitting the rest
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     if delimiter not in header:
         try:
@@ -109,7 +110,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
                 row="line 1",
                 fix="save the file as comma-separated CSV (or as .tsv for tabs)",
             )
-    try:
+    frame = _parse_csv(raw, delimiter)
+    if frame is not None:
+        return frame
+    try:  # pandas reads what arrow does not (line breaks inside quotes), or names the problem
         frame = pd.read_csv(
             path,
             sep=delimiter,
@@ -127,6 +131,59 @@ def _read_csv(path: Path) -> pd.DataFrame:
             fix="check that every line has the same number of fields and quotes are closed",
         ) from None
     return frame
+
+
+def _parse_csv(raw: bytes, delimiter: str) -> pd.DataFrame | None:
+    """The CSV parsed by arrow in parallel, every field as text, then numbers as numbers.
+
+    A column becomes numeric only when every value in it is a number as written
+    (``pandas.to_numeric`` would read it the same); everything else stays text, with
+    only empty fields missing, as the codebook's codes are compared. None when arrow
+    cannot parse the file: the caller then reads it with pandas, which says where.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    if raw.count(b'"') % 2:  # a quote left open: arrow reads on to the end, pandas says where
+        return None
+    try:
+        names = next(
+            csv.reader(
+                [raw[:65536].decode("utf-8-sig", "replace").splitlines()[0]], delimiter=delimiter
+            )
+        )
+        table = pacsv.read_csv(
+            pa.BufferReader(raw),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in names},
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowException, StopIteration, IndexError, csv.Error):
+        return None
+    if table.num_columns != len(names) or len(set(names)) != len(names):
+        return None
+    columns = {}
+    for name, column in zip(names, table.columns, strict=True):
+        columns[name] = column
+        if column.null_count == len(column):
+            continue
+        for kind in (pa.int64(), pa.float64()):
+            try:
+                number = pc.cast(column, kind)
+            except pa.ArrowInvalid:
+                continue
+            if kind == pa.float64() and pc.any(pc.is_nan(number)).as_py():
+                break  # "nan" is text to pandas.to_numeric, and so a code here
+            if kind == pa.int64() and number.null_count:
+                number = pc.cast(column, pa.float64())  # ints with blanks: as pandas reads them
+            columns[name] = number
+            break
+    return pa.table(columns).to_pandas()
 
 
 def _read_xlsx(path: Path, sheet: str | int | None) -> pd.DataFrame:

@@ -14,10 +14,12 @@ populations so small that a region and an age group can name a person:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from prevalence.errors import PrevalenceError
@@ -140,13 +142,32 @@ def small_groups(frame: pd.DataFrame, domains: Sequence[str], k: int) -> list[di
     """
     if not domains or len(frame) == 0:
         return []
-    keys = frame[list(domains)].astype("string").fillna("(missing)")
-    counts = keys.value_counts(sort=False).reset_index(name="n")
-    counts = counts[counts["n"] < k].sort_values(["n", *domains], kind="stable")
-    return [
-        {"values": {d: str(row[d]) for d in domains}, "n": int(row["n"])}
-        for _, row in counts.iterrows()
-    ]
+    factorized = [pd.factorize(frame[d], use_na_sentinel=True) for d in domains]
+    if math.prod(len(values) + 1 for _, values in factorized) >= 2**62:
+        keys = frame[list(domains)].astype("string").fillna("(missing)")
+        table = keys.value_counts(sort=False).reset_index(name="n")
+        table = table[table["n"] < k].sort_values(["n", *domains], kind="stable")
+        return [
+            {"values": {d: str(row[d]) for d in domains}, "n": int(row["n"])}
+            for _, row in table.iterrows()
+        ]
+    key = np.zeros(len(frame), dtype=np.int64)
+    names = []
+    for codes, values in factorized:  # each row's combination as one integer (mixed radix)
+        key *= len(values) + 1
+        key += codes + 1
+        names.append(["(missing)", *(str(v) for v in values)])
+    combos, counts = np.unique(key, return_counts=True)
+    small = counts < k
+    rows = []
+    for combo, n in zip(combos[small], counts[small], strict=True):
+        values = {}
+        for domain, labels in zip(reversed(domains), reversed(names), strict=True):
+            combo, code = divmod(int(combo), len(labels))
+            values[domain] = labels[code]
+        rows.append({"values": {d: values[d] for d in domains}, "n": int(n)})
+    rows.sort(key=lambda g: (g["n"], *(g["values"][d] for d in domains)))
+    return rows
 
 
 def coarsen(
