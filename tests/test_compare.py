@@ -805,3 +805,74 @@ def test_forest_files_are_byte_identical(tmp_path):
         assert x.read_bytes() == y.read_bytes(), x.name
     dpi = Image.open(first[0]).info["dpi"]
     assert dpi == pytest.approx((300, 300), abs=0.01)
+
+
+# --------------------------------------------------------------------------------------
+# the covariance of cell ratios from group totals equals the one from the rows
+# --------------------------------------------------------------------------------------
+def _cell_columns(y, codes, m, ind, num, den):
+    """The (rows, L) numerator and denominator columns that the cell weights describe."""
+    n, size = len(codes), len(ind)
+    u, v = np.zeros((n, size)), np.zeros((n, size))
+    for col in range(size):
+        answer = y[:, ind[col]]
+        ok = ~np.isnan(answer) & (codes >= 0)
+        r = np.where(ok, answer, 0).astype(int)
+        d = np.where(ok, codes, 0)
+        u[:, col] = np.where(ok, num[col, d, r], 0.0)
+        v[:, col] = np.where(ok, den[col, d, r], 0.0)
+    return u, v
+
+
+def _cell_layout(m: int, k: int):
+    """Sides of comparisons (one value, the others) and the 2 x m tables of every indicator."""
+    ind, num, den = [], [], []
+    for j in range(k):
+        for d in range(m):
+            side = np.zeros((m, 2))
+            side[d] = 1.0
+            yes = side.copy()
+            yes[:, 0] = 0.0
+            ind += [j, j]
+            num += [yes, (1.0 - side) * np.array([0.0, 1.0])]
+            den += [side, 1.0 - side]
+            for level in (0, 1):
+                cell = np.zeros((m, 2))
+                cell[d, level] = 1.0
+                ind.append(j)
+                num.append(cell)
+                den.append(np.ones((m, 2)))
+    return np.array(ind), np.array(num), np.array(den)
+
+
+CELL_CASES = [
+    *[(d, None) for d in ("srs", "strat", "clus1", "clus2", "strat_paired")],
+    *[(d, p) for d in ("strat_lonely", "clus2_lonely") for p in ("adjust", "average", "remove")],
+    *[(d, None) for d in ("clus1_jk1", "strat_boot", "strat_paired_fay", "clus1_jk1_mse")],
+]
+
+
+@pytest.mark.parametrize(("design", "lonely"), CELL_CASES)
+@pytest.mark.parametrize("block", [None, 7])
+def test_cell_ratio_covariance_equals_the_covariance_of_the_rows(
+    design, lonely, block, monkeypatch
+):
+    from prevalence import variance
+
+    if block:  # a few PSUs at a time: the blocks must add up to the whole
+        monkeypatch.setattr(variance, "_BLOCK_ELEMENTS", block * 4 * 3 * 16)
+    _, _, spec, raw = _oracle(design)
+    if lonely:
+        spec = {**spec, "lonely_psu": lonely}
+    survey = SurveyDesign.from_frame(raw, spec)
+    y = raw[list(ORACLE_INDICATORS)].to_numpy(float, copy=True)
+    y[::11, 1] = np.nan
+    codes = stype_codes(raw).copy()
+    codes[::13] = -1
+    ind, num, den = _cell_layout(3, y.shape[1])
+    cells = variance.cell_ratio_covariance(survey, y, codes, 3, ind, num, den)
+    rows = ratio_covariance(survey, *_cell_columns(y, codes, 3, ind, num, den))
+    np.testing.assert_array_equal(cells.n, rows.n)
+    np.testing.assert_allclose(cells.estimate, rows.estimate, rtol=1e-13, atol=0)
+    scale = np.nanmax(np.abs(rows.cov))
+    np.testing.assert_allclose(cells.cov, rows.cov, rtol=1e-10, atol=1e-13 * scale)

@@ -865,23 +865,16 @@ def valid_rows_df(design: Any, y: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 def _design_within(survey, y, codes, a, b, level: float):
     """Wald rows for every indicator x pair of sides: one covariance for all of them."""
-    from prevalence.variance import ratio_covariance
+    from prevalence.variance import cell_ratio_covariance
 
     k = y.shape[1]
-    c = a.shape[0]
-    valid = ~np.isnan(y)  # (n, k)
-    known = codes >= 0
-    in_a = np.zeros((y.shape[0], c), dtype=bool)
-    in_b = np.zeros_like(in_a)
-    in_a[known] = a[:, codes[known]].T
-    in_b[known] = b[:, codes[known]].T
-    # columns: indicator j, pair p, side s -> (j * c + p) * 2 + s
-    member = np.stack(
-        [valid[:, :, None] & in_a[:, None, :], valid[:, :, None] & in_b[:, None, :]], axis=-1
-    ).reshape(y.shape[0], k * c * 2)
-    yy = np.repeat(np.nan_to_num(y), c * 2, axis=1)
-    v = member.astype(np.float64)
-    rc = ratio_covariance(survey, yy * v, v)
+    c, m = a.shape
+    # ratio (j * c + p) * 2 + s: indicator j, pair p, side s (a, b); yes among the side
+    sides = np.stack([a, b], axis=1).astype(np.float64)  # (c, 2, m)
+    den = np.repeat(np.broadcast_to(sides[None], (k, c, 2, m)).reshape(-1, m)[:, :, None], 2, 2)
+    num = den * np.array([0.0, 1.0])
+    ind = np.repeat(np.arange(k), c * 2)
+    rc = cell_ratio_covariance(survey, y, codes, m, ind, num, den)
     ia = np.arange(k * c) * 2
     ib = ia + 1
     var = rc.cov[ia, ia] + rc.cov[ib, ib] - 2.0 * rc.cov[ia, ib]
@@ -1292,28 +1285,28 @@ def rao_scott(design: Any, y: np.ndarray, codes: np.ndarray, m: int) -> pd.DataF
         y = y[:, None]
     k = y.shape[1]
     known = codes >= 0
-    layout = []  # per indicator: (present values, r levels, first column)
-    num_cols, den_cols = [], []
+    layout = []  # per indicator: (present values, r levels, first ratio, valid rows)
+    ratios = []  # (indicator, domain value, answer) of every cell of every table tested
     for j in range(k):
         valid = ~np.isnan(y[:, j]) & known
         counts = np.bincount(codes[valid], minlength=m)
         values = np.flatnonzero(counts > 0)
         levels = np.flatnonzero(np.bincount(y[valid, j].astype(np.int64), minlength=2) > 0)
-        start = len(num_cols)
+        start = len(ratios)
         if len(values) >= 2 and len(levels) == 2:
-            for d in values:
-                for level in (0, 1):
-                    num_cols.append(valid & (codes == d) & (y[:, j] == level))
-                    den_cols.append(valid)
+            ratios += [(j, d, level) for d in values for level in (0, 1)]
         layout.append((values, levels, start, int(valid.sum())))
     rc = None
     nu = np.full(k, np.inf)
     if design is not None:
-        from prevalence.variance import ratio_covariance
+        from prevalence.variance import cell_ratio_covariance
 
-        if num_cols:
-            num = np.column_stack(num_cols).astype(np.float64)
-            rc = ratio_covariance(design, num, np.column_stack(den_cols).astype(np.float64))
+        if ratios:
+            cells = np.array(ratios)
+            num = np.zeros((len(ratios), m, 2))
+            num[np.arange(len(ratios)), cells[:, 1], cells[:, 2]] = 1.0
+            den = np.ones((len(ratios), m, 2))  # the table: every valid answer with a value
+            rc = cell_ratio_covariance(design, y, codes, m, cells[:, 0], num, den)
         nu = valid_rows_df(design, y, codes)
     rows = []
     for j, (values, levels, start, n_rows) in enumerate(layout):

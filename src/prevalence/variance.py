@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -56,6 +56,7 @@ __all__ = [
     "DomainProportions",
     "RatioCovariance",
     "domain_proportions",
+    "cell_ratio_covariance",
     "domain_proportions_by",
     "glm_logit_stop",
     "ratio_covariance",
@@ -428,8 +429,13 @@ def _map(fn, items, workers: int) -> list:
     return list(pool.map(fn, items))
 
 
-def _indicator_sums(y: np.ndarray, groups: _Groups, w: np.ndarray, workers: int = 1) -> np.ndarray:
+def _indicator_sums(
+    y: np.ndarray, groups: _Groups, w: np.ndarray, workers: int = 1, *, by_answer: bool = False
+) -> np.ndarray:
     """Per group and indicator: sum(w y), sum(w), valid rows and cases, as (G, 4, k).
+
+    With ``by_answer``: sum(w) of the yes rows, of the no rows, rows answering no,
+    rows answering yes (the sums of the rest, before they are added up).
 
     Each indicator's rows are keyed by group and response: the weights and
     the number of rows with y = 1 and with y = 0 are summed by group (NaN
@@ -495,8 +501,9 @@ def _indicator_sums(y: np.ndarray, groups: _Groups, w: np.ndarray, workers: int 
     bad = np.flatnonzero(invalid)
     if bad.size:
         raise ValueError(f"indicator {int(bad[0])} holds values other than 0, 1 and NaN")
-    acc[:, :, 1] += acc[:, :, 0]  # sum(w) over valid rows = zeros' + ones'
-    acc[:, :, 2] += acc[:, :, 3]  # valid rows
+    if not by_answer:
+        acc[:, :, 1] += acc[:, :, 0]  # sum(w) over valid rows = zeros' + ones'
+        acc[:, :, 2] += acc[:, :, 3]  # valid rows
     return acc.transpose(1, 2, 0)  # (G, 4, k): sum(w y), sum(w), rows, cases
 
 
@@ -1146,45 +1153,76 @@ def _union_counts(present: np.ndarray) -> np.ndarray:
 
 def _taylor_score_covariance(design: SurveyDesign, z: np.ndarray, member: np.ndarray) -> np.ndarray:
     """Stratified (one or two stage) covariance of the totals of the score columns of z."""
+    t = _sum_rows(design.psu, z, design.n_psu)  # (P, L) PSU totals
+    cov = _stage1_covariance(
+        design,
+        lambda: iter([(0, t)]),
+        _sum_rows(design.psu_stratum, t, design.n_strata),
+        lambda: _sum_rows(design.strata, member.astype(np.float64), design.n_strata) > 0,
+    )
+    if design.has_stage2:
+        s = _sum_rows(design.ssu, z, design.ssu_psu.shape[0])  # (S, L) second-stage totals
+        present = lambda: _sum_rows(design.psu, member.astype(np.float64), design.n_psu) > 0  # noqa: E731
+        cov = cov + _stage2_covariance(design, s, present, t)
+    return cov
+
+
+def _stage1_covariance(
+    design: SurveyDesign,
+    blocks: Callable[[], Iterator[tuple[int, np.ndarray]]],
+    stratum_totals: np.ndarray,
+    present: Callable[[], np.ndarray],
+) -> np.ndarray:
+    """First-stage covariance of PSU totals, given block by block.
+
+    ``blocks()`` yields ``(first, t)``: the totals ``t`` of PSUs ``first, first + 1, ...``,
+    every PSU once, in order, so that the (PSUs x L) matrix need never be whole.
+    ``stratum_totals`` (H, L) are their sums by stratum; ``present()`` (H, L) says
+    where each column has rows (asked for only when a stratum is lonely).
+    """
     n_strata = design.n_strata
     h_of_psu = design.psu_stratum
     n_h = design.stratum_n_psu.astype(np.float64)
     f_h = _sampling_complement(n_h, design.stratum_popsize)
-    t = _sum_rows(design.psu, z, design.n_psu)  # (P, L) PSU totals
-    mean = _sum_rows(h_of_psu, t, n_strata) / n_h[:, None]
-    dev = t - mean[h_of_psu]
+    mean = stratum_totals / n_h[:, None]
     selfrep = f_h < SELF_REPRESENTING_TOL
     lonely = (n_h == 1) & ~selfrep
     factor = np.divide(f_h * n_h, n_h - 1.0, out=np.zeros(n_strata), where=n_h > 1)
     factor[selfrep] = 0.0
-    cov = (dev * factor[h_of_psu][:, None]).T @ dev
     policy = design.lonely_psu
+    hit = None
     if lonely.any():
-        present = _sum_rows(design.strata, member.astype(np.float64), n_strata) > 0  # (H, L)
-        hit = lonely[:, None] & present
+        seen = present()  # (H, L)
+        hit = lonely[:, None] & seen
         if policy == "fail" and hit.any():
             raise _lonely_error(design, int(np.argwhere(hit)[0][0]), 1)
-        if policy == "adjust":
-            psu_lonely = lonely[h_of_psu]
-            tl = t[psu_lonely]
-            cov = cov + (tl * f_h[h_of_psu][psu_lonely][:, None]).T @ tl
-        elif policy == "average":
-            union = _union_counts(present)
-            ok = _union_counts(present & ~lonely[:, None])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                cov = np.where(ok > 0, cov * union / ok, np.nan)
-    if design.has_stage2:
-        cov = cov + _stage2_covariance(design, z, member, t)
+    cols = stratum_totals.shape[1]
+    cov = np.zeros((cols, cols))
+    for first, t in blocks():
+        h = h_of_psu[first : first + t.shape[0]]
+        dev = t - mean[h]
+        cov += (dev * factor[h][:, None]).T @ dev
+        if hit is not None and policy == "adjust":
+            own = lonely[h]
+            tl = t[own]
+            cov += (tl * f_h[h][own][:, None]).T @ tl
+    if hit is not None and policy == "average":
+        union = _union_counts(seen)
+        ok = _union_counts(seen & ~lonely[:, None])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cov = np.where(ok > 0, cov * union / ok, np.nan)
     return cov
 
 
 def _stage2_covariance(
-    design: SurveyDesign, z: np.ndarray, member: np.ndarray, t: np.ndarray
+    design: SurveyDesign, s: np.ndarray, present: Callable[[], np.ndarray], t: np.ndarray
 ) -> np.ndarray:
-    """Second-stage covariance: within every PSU, times the first-stage fraction n_h/N_h."""
+    """Second-stage covariance: within every PSU, times the first-stage fraction n_h/N_h.
+
+    ``s`` (S, L) and ``t`` (P, L) are the second-stage unit and PSU totals; ``present()``
+    (P, L) says where each column has rows (asked for only when a PSU is lonely).
+    """
     ssu_psu = design.ssu_psu
-    n_ssu = ssu_psu.shape[0]
-    s = _sum_rows(design.ssu, z, n_ssu)  # (S, L) second-stage unit totals
     n2 = design.psu_n_ssu.astype(np.float64)
     f2 = _sampling_complement(n2, design.psu_popsize)
     dev = s - (t / n2[:, None])[ssu_psu]
@@ -1198,8 +1236,7 @@ def _stage2_covariance(
     cov = (dev * factor[ssu_psu][:, None]).T @ dev
     lonely = (n2 == 1) & ~selfrep
     if lonely.any():
-        present = _sum_rows(design.psu, member.astype(np.float64), design.n_psu) > 0  # (P, L)
-        hit = lonely[:, None] & present
+        hit = lonely[:, None] & present()
         policy = design.lonely_psu
         if policy == "fail" and hit.any():
             raise _lonely_error(design, int(h[np.argwhere(hit)[0][0]]), 2)
@@ -1268,3 +1305,189 @@ def _replicate_covariance(
         d_b = np.where(both, filled - c_b[:, None], 0.0)
         cov[a] = np.where(both.any(axis=1), rep.scale * (d_a * d_b) @ rs, np.nan)
     return cov
+
+
+# --------------------------------------------------------------------------------------
+# ratios over the cells of one domain variable, from group totals
+# --------------------------------------------------------------------------------------
+#: elements of a (PSUs x ratios) block of totals made at a time
+_BLOCK_ELEMENTS = 4_000_000
+
+
+def cell_ratio_covariance(
+    design: SurveyDesign,
+    y: np.ndarray,
+    domain: np.ndarray,
+    m: int,
+    indicator: np.ndarray,
+    numerator: np.ndarray,
+    denominator: np.ndarray,
+) -> RatioCovariance:
+    """:func:`ratio_covariance` for ratios that count cells of indicator x domain value x answer.
+
+    Ratio l is about indicator ``indicator[l]``; a row with domain value d and answer
+    r (0 no, 1 yes) adds its weight times ``numerator[l, d, r]`` to the numerator and
+    times ``denominator[l, d, r]`` to the denominator. Rows with no answer (NaN) or no
+    domain value (-1) add nothing. The two sides of a comparison of domain values, the
+    cells of a two-way table and domain proportions are all of this form.
+
+    Parameters
+    ----------
+    design, y
+        As for :func:`domain_proportions`.
+    domain, m
+        (n_rows,) domain codes in ``[-1, m)`` and the number of domain values.
+    indicator
+        (L,) column of ``y`` of each ratio.
+    numerator, denominator
+        (L, m, 2) weights 0 or 1 of each (domain value, answer) cell.
+
+    Returns
+    -------
+    RatioCovariance
+        Equal to :func:`ratio_covariance` on the (n_rows, L) columns these cells make,
+        to rounding. Nothing of size rows x ratios is made: the rows are summed once per
+        indicator by sampling unit and domain value (the pass of the estimates), and the
+        covariance is made from those totals, a block of PSUs at a time.
+    """
+    n = design.n
+    yy = _indicator_matrix(y, n)
+    dom, m = _domain_codes(domain, m, n)
+    ind = np.asarray(indicator, dtype=np.intp)
+    size = ind.shape[0]
+    num = np.asarray(numerator, dtype=np.float64).reshape(size, m, 2)
+    den = np.asarray(denominator, dtype=np.float64).reshape(size, m, 2)
+    if not (np.isin(num, (0.0, 1.0)).all() and np.isin(den, (0.0, 1.0)).all()):
+        raise ValueError("numerator and denominator weights must be 0 or 1")
+    codes = np.zeros(n, dtype=np.intp) if dom is None else dom
+    if design.replicates is not None:
+        return _replicate_cell_covariance(design, yy, codes, m, ind, num, den)
+    stage2 = design.has_stage2
+    unit = design.ssu if stage2 else design.psu
+    n_units = int(design.ssu_psu.shape[0] if stage2 else design.n_psu)
+    groups = _row_groups(unit, n_units, [(dom, m)])
+    workers = _threads(None, n, yy.shape[1])
+    if groups.size <= n:
+        sums = _indicator_sums(yy, groups, design.weights, workers, by_answer=True)
+        occupied = np.flatnonzero((sums[:, 2] + sums[:, 3]).any(axis=1))
+        sums = sums[occupied]
+    else:
+        group, occupied = dense_codes(groups.codes())
+        sums = _indicator_sums(
+            yy,
+            _Groups.given(group, int(occupied.size)),
+            design.weights,
+            workers,
+            by_answer=True,
+        )
+    g_unit = occupied // groups.n_cells
+    g_dom = groups.levels[occupied % groups.n_cells, 0]
+    inside = g_dom >= 0
+    g_unit, g_dom, sums = g_unit[inside], g_dom[inside], sums[inside]
+    psu_of_unit = design.ssu_psu if stage2 else np.arange(n_units)
+    g_psu = psu_of_unit[g_unit]
+    g_stratum = design.psu_stratum[g_psu]
+    k = yy.shape[1]
+
+    def by_cell(weights: np.ndarray, totals: np.ndarray, part: int) -> np.ndarray:
+        """(G', L) from (G', m, 4, k) group sums: what each group adds to each ratio."""
+        yes, no = (0, 1) if part == 0 else (3, 2)  # weights, or rows
+        return (
+            totals[:, :, yes, ind] * weights[:, :, 1].T[None]
+            + totals[:, :, no, ind] * weights[:, :, 0].T[None]
+        ).sum(axis=1)
+
+    def spread(where: np.ndarray, count: int, rows=slice(None)) -> np.ndarray:
+        """(count, m, 4, k): the sums of the groups ``rows`` by ``where`` (theirs) and value."""
+        key = where * m + g_dom[rows]
+        flat = sums[rows].reshape(-1, 4 * k)
+        return _sum_rows(key, flat, count * m).reshape(count, m, 4, k)
+
+    per_domain = spread(np.zeros(len(g_dom), dtype=np.intp), 1)
+    rows = np.rint(by_cell(den, per_domain, 1)[0]).astype(np.int64)
+    total_u = by_cell(num, per_domain, 0)[0]
+    total_w = by_cell(den, per_domain, 0)[0]
+    empty = rows == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        estimate = np.where(empty, np.nan, total_u / total_w)
+    r0 = np.where(empty, 0.0, estimate)
+    inv = np.where(empty, 0.0, 1.0 / np.where(empty, 1.0, total_w))
+    score = (num - r0[:, None, None] * den) * inv[:, None, None]  # (L, m, 2) of one cell's w
+    by_stratum = spread(g_stratum, design.n_strata)
+
+    def present_in_strata() -> np.ndarray:
+        return by_cell(den, by_stratum, 1) > 0
+
+    def unit_totals(u0: int, u1: int, part: slice) -> np.ndarray:
+        """(u1 - u0, L) score totals of units u0..u1-1 (their groups are ``part``)."""
+        own = spread(g_unit[part] - u0, u1 - u0, part)
+        return by_cell(score, own, 0)
+
+    per_block = max(1, _BLOCK_ELEMENTS // max(size * m * 4, 1))
+    bounds = [*range(0, n_units, per_block), n_units]
+    starts = np.searchsorted(g_unit, bounds)  # the groups are in unit order
+
+    def blocks() -> Iterator[tuple[int, np.ndarray]]:
+        for b in range(len(bounds) - 1):
+            yield bounds[b], unit_totals(bounds[b], bounds[b + 1], slice(starts[b], starts[b + 1]))
+
+    stratum_totals = by_cell(score, by_stratum, 0)
+    if stage2:
+        s = np.concatenate([block for _, block in blocks()]) if n_units else np.zeros((0, size))
+        t = _sum_rows(design.ssu_psu, s, design.n_psu)
+        cov = _stage1_covariance(design, lambda: iter([(0, t)]), stratum_totals, present_in_strata)
+        by_psu = lambda: by_cell(den, spread(g_psu, design.n_psu), 1) > 0  # noqa: E731
+        cov += _stage2_covariance(design, s, by_psu, t)
+    else:
+        cov = _stage1_covariance(design, blocks, stratum_totals, present_in_strata)
+    cov[empty, :] = np.nan
+    cov[:, empty] = np.nan
+    return RatioCovariance(estimate=estimate, cov=cov, n=rows)
+
+
+def _replicate_cell_covariance(
+    design: SurveyDesign,
+    y: np.ndarray,
+    codes: np.ndarray,
+    m: int,
+    ind: np.ndarray,
+    num: np.ndarray,
+    den: np.ndarray,
+) -> RatioCovariance:
+    """The replicate variance of :func:`cell_ratio_covariance`: every replicate's cell sums."""
+    rep = design.replicates
+    w = design.weights
+    size = ind.shape[0]
+    n_rep = rep.weights.shape[1]
+    # per indicator: sums of the weights and the replicate weights by (domain value, answer)
+    full = np.zeros((y.shape[1], m, 2))
+    counts = np.zeros((y.shape[1], m, 2))
+    reps = np.zeros((y.shape[1], m, 2, n_rep))
+    for j in np.unique(ind):
+        col = y[:, j]
+        valid = ~np.isnan(col) & (codes >= 0)
+        key = codes[valid] * 2 + col[valid].astype(np.intp)
+        full[j] = np.bincount(key, weights=w[valid], minlength=2 * m).reshape(m, 2)
+        counts[j] = np.bincount(key, minlength=2 * m).reshape(m, 2)
+        reps[j] = _sum_rows(key, rep.weights[valid], 2 * m).reshape(m, 2, n_rep)
+    rows = np.rint(np.einsum("lmr,lmr->l", den, counts[ind])).astype(np.int64)
+    total_u = np.einsum("lmr,lmr->l", num, full[ind])
+    total_w = np.einsum("lmr,lmr->l", den, full[ind])
+    empty = rows == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        estimate = np.where(empty, np.nan, total_u / total_w)
+    rep_u = np.einsum("lmr,lmrk->lk", num, reps[ind])  # (L, R)
+    rep_w = np.einsum("lmr,lmrk->lk", den, reps[ind])
+    has_w = rep_w > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = np.where(has_w, rep_u / np.where(has_w, rep_w, 1.0), np.nan)
+    # all responses equal: every replicate ratio is exactly that value, as domain_proportions
+    zero = np.einsum("lmr,lmr->l", num, counts[ind]) == 0
+    one = (np.einsum("lmr,lmr->l", np.abs(num - den), counts[ind]) == 0) & (rows > 0)
+    theta[zero[:, None] & has_w] = 0.0
+    theta[one[:, None] & has_w] = 1.0
+    cov = _replicate_covariance(theta, estimate, rep)
+    cov[empty, :] = np.nan
+    cov[:, empty] = np.nan
+    assert cov.shape == (size, size)
+    return RatioCovariance(estimate=estimate, cov=cov, n=rows)
