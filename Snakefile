@@ -12,10 +12,9 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/ingest.smk"
-include: "workflow/rules/estimate.smk"
+include: "workflow/rules/wave.smk"
 include: "workflow/rules/publish.smk"
-include: "workflow/rules/compare.smk"
+include: "workflow/rules/charts.smk"
 include: "workflow/rules/reproduce.smk"
 include: "workflow/rules/coverage.smk"
 

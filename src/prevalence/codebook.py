@@ -240,3 +240,9 @@ def parse_codebook(raw: Any, *, path: str | Path = "codebook.yaml") -> Codebook:
 def load_codebook(path: str | Path) -> Codebook:
     """Read and validate a wave's ``codebook.yaml``."""
     return parse_codebook(read_yaml(path, what="codebook"), path=path)
+
+
+def of_whom_parents(book: Codebook) -> list[str]:
+    """Indicators that are the denominator of another one, in codebook order."""
+    parents = {i.denominator for i in book.indicators.values() if i.denominator}
+    return [i for i in book.indicators if i in parents]

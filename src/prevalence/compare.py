@@ -1468,19 +1468,27 @@ def _load_wave(info: Mapping[str, Any]) -> tuple[pd.DataFrame, Codebook, dict[st
     )
 
 
-def _check_named_values(spec: Comparisons, frames: Mapping[str, pd.DataFrame], source: str) -> None:
+def domain_values(frame: pd.DataFrame, codebook: Codebook) -> dict[str, list[str]]:
+    """The values of every domain of a harmonized wave (its categories, empty ones too)."""
+    return {
+        d: [str(v) for v in frame[d].cat.categories]
+        for d in codebook.domains
+        if d in frame.columns and isinstance(frame[d].dtype, pd.CategoricalDtype)
+    }
+
+
+def _check_named_values(
+    spec: Comparisons, values: Mapping[str, Mapping[str, Sequence[str]]], source: str
+) -> None:
     """A named value must be a value of its domain in at least one wave."""
     for i, entry in enumerate(spec.within):
         if not entry.pairs:
             continue
         seen: set[str] = set()
-        for wave, frame in frames.items():
+        for wave, domains in values.items():
             if entry.waves is not None and wave not in entry.waves:
                 continue
-            if entry.domain in frame.columns and isinstance(
-                frame[entry.domain].dtype, pd.CategoricalDtype
-            ):
-                seen.update(str(v) for v in frame[entry.domain].cat.categories)
+            seen.update(domains.get(entry.domain, ()))
         for j, pair in enumerate(entry.pairs):
             for value in pair:
                 if value not in seen:
@@ -1492,6 +1500,125 @@ def _check_named_values(spec: Comparisons, frames: Mapping[str, pd.DataFrame], s
                     )
 
 
+def wave_comparisons(
+    frame: pd.DataFrame,
+    codebook: Codebook,
+    design: Mapping[str, Any] | None,
+    spec: Comparisons | Mapping[str, Any],
+    *,
+    wave: str,
+    level: float = 0.95,
+    published: pd.DataFrame | None = None,
+    on_suppressed: str = "flag",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What one wave's microdata give to the comparisons: differences within it, tests.
+
+    Returns the rows of :func:`compare_within` and of :func:`association_tests` (with
+    ``published``, the wave's published table, flagging domains with suppressed cells),
+    p-values unadjusted: :func:`combine_comparisons` adjusts them over all waves.
+    """
+    spec = _as_spec(spec)
+    within = compare_within(frame, codebook, design, spec, wave=wave, level=level)
+    present = [d for d in spec.association_domains() if d in codebook.domains]
+    association = association_tests(
+        frame,
+        codebook,
+        design,
+        present,
+        wave=wave,
+        published=published,
+        on_suppressed=on_suppressed,
+    )
+    return within, association
+
+
+def combine_comparisons(
+    within: Mapping[str, pd.DataFrame],
+    association: Mapping[str, pd.DataFrame],
+    values: Mapping[str, Mapping[str, Sequence[str]]],
+    published: pd.DataFrame,
+    comparisons: Comparisons | Mapping[str, Any] | None,
+    *,
+    level: float = 0.95,
+    source: str = "config.yaml",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The table of differences and the tests of association of all waves.
+
+    Parameters
+    ----------
+    within, association
+        Per wave, in the configured order, the rows of :func:`wave_comparisons`.
+    values
+        Per wave, :func:`domain_values`: a value named in ``comparisons`` must be one
+        of its domain's in some wave.
+    published
+        The published prevalence table of all waves: differences between waves come
+        from it, and a difference is withheld when either side is suppressed.
+    comparisons
+        The ``comparisons:`` block (``adjust``, ``family``).
+
+    Returns
+    -------
+    contrasts, association
+        :data:`CONTRAST_COLUMNS` and :data:`ASSOCIATION_COLUMNS`, p-values adjusted
+        per family.
+    """
+    spec = (
+        _as_spec(comparisons)
+        if isinstance(comparisons, Comparisons)
+        else parse_comparisons(comparisons, source=source, waves=list(within))
+    )
+    _check_named_values(spec, values, source)
+    parts = [*within.values(), compare_between(published, spec, level=level)]
+    result = contrasts(parts, spec, published=published)
+    log.info(
+        "%d differences (%d withheld), p-values adjusted by %s per %s",
+        len(result),
+        int(result["suppressed"].sum()) if len(result) else 0,
+        spec.adjust,
+        spec.family,
+    )
+    pieces = [p for p in association.values() if len(p)]
+    tests = (
+        pd.concat(pieces, ignore_index=True)
+        if pieces
+        else pd.DataFrame(columns=ASSOCIATION_COLUMNS)
+    )
+    tests = adjust_pvalues(_association_families(tests, spec.family), method=spec.adjust)
+    return result, tests[ASSOCIATION_COLUMNS]
+
+
+def _from_files(
+    prevalence_table: str | Path,
+    waves: Mapping[str, Mapping[str, Any]],
+    comparisons: Mapping[str, Any] | None,
+    *,
+    level: float,
+    on_suppressed: str,
+    source: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`combine_comparisons` of every wave's :func:`wave_comparisons`, from files."""
+    spec = parse_comparisons(comparisons, source=source, waves=list(waves))
+    published = _read_table(prevalence_table)
+    within, association, values = {}, {}, {}
+    for wave, info in waves.items():
+        frame, book, design = _load_wave(info)
+        within[wave], association[wave] = wave_comparisons(
+            frame,
+            book,
+            design,
+            spec,
+            wave=wave,
+            level=level,
+            published=published,
+            on_suppressed=on_suppressed,
+        )
+        values[wave] = domain_values(frame, book)
+    return combine_comparisons(
+        within, association, values, published, spec, level=level, source=source
+    )
+
+
 def contrasts_step(
     prevalence_table: str | Path,
     waves: Mapping[str, Mapping[str, Any]],
@@ -1501,7 +1628,7 @@ def contrasts_step(
     out: str | Path,
     source: str = "config.yaml",
 ) -> pd.DataFrame:
-    """Write the table of differences (``contrasts.csv``).
+    """Write the table of differences (``contrasts.csv``) from the waves' files.
 
     Parameters
     ----------
@@ -1520,23 +1647,8 @@ def contrasts_step(
     source
         The configuration file, for messages.
     """
-    spec = parse_comparisons(comparisons, source=source, waves=list(waves))
-    published = _read_table(prevalence_table)
-    parts = []
-    frames = {}
-    for wave, info in waves.items():
-        frame, book, design = _load_wave(info)
-        frames[wave] = frame
-        parts.append(compare_within(frame, book, design, spec, wave=wave, level=level))
-    _check_named_values(spec, frames, source)
-    parts.append(compare_between(published, spec, level=level))
-    result = contrasts(parts, spec, published=published)
-    log.info(
-        "%d differences (%d withheld), p-values adjusted by %s per %s",
-        len(result),
-        int(result["suppressed"].sum()) if len(result) else 0,
-        spec.adjust,
-        spec.family,
+    result, _ = _from_files(
+        prevalence_table, waves, comparisons, level=level, on_suppressed="flag", source=source
     )
     write_csv(result, out)
     return result
@@ -1569,31 +1681,16 @@ def association_step(
     source
         The configuration file, for messages.
     """
-    spec = parse_comparisons(comparisons, source=source, waves=list(waves))
-    published = _read_table(prevalence_table)
-    domains = spec.association_domains()
-    parts = []
-    for wave, info in waves.items():
-        frame, book, design = _load_wave(info)
-        present = [d for d in domains if d in book.domains]
-        parts.append(
-            association_tests(
-                frame,
-                book,
-                design,
-                present,
-                wave=wave,
-                published=published,
-                on_suppressed=on_suppressed,
-            )
-        )
-    tests = (
-        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ASSOCIATION_COLUMNS)
+    _, tests = _from_files(
+        prevalence_table,
+        waves,
+        comparisons,
+        level=0.95,
+        on_suppressed=on_suppressed,
+        source=source,
     )
-    tests = _association_families(tests, spec.family)
-    tests = adjust_pvalues(tests, method=spec.adjust)
-    write_csv(tests[ASSOCIATION_COLUMNS], out)
-    return tests[ASSOCIATION_COLUMNS]
+    write_csv(tests, out)
+    return tests
 
 
 def forest_step(

@@ -5,6 +5,13 @@ Each Snakemake rule calls one of these through a two-line script
 :func:`run_step` adapts the ``snakemake`` object: it sends the library's
 logging to the rule's log file and turns a :class:`PrevalenceError` into one
 clear message and a non-zero exit status, without a traceback.
+
+The steps are few and coarse, because every job is a Python process that pays for
+its imports: one step takes a wave from its raw file to everything its microdata
+give (:func:`wave_step`), one publishes the tables of all waves
+(:func:`publish_step`), and the charts are drawn by wave (:func:`figures_step`)
+and for the whole study (:func:`study_charts_step`). The heavy libraries are
+imported inside the steps that use them, so that a step pays only for its own.
 """
 
 from __future__ import annotations
@@ -17,16 +24,12 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from prevalence.codebook import load_codebook
 from prevalence.errors import PrevalenceError
-from prevalence.estimate import estimate_wave
-from prevalence.ingest import ingest
-from prevalence.io import read_responses, sha256, write_csv, write_text, write_with
-from prevalence.reproduce import load_targets, mismatch_message, reproduce
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("prevalence")
 
@@ -35,21 +38,58 @@ def _json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
-def ingest_step(
+def published_log(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The ingest log as published: small groups counted, not listed."""
+    report = json.loads(json.dumps(report))
+    anonymity = report.get("k_anonymity")
+    if anonymity:
+        anonymity["small_groups"] = len(anonymity["small_groups"])
+    return report
+
+
+def wave_step(
     responses: str | Path,
     codebook: str | Path,
     *,
     wave: str,
     design: Mapping[str, Any],
-    out_data: str | Path,
-    out_log: str | Path,
     privacy: Mapping[str, Any] | None = None,
+    by: Sequence[Sequence[str]],
+    ci_method: str,
+    level: float,
+    publication: Mapping[str, Any] | None = None,
+    comparisons: Mapping[str, Any] | None = None,
+    waves: Sequence[str] | None = None,
+    out: Mapping[str, str | Path],
+    threads: int | None = None,
+    source: str = "config.yaml",
 ) -> None:
-    """Read, validate and harmonize a wave; write its parquet file and ingest log."""
+    """Everything one wave's microdata give, read once.
+
+    Reads, validates and harmonizes the wave (:func:`prevalence.ingest.ingest`),
+    estimates every indicator overall and by domain
+    (:func:`prevalence.estimate.estimate_wave`), decides what of it may be published
+    (:func:`prevalence.disclosure.disclose`: disclosure control works within a wave)
+    and, when ``comparisons`` are configured, compares domains within the wave and
+    tests association (:func:`prevalence.compare.wave_comparisons`), p-values
+    unadjusted: the adjustment is over all waves (:func:`publish_step`).
+
+    ``out`` names the files: ``data`` (harmonized responses, parquet), ``log`` (the
+    ingest log), ``published_log`` (the log as published), ``table`` (the analyst's
+    full table), ``published`` (the wave's rows of the published table) and, with
+    comparisons, ``within``, ``association`` and ``domain_values``.
+    """
+    from prevalence.codebook import load_codebook
+    from prevalence.disclosure import disclose
+    from prevalence.estimate import estimate_wave
+    from prevalence.ingest import ingest
+    from prevalence.io import read_responses, sha256, write_csv, write_text, write_with
+
     book = load_codebook(codebook)
     raw = read_responses(responses, sheet=book.sheet)
     privacy = {"k": 3, "policy": "report", **(privacy or {})}
     result = ingest(raw, book, wave=wave, design=design, k=privacy["k"], policy=privacy["policy"])
+    del raw
     report = {
         **result.log,
         "responses_sha256": sha256(responses),
@@ -59,36 +99,14 @@ def ingest_step(
     log.info(
         "%s: %d rows read, %d kept, %d excluded", wave, rows["read"], rows["kept"], rows["excluded"]
     )
-    write_with(out_data, lambda p: result.frame.to_parquet(p, index=False, engine="pyarrow"))
-    write_text(out_log, _json(report))
+    frame = result.frame
+    write_with(out["data"], lambda p: frame.to_parquet(p, index=False, engine="pyarrow"))
+    write_text(out["log"], _json(report))
+    write_text(out["published_log"], _json(published_log(report)))
 
-
-def publish_ingest_log_step(log_file: str | Path, *, out: str | Path) -> None:
-    """The ingest log as published: small groups counted, not listed."""
-    report = json.loads(Path(log_file).read_text(encoding="utf-8"))
-    anonymity = report.get("k_anonymity")
-    if anonymity:
-        anonymity["small_groups"] = len(anonymity["small_groups"])
-    write_text(out, _json(report))
-
-
-def estimate_step(
-    data: str | Path,
-    codebook: str | Path,
-    *,
-    wave: str,
-    by: Sequence[Sequence[str]],
-    design: Mapping[str, Any],
-    ci_method: str,
-    level: float,
-    out: str | Path,
-    threads: int | None = None,
-) -> None:
-    """Estimate every indicator overall and by domain; write the wave's full table."""
-    frame = pd.read_parquet(data)
     table = estimate_wave(
         frame,
-        load_codebook(codebook),
+        book,
         wave=wave,
         by=by,
         design=design,
@@ -97,44 +115,114 @@ def estimate_step(
         threads=threads,
     )
     log.info("%s: %d prevalence rows", wave, len(table))
-    write_csv(table, out)
+    write_csv(table, out["table"])
+    published = disclose(table, publication)
+    write_csv(published, out["published"])
+
+    if comparisons is not None:
+        from prevalence.compare import domain_values, parse_comparisons, wave_comparisons
+
+        spec = parse_comparisons(comparisons, source=source, waves=list(waves or [wave]))
+        within, association = wave_comparisons(
+            frame, book, design, spec, wave=wave, level=level, published=published
+        )
+        # parquet: the adjustment over all waves starts from the exact p-values
+        write_with(out["within"], lambda p: within.to_parquet(p, index=False))
+        write_with(out["association"], lambda p: association.to_parquet(p, index=False))
+        write_text(out["domain_values"], _json(domain_values(frame, book)))
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """A prevalence table as written by this package (empty flags stay empty text)."""
+    import pandas as pd
+
     frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
     if "flag" in frame.columns:
         frame["flag"] = frame["flag"].astype(object).fillna("")
     return frame
 
 
-def publish_table_step(
-    tables: Sequence[str | Path],
+def publish_step(
+    waves: Mapping[str, Mapping[str, str | Path]],
     *,
-    publication: Mapping[str, Any] | None = None,
-    out: str | Path,
+    wave_labels: Mapping[str, str],
+    domains: Sequence[str],
+    style: Mapping[str, Any],
+    comparisons: Mapping[str, Any] | None = None,
+    level: float = 0.95,
+    targets: str | Path | None = None,
+    out: Mapping[str, str | Path],
+    source: str = "config.yaml",
 ) -> None:
-    """Combine the waves' tables and apply the publication standard and disclosure control.
+    """The published tables of all waves: prevalence, differences, tests, reproduction.
 
-    The analyst's full tables stay in ``data/processed/<wave>/``; what is written
-    here carries no suppressed value.
+    ``waves`` gives, per wave in the configured order, its ``codebook``, ``table``
+    (analyst's), ``published`` and, with comparisons, ``within``, ``association`` and
+    ``domain_values`` (all written by :func:`wave_step`). ``out`` names the files:
+    ``table`` (``prevalence.csv``) and ``tables`` (their folder: xlsx, md, tex, html),
+    with comparisons ``contrasts`` and ``association`` (csv) and their publication
+    tables in the same folder, and with ``targets`` ``reproduction``.
     """
-    from prevalence.disclosure import disclose
+    import pandas as pd
 
-    table = pd.concat([read_table(t) for t in tables]).reset_index(drop=True)
-    write_csv(disclose(table, publication), out)
+    from prevalence.codebook import load_codebook
+    from prevalence.io import write_csv
+    from prevalence.tables import comparison_tables, parse_table_style, publication_tables
+
+    published = pd.concat([read_table(w["published"]) for w in waves.values()])
+    published = published.reset_index(drop=True)
+    write_csv(published, out["table"])
+    table = read_table(out["table"])  # as every reader of the published table sees it
+    books = {wave: load_codebook(w["codebook"]) for wave, w in waves.items()}
+    labels = {wave: book.labels() for wave, book in books.items()}
+    table_style = parse_table_style(style, source)
+    publication_tables(
+        table,
+        labels,
+        dict(wave_labels),
+        list(domains),
+        table_style,
+        out["tables"],
+        sources={wave: book.source or wave_labels[wave] for wave, book in books.items()},
+    )
+    if comparisons is not None:
+        from prevalence.compare import combine_comparisons
+
+        contrasts, association = combine_comparisons(
+            {wave: pd.read_parquet(w["within"]) for wave, w in waves.items()},
+            {wave: pd.read_parquet(w["association"]) for wave, w in waves.items()},
+            {wave: json.loads(Path(w["domain_values"]).read_text()) for wave, w in waves.items()},
+            table,
+            comparisons,
+            level=level,
+            source=source,
+        )
+        write_csv(contrasts, out["contrasts"])
+        write_csv(association, out["association"])
+        merged: dict[str, str] = {}
+        for book_labels in labels.values():
+            merged = {**book_labels, **merged}
+        comparison_tables(
+            read_table(out["contrasts"]),
+            read_table(out["association"]),
+            merged,
+            dict(wave_labels),
+            table_style,
+            out["tables"],
+        )
+    if targets is not None:
+        from prevalence.reproduce import load_targets, reproduce
+
+        analyst = pd.concat([read_table(w["table"]) for w in waves.values()])
+        result = reproduce(analyst, load_targets(targets), path=str(targets))
+        write_csv(result, out["reproduction"])
+        log.info("%d of %d published figures reproduce", int(result["match"].sum()), len(result))
 
 
 def _synthetic_note(book) -> str | None:
     return (
         "Synthetic microdata: only the published percentages are real." if book.synthetic else None
     )
-
-
-def of_whom_parents(book) -> list[str]:
-    """Indicators that are the denominator of another one, in codebook order."""
-    parents = {i.denominator for i in book.indicators.values() if i.denominator}
-    return [i for i in book.indicators if i in parents]
 
 
 def figures_step(
@@ -148,9 +236,11 @@ def figures_step(
 ) -> None:
     """Draw the wave's charts: by indicator, and by each domain in ``domains``.
 
-    A wave whose codebook says ``synthetic: true`` gets a line saying so.
+    ``table`` is the published table, of this wave or of all. A wave whose codebook
+    says ``synthetic: true`` gets a line saying so.
     """
     from prevalence import figures
+    from prevalence.codebook import load_codebook
 
     frame = read_table(table)
     frame = frame[frame["wave"] == wave]
@@ -174,115 +264,70 @@ def figures_step(
         )
 
 
-def of_whom_step(
-    table: str | Path, codebook: str | Path, *, wave: str, wave_label: str, parent: str, out_stem
-) -> None:
-    """Chart a parent indicator and its "of whom" breakdown in one wave."""
-    from prevalence import figures
-
-    book = load_codebook(codebook)
-    frame = read_table(table)
-    figures.plot_of_whom(
-        frame[frame["wave"] == wave],
-        wave=wave,
-        wave_label=wave_label,
-        labels=book.labels(),
-        parent=parent,
-        out_stem=out_stem,
-        source_note=_synthetic_note(book),
-    )
-
-
-def tables_step(
+def study_charts_step(
     table: str | Path,
     codebooks: Mapping[str, str | Path],
     *,
     wave_labels: Mapping[str, str],
-    domains: Sequence[str],
-    style: Mapping[str, Any],
-    out_dir: str | Path,
-) -> list[Path]:
-    """Write the publication tables (xlsx, md, tex, html) from the published table."""
-    from prevalence.tables import parse_table_style, publication_tables
+    of_whom: Mapping[str, Sequence[str]],
+    across_waves: Sequence[str],
+    contrasts: str | Path | None = None,
+    figures_dir: str | Path,
+    comparisons_dir: str | Path | None = None,
+) -> None:
+    """The charts of the study as a whole, from the published tables.
+
+    Each parent indicator of each wave with its "of whom" breakdown
+    (``<figures_dir>/<wave>/of_whom_<parent>``), each harmonized indicator across the
+    waves that asked it (``<figures_dir>/waves/<indicator>``) and, with ``contrasts``,
+    forest plots of the differences in ``comparisons_dir``.
+    """
+    from prevalence import figures
+    from prevalence.codebook import load_codebook
 
     frame = read_table(table)
     books = {wave: load_codebook(path) for wave, path in codebooks.items()}
-    return publication_tables(
-        frame,
-        {wave: book.labels() for wave, book in books.items()},
-        dict(wave_labels),
-        list(domains),
-        parse_table_style(style, "config.yaml"),
-        out_dir,
-        sources={wave: book.source or wave_labels[wave] for wave, book in books.items()},
-    )
-
-
-def comparison_tables_step(
-    contrasts: str | Path,
-    association: str | Path,
-    codebooks: Mapping[str, str | Path],
-    *,
-    wave_labels: Mapping[str, str],
-    style: Mapping[str, Any],
-    out_dir: str | Path,
-) -> list[Path]:
-    """Write the comparisons as publication tables (xlsx, md, tex, html)."""
-    from prevalence.tables import comparison_tables, parse_table_style
-
+    figures_dir = Path(figures_dir)
+    for wave, parents in of_whom.items():
+        book = books[wave]
+        for parent in parents:
+            figures.plot_of_whom(
+                frame[frame["wave"] == wave],
+                wave=wave,
+                wave_label=wave_labels[wave],
+                labels=book.labels(),
+                parent=parent,
+                out_stem=figures_dir / wave / f"of_whom_{parent}",
+                source_note=_synthetic_note(book),
+            )
     labels: dict[str, str] = {}
-    for path in codebooks.values():
-        labels = {**load_codebook(path).labels(), **labels}
-    return comparison_tables(
-        read_table(contrasts),
-        read_table(association),
-        labels,
-        dict(wave_labels),
-        parse_table_style(style, "config.yaml"),
-        out_dir,
-    )
-
-
-def across_waves_step(
-    table: str | Path,
-    codebooks: Mapping[str, str | Path],
-    *,
-    indicators: Sequence[str],
-    wave_labels: Mapping[str, str],
-    out_dir: str | Path,
-) -> None:
-    """Chart each harmonized indicator across the waves that asked it."""
-    from prevalence import figures
-
-    frame = read_table(table)
-    labels: dict[str, str] = {}
-    for path in codebooks.values():
-        labels = {**load_codebook(path).labels(), **labels}
-    for indicator in indicators:
+    for book in books.values():
+        labels = {**book.labels(), **labels}
+    for indicator in across_waves:
         figures.plot_across_waves(
             frame,
             indicator=indicator,
             labels=labels,
             wave_labels=dict(wave_labels),
-            out_stem=Path(out_dir) / indicator,
+            out_stem=figures_dir / "waves" / indicator,
             note="The waves are separate convenience samples, not a panel: differences between "
             "them mix change over time with differences between the studies.",
         )
+    if contrasts is not None:
+        from prevalence.compare import forest_step
 
-
-def reproduce_step(
-    tables: Sequence[str | Path], targets: str | Path, *, out: str | Path
-) -> pd.DataFrame:
-    """Compare each published figure with its estimate; write the comparison."""
-    table = pd.concat([read_table(t) for t in tables])
-    result = reproduce(table, load_targets(targets), path=str(targets))
-    write_csv(result, out)
-    log.info("%d of %d published figures reproduce", int(result["match"].sum()), len(result))
-    return result
+        forest_step(
+            contrasts, codebooks, wave_labels=wave_labels, out_dir=comparisons_dir or figures_dir
+        )
 
 
 def check_reproduction_step(reproduction: str | Path, *, out: str | Path) -> None:
     """Fail, naming them, when published figures do not reproduce."""
+    import pandas as pd
+
+    from prevalence.io import write_text
+    from prevalence.reproduce import mismatch_message
+
     result = pd.read_csv(reproduction, keep_default_na=False)
     result["match"] = result["match"].astype(str).str.lower().eq("true")
     message = mismatch_message(result)
@@ -304,6 +349,7 @@ def manifest_step(
     out: str | Path,
 ) -> None:
     """Write the provenance manifest (see :mod:`prevalence.manifest`)."""
+    from prevalence.io import write_text
     from prevalence.manifest import build_manifest
 
     write_text(out, _json(build_manifest(inputs=inputs, outputs=outputs, config=config)))

@@ -279,7 +279,7 @@ grep -q "has been submitted with SLURM jobid" "$WORK/broken.log" ||
   fail "the broken run submitted no SLURM job"
 grep -q "is not in the codebook" "$WORK/broken.log" ||
   { tail -n 40 "$WORK/broken.log" >&2; fail "the failed run does not say 'is not in the codebook'"; }
-grep -q "is not in the codebook" "$BROKEN/results/logs/ingest/2016-global.log" ||
+grep -q "is not in the codebook" "$BROKEN/results/logs/wave/2016-global.log" ||
   fail "the rule's log does not say 'is not in the codebook'"
 grep -q "Traceback" "$WORK/broken.log" && fail "the failed run printed a traceback"
 say "broken data: the SLURM run exited $status with the rule's message ($((SECONDS - t0)) s):"

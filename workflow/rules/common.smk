@@ -2,10 +2,9 @@
 import os
 import sys
 
-from prevalence.codebook import load_codebook
+from prevalence.codebook import load_codebook, of_whom_parents
 from prevalence.config import parse_config
 from prevalence.errors import PrevalenceError
-from prevalence.steps import of_whom_parents
 
 # Config and codebooks are validated before the DAG is built: a bad one fails in a second.
 try:
@@ -78,29 +77,51 @@ ACROSS_WAVES = sorted(
         if sum(ind in b.indicators for b in CODEBOOKS.values()) >= 2
     }
 )
-WAVE_INPUTS = {
+COMPARISON_TABLES = [f"{RESULTS}/tables/comparisons.{e}" for e in ("xlsx", "md", "tex", "html")]
+TABLE_FILES = [f"{RESULTS}/tables/prevalence.{ext}" for ext in ("xlsx", "md", "tex", "html")]
+# What rule wave writes for the comparisons (p-values unadjusted; parquet keeps them exact).
+WAVE_COMPARISON_FILES = (
+    {
+        "within": f"{PROCESSED}/{{wave}}/within.parquet",
+        "association": f"{PROCESSED}/{{wave}}/association.parquet",
+        "domain_values": f"{PROCESSED}/{{wave}}/domain_values.json",
+    }
+    if CONFIG.comparisons is not None
+    else {}
+)
+# Every wave's files that rule publish reads, by wave in the configured order.
+WAVE_FILES = {
     w.id: {
-        "data": f"{PROCESSED}/{w.id}/responses.parquet",
         "codebook": str(w.codebook),
-        "design": w.design,
+        "table": f"{PROCESSED}/{w.id}/prevalence.csv",
+        "published": f"{PROCESSED}/{w.id}/published.csv",
+        **{key: path.format(wave=w.id) for key, path in WAVE_COMPARISON_FILES.items()},
     }
     for w in CONFIG.waves.values()
 }
-COMPARISON_TABLES = [f"{RESULTS}/tables/comparisons.{e}" for e in ("xlsx", "md", "tex", "html")]
-TABLE_FILES = [f"{RESULTS}/tables/prevalence.{ext}" for ext in ("xlsx", "md", "tex", "html")]
 
 
-def figure_files(wave):
+def wave_charts(wave):
     stems = ["by_indicator"] + [f"{kind}_{d}" for d in CHART_DOMAINS for kind in ("by", "heatmap")]
-    stems += [f"of_whom_{parent}" for parent in OF_WHOM[wave]]
     return [f"{RESULTS}/figures/{wave}/{s}.{ext}" for s in stems for ext in EXTS]
+
+
+def of_whom_charts(wave):
+    return [f"{RESULTS}/figures/{wave}/of_whom_{p}.{ext}" for p in OF_WHOM[wave] for ext in EXTS]
+
+
+ACROSS_WAVES_CHARTS = [f"{RESULTS}/figures/waves/{i}.{ext}" for i in ACROSS_WAVES for ext in EXTS]
+# Rule study_charts draws these, when there are any.
+STUDY_CHARTS = [p for w in WAVES for p in of_whom_charts(w)] + ACROSS_WAVES_CHARTS
+if CONFIG.comparisons is not None:
+    STUDY_CHARTS.append(f"{RESULTS}/figures/comparisons")
 
 
 def final_outputs():
     files = [f"{RESULTS}/tables/prevalence.csv", *TABLE_FILES]
-    files += [f"{RESULTS}/figures/waves/{i}.{ext}" for i in ACROSS_WAVES for ext in EXTS]
+    files += ACROSS_WAVES_CHARTS
     for wave in WAVES:
-        files += figure_files(wave)
+        files += wave_charts(wave) + of_whom_charts(wave)
         files.append(f"{RESULTS}/ingest/{wave}.json")
     if CONFIG.targets is not None:
         files.append(f"{RESULTS}/reproduction.csv")
@@ -115,3 +136,11 @@ def final_outputs():
         files.append(f"{RESULTS}/tables/coverage.csv")
         files += [f"{RESULTS}/figures/coverage/coverage.{e}" for e in ("png", "svg", "pdf")]
     return files
+
+
+def publish_out(wildcards, output):
+    """The files and folder rule publish writes, by the names of prevalence.steps.publish_step."""
+    named = dict(output.items())
+    out = {"table": named["table"], "tables": os.path.dirname(named["table"])}
+    out.update({k: named[k] for k in ("contrasts", "association", "reproduction") if k in named})
+    return out

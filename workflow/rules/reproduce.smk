@@ -1,29 +1,5 @@
 if CONFIG.targets is not None:
 
-    rule reproduce:
-        """Each published figure against its estimate from the microdata."""
-        input:
-            tables=expand(f"{PROCESSED}/{{wave}}/prevalence.csv", wave=WAVES),
-            targets=str(CONFIG.targets),
-        output:
-            report(
-                f"{RESULTS}/reproduction.csv",
-                caption="../report/reproduction.rst",
-                category="Reproduction",
-            ),
-        threads: 1
-        resources:
-            mem_mb=mem_mb(5),
-            runtime=runtime(0.05),
-        conda:
-            ENV
-        log:
-            f"{RESULTS}/logs/reproduce.log",
-        benchmark:
-            f"{RESULTS}/logs/benchmarks/reproduce.tsv",
-        script:
-            "../../scripts/rule_reproduce.py"
-
     rule check_reproduction:
         """Fail the run, naming them, if published figures do not reproduce (runs last)."""
         input:

@@ -1,4 +1,4 @@
-"""Rule figures: a wave's charts (prevalence.steps.figures_step)."""
+"""Rule charts: a wave's charts (prevalence.steps.figures_step)."""
 
 from prevalence.steps import figures_step, run_step
 

@@ -1,0 +1,16 @@
+"""Rule publish: the published tables of all waves (prevalence.steps.publish_step)."""
+
+from prevalence.steps import publish_step, run_step
+
+run_step(
+    snakemake,
+    publish_step,
+    snakemake.params.waves,
+    wave_labels=snakemake.params.wave_labels,
+    domains=snakemake.params.domains,
+    style=snakemake.params.style,
+    comparisons=snakemake.params.comparisons,
+    level=snakemake.params.level,
+    targets=snakemake.input.targets[0] if snakemake.input.targets else None,
+    out=snakemake.params.out,
+)

@@ -1,0 +1,16 @@
+"""Rule study_charts: the charts of the study as a whole (prevalence.steps.study_charts_step)."""
+
+from prevalence.steps import run_step, study_charts_step
+
+run_step(
+    snakemake,
+    study_charts_step,
+    snakemake.input.table,
+    snakemake.params.codebooks,
+    wave_labels=snakemake.params.wave_labels,
+    of_whom=snakemake.params.of_whom,
+    across_waves=snakemake.params.across_waves,
+    contrasts=snakemake.input.contrasts[0] if snakemake.input.contrasts else None,
+    figures_dir=snakemake.params.figures_dir,
+    comparisons_dir=snakemake.params.comparisons_dir,
+)

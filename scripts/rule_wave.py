@@ -1,0 +1,21 @@
+"""Rule wave: a wave from its raw file to all its microdata give (prevalence.steps.wave_step)."""
+
+from prevalence.steps import run_step, wave_step
+
+run_step(
+    snakemake,
+    wave_step,
+    snakemake.input.responses,
+    snakemake.input.codebook,
+    wave=snakemake.wildcards.wave,
+    design=snakemake.params.design,
+    privacy=snakemake.params.privacy,
+    by=snakemake.params.by,
+    ci_method=snakemake.params.ci_method,
+    level=snakemake.params.level,
+    publication=snakemake.params.publication,
+    comparisons=snakemake.params.comparisons,
+    waves=snakemake.params.waves,
+    out=dict(snakemake.output.items()),
+    threads=snakemake.threads,
+)
