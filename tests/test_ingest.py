@@ -159,12 +159,14 @@ def test_many_unlisted_codes_give_one_message_with_count_first_lines_and_fix(
     with pytest.raises(PrevalenceError) as info:
         run(tmp_path, frame, codebook_dict)
     text = str(info.value)
-    first = [f"line {i + 2}" for i in bad[:5]]
-    assert text.startswith(f"file {tmp_path / 'responses.csv'}, column 'q1', {first[0]}: code ")
+    first = [str(i + 2) for i in bad[:5]]
+    assert text.startswith(
+        f"file {tmp_path / 'responses.csv'}, column 'q1', line {first[0]}: code "
+    )
     assert f"{bad.size:,} rows hold codes it does not list" in text
     sixes = bad[::7].size
     assert f"5 on {bad.size - sixes:,} rows, 6 on {sixes:,} rows" in text
-    assert ", ".join(first[:4]) + f" and {first[4]}, ..." in text
+    assert "the first on lines " + ", ".join(first[:4]) + f" and {first[4]}, ..." in text
     assert text.count("\n") == 1 and "fix: add the code to yes_codes" in text
 
 

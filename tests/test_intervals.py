@@ -432,3 +432,23 @@ def test_flags_are_short_lowercase():
     assert len(texts) > 10
     for text in texts:
         assert text == text.lower() and len(text) <= 70, text
+
+
+def test_beta_quantiles_are_scipy_stats_beta_to_the_bit():
+    """Clopper-Pearson, Jeffreys and Korn-Graubard bounds use scipy.special's inverse
+    incomplete beta directly; scipy.stats.beta.ppf and .isf give the same bits."""
+    from scipy import stats
+
+    from prevalence.intervals import _beta_bounds
+
+    rng = np.random.default_rng(11)
+    a = np.concatenate([rng.uniform(0.0, 400.0, 3000), np.arange(0.0, 60.0)])
+    b = np.concatenate([rng.uniform(0.0, 4000.0, 3000), np.arange(60.0, 0.0, -1.0)])
+    for alpha in (0.05, 0.1, 0.01):
+        for prior in (0.0, 0.5):
+            low, high = _beta_bounds(a, b, alpha, prior)
+            has_a, has_b = a > 0, b > 0
+            expect_low = stats.beta.ppf(alpha / 2, a[has_a] + prior, b[has_a] + (1.0 - prior))
+            expect_high = stats.beta.isf(alpha / 2, a[has_b] + (1.0 - prior), b[has_b] + prior)
+            np.testing.assert_array_equal(low[has_a], expect_low)
+            np.testing.assert_array_equal(high[has_b], expect_high)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from conftest import CODEBOOK
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "tests" / "fixtures" / "tiny"
@@ -73,3 +74,79 @@ def snakemake(folder: Path, *args: str, timeout: int = 300) -> subprocess.Comple
         timeout=timeout,
         env=env,
     )
+
+
+# The codebook of the tests (conftest.CODEBOOK), with labelled regions and no name column.
+LARGE_CODEBOOK = {
+    **CODEBOOK,
+    "drop": ["comments"],
+    "domains": {
+        **CODEBOOK["domains"],
+        "region": {"column": "region", "labels": {1: "North", 2: "South", 3: "East", 4: "West"}},
+    },
+}
+LARGE_DESIGN = {"weight": "weight", "strata": "stratum", "psu": "psu", "fpc": "fpc", "nest": True}
+
+
+def large_responses(n: int, *, seed: int = 1, bad_share: float = 0.0):
+    """``n`` respondents of a stratified cluster sample (20 strata, 25 PSUs each)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    stratum = rng.integers(1, 21, n)
+    psu = rng.integers(1, 26, n)
+    effect = rng.normal(0.0, 0.5, (21, 26))[stratum, psu]
+    frame = {
+        "resp_id": np.char.add("L", np.char.zfill(np.arange(n).astype(str), 7)),
+        "region": rng.integers(1, 5, n),
+        "role": rng.choice([1, 2], n, p=[0.6, 0.4]),
+        "stratum": stratum,
+        "psu": psu,
+        "fpc": 100,
+        "weight": np.exp(rng.normal(3.0, 0.3, n)),
+    }
+    for column, base in (("q1", 0.4), ("q2", 0.0)):
+        yes = rng.random(n) < 1 / (1 + np.exp(-(base + effect)))
+        code = np.where(yes, 1, 2)
+        code[rng.random(n) < 0.04] = 8
+        frame[column] = code
+    frame["q2a"] = np.where(frame["q2"] == 1, np.where(rng.random(n) < 0.3, 1, 2), 7)
+    if bad_share:
+        frame["q1"][rng.random(n) < bad_share] = 5
+    frame["comments"] = np.where(rng.random(n) < 0.01, "Nothing to add.", "")
+    return pd.DataFrame(frame)
+
+
+def make_large_project(folder: Path, n: int, *, fmt: str = "parquet", bad_share: float = 0.0):
+    """The workflow around one wave of ``n`` respondents with a design and comparisons."""
+    shutil.copy(ROOT / "Snakefile", folder / "Snakefile")
+    shutil.copytree(ROOT / "workflow", folder / "workflow", symlinks=False)
+    shutil.copytree(ROOT / "scripts", folder / "scripts")
+    raw = folder / "data" / "raw" / "big"
+    raw.mkdir(parents=True)
+    frame = large_responses(n, bad_share=bad_share)
+    responses = raw / f"responses.{fmt}"
+    if fmt == "csv":
+        frame.to_csv(responses, index=False)
+    else:
+        frame.to_parquet(responses, index=False)
+    (raw / "codebook.yaml").write_text(yaml.safe_dump(LARGE_CODEBOOK, sort_keys=False))
+    config = {
+        "results": "results",
+        "waves": {
+            "big": {
+                "label": "Large wave",
+                "responses": f"data/raw/big/responses.{fmt}",
+                "codebook": "data/raw/big/codebook.yaml",
+            }
+        },
+        "design": LARGE_DESIGN,
+        "estimates": {"by": ["region", "role", ["region", "role"]], "ci_method": "wilson"},
+        "comparisons": {
+            "within": [{"domain": "role", "pairs": [["MP", "staff"]]}],
+            "association": ["region"],
+        },
+    }
+    (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return folder

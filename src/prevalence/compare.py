@@ -112,7 +112,8 @@ down; withhold tests in that case if the cells are disclosive.
 
 Multiple comparisons
 --------------------
-P-values are adjusted with ``statsmodels.stats.multitest.multipletests``, by
+P-values are adjusted as ``statsmodels.stats.multitest.multipletests`` does, to
+the bit (the arithmetic is repeated here: importing it costs scipy.stats), by
 Holm's step-down method (Holm 1979; the default: it controls the
 family-wise error rate under any dependence) or Benjamini-Hochberg
 (``fdr_bh``, Benjamini & Hochberg 1995: the false discovery rate), within
@@ -153,8 +154,7 @@ from typing import Any
 import jsonschema
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.multitest import multipletests
+from scipy import special  # scipy.stats's normal, t, F and chi-square call these
 
 from prevalence.codebook import Codebook, load_codebook
 from prevalence.config import load_schema
@@ -585,7 +585,7 @@ def newcombe_interval(
         (1927) score intervals of each proportion; NaN where a sample is empty.
     """
     x_a, n_a, x_b, n_b = (np.asarray(v, dtype=np.float64) for v in (x_a, n_a, x_b, n_b))
-    z = float(stats.norm.ppf(0.5 + level / 2.0))
+    z = float(special.ndtri(0.5 + level / 2.0))
     l_a, u_a = _wilson(x_a, n_a, z)
     l_b, u_b = _wilson(x_b, n_b, z)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -614,7 +614,7 @@ def score_test(x_a: Any, n_a: Any, x_b: Any, n_b: Any) -> tuple[np.ndarray, np.n
         se0 = np.sqrt(pooled * (1.0 - pooled) * (1.0 / n_a + 1.0 / n_b))
         z = (x_a / n_a - x_b / n_b) / se0
     z = np.where((se0 > 0) & np.isfinite(se0), z, np.nan)
-    return z, 2.0 * stats.norm.sf(np.abs(z))
+    return z, 2.0 * special.ndtr(-np.abs(z))
 
 
 def _join_flags(*columns: np.ndarray) -> np.ndarray:
@@ -664,14 +664,18 @@ def _wald_rows(p_a, p_b, se, df, level: float) -> dict[str, np.ndarray]:
     no_df = ~missing & (df <= 0)
     ok = ~missing & ~no_df
     dfx = np.where(ok, df, 1.0)
-    q = np.where(np.isinf(dfx), stats.norm.ppf(0.5 + level / 2), stats.t.ppf(0.5 + level / 2, dfx))
+    q = np.where(
+        np.isinf(dfx), special.ndtri(0.5 + level / 2), special.stdtrit(dfx, 0.5 + level / 2)
+    )
     low, high = d - q * se, d + q * se
     clipped = ok & ((low < -1) | (high > 1))
     low, high = np.clip(low, -1.0, 1.0), np.clip(high, -1.0, 1.0)
     zero = ok & (se == 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = np.where(ok & ~zero, d / np.where(zero, 1.0, se), np.nan)
-    p = np.where(np.isinf(dfx), 2 * stats.norm.sf(np.abs(stat)), 2 * stats.t.sf(np.abs(stat), dfx))
+    p = np.where(
+        np.isinf(dfx), 2 * special.ndtr(-np.abs(stat)), 2 * special.stdtr(dfx, -np.abs(stat))
+    )
     no_estimate = np.isnan(d)
     flag = _join_flags(
         _text(no_estimate, "no estimate"),
@@ -1121,6 +1125,31 @@ def _family_labels(rows: pd.DataFrame, family: str) -> np.ndarray:
     return (pd.Series(wave, dtype=object) + ": " + pd.Series(pair, dtype=object)).to_numpy()
 
 
+def _holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment: statsmodels' ``multipletests(p, method="holm")``, its
+    arithmetic in its order (the same bits), without importing scipy.stats for it."""
+    order = np.argsort(p)
+    adjusted = np.maximum.accumulate(p[order] * np.arange(len(p), 0, -1))
+    adjusted[adjusted > 1] = 1
+    out = np.empty_like(adjusted)
+    out[order] = adjusted
+    return out
+
+
+def _benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg: statsmodels' ``multipletests(p, method="fdr_bh")``, as :func:`_holm`."""
+    order = np.argsort(p)
+    rank = np.arange(1, len(p) + 1) / float(len(p))
+    adjusted = np.minimum.accumulate((p[order] / rank)[::-1])[::-1]
+    adjusted[adjusted > 1] = 1
+    out = np.empty_like(adjusted)
+    out[order] = adjusted
+    return out
+
+
+_ADJUST = {"holm": _holm, "fdr_bh": _benjamini_hochberg}
+
+
 def adjust_pvalues(
     table: pd.DataFrame, *, method: str = "holm", by: Sequence[str] = ("family",)
 ) -> pd.DataFrame:
@@ -1158,7 +1187,7 @@ def adjust_pvalues(
         index = np.flatnonzero(use)
         for key in dict.fromkeys(keys):  # one call per family
             sel = index[keys == key]
-            adjusted[sel] = multipletests(p[sel], method=method)[1]
+            adjusted[sel] = _ADJUST[method](p[sel])
     out["p_adjusted"] = adjusted
     out["adjust_method"] = method
     return out
@@ -1240,12 +1269,12 @@ def _rao_scott_table(p: np.ndarray, cov: np.ndarray, n_rows: float, nu: float, r
     f_value = x2 / tr
     df_chisq = delta.shape[0]
     return {
-        "F": (f_value, d0, d0 * nu, float(stats.f.sf(f_value, d0, d0 * nu))),
+        "F": (f_value, d0, d0 * nu, float(special.fdtrc(d0, d0 * nu, f_value))),
         "Chisq": (
             x2,
             float(df_chisq),
             np.nan,
-            float(stats.chi2.sf(x2 / (tr / df_chisq), df_chisq)),
+            float(special.chdtrc(df_chisq, x2 / (tr / df_chisq))),
         ),
     }
 
@@ -1324,7 +1353,7 @@ def rao_scott(design: Any, y: np.ndarray, codes: np.ndarray, m: int) -> pd.DataF
             table = table[:, values]
             x2 = _pearson(table)
             dfc = float(c - 1)
-            p = float(stats.chi2.sf(x2, dfc))
+            p = float(special.chdtrc(dfc, x2))
             result = {"F": (x2 / dfc, dfc, np.inf, p), "Chisq": (x2, dfc, np.nan, p)}
         else:
             cols = np.arange(start, start + 2 * c)

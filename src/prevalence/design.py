@@ -21,6 +21,7 @@ the file, the column, the row and the fix.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -88,7 +89,13 @@ def compiled(name: str, n: int) -> Any:
         from prevalence import _kernels
     except ImportError:  # pragma: no cover - numba is a dependency
         return None
+    if not _COMPILED_SAID:
+        _COMPILED_SAID.append(name)
+        logging.getLogger(__name__).info("%d rows: the passes over the rows run compiled", n)
     return getattr(_kernels, name)
+
+
+_COMPILED_SAID: list[str] = []  # the first use is logged, once per process
 
 
 def dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -200,6 +200,10 @@ def _many_rows(mask: np.ndarray, values: _Values, locate: Callable[[int], str], 
     if len(ranked) > _SHOWN_ROWS:
         listed += f" and {len(ranked) - _SHOWN_ROWS} more"
     first = [locate(int(i)) for i in rows[:_SHOWN_ROWS]]
+    words = {place.split(" ", 1)[0] for place in first}
+    if len(words) == 1 and all(" " in place for place in first):  # lines 9, 10 and 29
+        first = [place.split(" ", 1)[1] for place in first]
+        first[0] = f"{words.pop()}s {first[0]}"
     shown = ", ".join(first[:-1]) + f" and {first[-1]}"
     more = ", ..." if rows.size > _SHOWN_ROWS else ""
     return f" ({rows.size:,} rows hold {what}: {listed}; the first on {shown}{more})"

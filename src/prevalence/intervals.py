@@ -139,7 +139,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from prevalence.errors import ConfigError
 
@@ -431,9 +431,13 @@ def _beta_bounds(
     has_noncases = b > 0
     low = np.zeros(a.shape)
     high = np.ones(a.shape)
-    low[has_cases] = stats.beta.ppf(alpha / 2, a[has_cases] + prior, b[has_cases] + (1.0 - prior))
-    high[has_noncases] = stats.beta.isf(
-        alpha / 2, a[has_noncases] + (1.0 - prior), b[has_noncases] + prior
+    # the beta quantiles of scipy.stats.beta.ppf / .isf, which call these (the same bits),
+    # without importing scipy.stats (a second per job)
+    low[has_cases] = special.betaincinv(
+        a[has_cases] + prior, b[has_cases] + (1.0 - prior), alpha / 2
+    )
+    high[has_noncases] = special.betainccinv(
+        a[has_noncases] + (1.0 - prior), b[has_noncases] + prior, alpha / 2
     )
     return low, high
 
