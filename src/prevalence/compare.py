@@ -793,16 +793,12 @@ def compare_within(
     covariance of the two sides from :func:`prevalence.variance.ratio_covariance`.
     """
     spec = _as_spec(spec)
-    design_spec = dict(design_spec or {})
+    from prevalence.ingest import wave_design
+
     entries = [e for e in spec.within if e.waves is None or wave in e.waves]
     if not entries:
         return _empty_contrasts()
-    survey = None
-    if design_spec:
-        from prevalence.design import SurveyDesign
-        from prevalence.ingest import design_frame
-
-        survey = SurveyDesign.from_frame(design_frame(frame), design_spec, source=f"wave {wave}")
+    survey = wave_design(frame, design_spec, source=f"wave {wave}")
     pieces = []
     for entry in entries:
         part = partition(frame, [entry.domain], codebook_path=codebook.path)
@@ -1421,13 +1417,9 @@ def association_tests(
     """
     if on_suppressed not in ("flag", "suppress"):
         raise ValueError("on_suppressed must be 'flag' or 'suppress'")
-    design_spec = dict(design_spec or {})
-    survey = None
-    if design_spec:
-        from prevalence.design import SurveyDesign
-        from prevalence.ingest import design_frame
+    from prevalence.ingest import wave_design
 
-        survey = SurveyDesign.from_frame(design_frame(frame), design_spec, source=f"wave {wave}")
+    survey = wave_design(frame, design_spec, source=f"wave {wave}")
     ids = list(codebook.indicators)
     y = frame[ids].to_numpy(dtype=np.float64)
     pieces = []

@@ -208,7 +208,8 @@ def estimate_wave(
         Domains; each a sequence of domain ids (more than one is a crossing).
         ``overall`` is always estimated first.
     design
-        The wave's ``design:`` block; empty for a simple random sample.
+        The wave's ``design:`` block (empty for a simple random sample), or the
+        :class:`~prevalence.design.SurveyDesign` built from it (ingest's).
     ci_method, level
         The interval method (:data:`prevalence.intervals.METHODS`) and level.
     threads
@@ -220,15 +221,12 @@ def estimate_wave(
     indicators = list(codebook.indicators.values())
     y = frame[[i.id for i in indicators]].to_numpy(dtype=float)
     k = len(indicators)
-    design = dict(design or {})
-    if design:
-        from prevalence.design import SurveyDesign
-        from prevalence.ingest import design_frame
+    from prevalence.ingest import wave_design
 
-        survey = SurveyDesign.from_frame(design_frame(frame), design, source=f"wave {wave}")
+    survey = wave_design(frame, design, source=f"wave {wave}")
     parts = [Partition(OVERALL, [ALL], np.zeros(len(frame), dtype=np.int64))]
     parts += [partition(frame, d, codebook_path=codebook.path) for d in by]
-    if design:  # one pass over the rows for all domain variables
+    if survey is not None:  # one pass over the rows for all domain variables
         results = _design_proportions(survey, y, parts, threads)
     else:
         results = [classical_proportions(y, p.codes, len(p.values)) for p in parts]

@@ -35,15 +35,35 @@ def design_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[columns].rename(columns=lambda c: c.removeprefix(DESIGN_PREFIX))
 
 
+def wave_design(frame: pd.DataFrame, design: Any, *, source: str) -> Any:
+    """The survey design of a harmonized wave, or None for a simple random sample.
+
+    ``design`` is the wave's ``design:`` block (built from the frame's design columns;
+    empty: None) or a :class:`~prevalence.design.SurveyDesign` already built for this
+    frame (:attr:`Ingested.design`), used as it is: a large wave's design is built once.
+    """
+    from prevalence.design import SurveyDesign
+
+    if isinstance(design, SurveyDesign):
+        return design
+    if not design:
+        return None
+    return SurveyDesign.from_frame(design_frame(frame), dict(design), source=source)
+
+
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Ingested:
-    """The harmonized responses of a wave and the log that accounts for them."""
+    """The harmonized responses of a wave and the log that accounts for them.
+
+    ``design`` is the wave's survey design, built at ingest to check it (None without one).
+    """
 
     frame: pd.DataFrame
     log: dict[str, Any]
+    design: Any = None
 
 
 @dataclass(frozen=True)
@@ -389,13 +409,13 @@ def _k_anonymity(
 
 def _check_design(
     frame: pd.DataFrame, design: Mapping[str, Any], path: str, locate: Callable[[int], str]
-) -> None:
+) -> Any:
     """Build the survey design once at ingest, so that an error names the file and its line."""
     from prevalence.design import SurveyDesign
     from prevalence.errors import DesignError
 
     try:
-        SurveyDesign.from_frame(design_frame(frame), design, source=path)
+        return SurveyDesign.from_frame(design_frame(frame), design, source=path)
     except DesignError as error:
         row = error.row
         if isinstance(row, int) and 1 <= row <= len(frame):
@@ -556,8 +576,7 @@ def ingest(
     for column in carried_design:
         out[DESIGN_PREFIX + column] = _design_values(data[column])
     result = pd.DataFrame(out)
-    if design:
-        _check_design(result, design, responses.path, locate)
+    survey = _check_design(result, design, responses.path, locate) if design else None
     declared = {codebook.respondent_id, *codebook.drop, *carried_design}
     declared |= {d.column for d in codebook.domains.values()}
     declared |= {i.column for i in codebook.indicators.values()}
@@ -584,4 +603,4 @@ def ingest(
         "k_anonymity": anonymity,
     }
     assert report["rows"]["read"] == report["rows"]["kept"] + report["rows"]["excluded"]
-    return Ingested(result, report)
+    return Ingested(result, report, survey)

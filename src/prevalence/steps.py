@@ -104,12 +104,13 @@ def wave_step(
     write_text(out["log"], _json(report))
     write_text(out["published_log"], _json(published_log(report)))
 
+    survey = result.design if result.design is not None else design  # built once, at ingest
     table = estimate_wave(
         frame,
         book,
         wave=wave,
         by=by,
-        design=design,
+        design=survey,
         ci_method=ci_method,
         level=level,
         threads=threads,
@@ -124,7 +125,7 @@ def wave_step(
 
         spec = parse_comparisons(comparisons, source=source, waves=list(waves or [wave]))
         within, association = wave_comparisons(
-            frame, book, design, spec, wave=wave, level=level, published=published
+            frame, book, survey, spec, wave=wave, level=level, published=published
         )
         # parquet: the adjustment over all waves starts from the exact p-values
         write_with(out["within"], lambda p: within.to_parquet(p, index=False))

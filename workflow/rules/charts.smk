@@ -101,6 +101,7 @@ if STUDY_CHARTS:
             across_waves=ACROSS_WAVES,
             figures_dir=lambda wc, output: f"{RESULTS}/figures",
             comparisons_dir=lambda wc, output: f"{RESULTS}/figures/comparisons",
+        priority: 20  # the longest chart job, started before the charts of each wave
         threads: 1
         resources:
             mem_mb=1000,

@@ -46,6 +46,7 @@ rule publish:
         comparisons=CONFIG.comparisons,
         level=CONFIG.level,
         out=publish_out,
+    priority: 30  # before the charts: the study charts wait for it
     threads: 1
     resources:
         mem_mb=1000,

@@ -26,6 +26,7 @@ rule wave:
         publication=CONFIG.publication,
         comparisons=CONFIG.comparisons,
         waves=WAVES,
+    priority: 40  # first: every other job waits for the waves
     threads: 1
     resources:
         mem_mb=mem_mb(40, 1000),
