@@ -11,6 +11,7 @@ run_step(
     style=snakemake.params.style,
     comparisons=snakemake.params.comparisons,
     level=snakemake.params.level,
+    populations=snakemake.params.populations,
     targets=snakemake.input.targets[0] if snakemake.input.targets else None,
     out=snakemake.params.out,
 )

@@ -49,6 +49,7 @@ def test_the_embedded_run_gives_the_recorded_outputs(tmp_path):
     run = snakemake(tmp_path, "--workflow-profile", "workflow/profiles/default", timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     _check_console(run.stdout, run.stderr, tmp_path / "results")
+    _check_key_findings(tmp_path / "results")
     found = _digests(tmp_path / "results")
     if os.environ.get("PREVALENCE_RECORD_OUTPUTS"):
         header = [line for line in DIGESTS.read_text().splitlines() if line.startswith("#")]
@@ -98,3 +99,13 @@ def _check_console(stdout: str, stderr: str, results: Path) -> None:
         f"{suppressed} suppressed"
     ) in summary
     assert summary[-1].startswith("elapsed: ")
+
+
+def _check_key_findings(results: Path) -> None:
+    """The published breakdown of 2025 is about women MPs, in words."""
+    import pandas as pd
+
+    found = pd.read_csv(results / "tables" / "key_findings.csv")
+    mps = found[(found["wave"] == "2025-asia-pacific") & (found["domain_value"] == "MP")]
+    sentence = mps.set_index("indicator").loc["online_gbv", "sentence"]
+    assert sentence.startswith("60% (95% CI ") and "of the 88 women MPs who answered" in sentence

@@ -176,7 +176,8 @@ def test_codebook_shape(wave):
         for code, label in entry.get("labels", {}).items():
             assert isinstance(code, int) and isinstance(label, str)
     for entry in book["indicators"].values():
-        assert set(entry) <= {"label", "column", "question", "denominator"}
+        assert set(entry) <= {"label", "column", "question", "denominator", "finding"}
+        assert entry["finding"].startswith("had ")  # the end of a sentence about respondents
         if "denominator" in entry:
             assert entry["denominator"] in book["indicators"]
 

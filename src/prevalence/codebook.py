@@ -64,6 +64,16 @@ class Indicator:
     skip_codes: tuple[Any, ...]
     denominator: str | None = None
     question: str | None = None
+    #: what a "yes" means, as the end of a sentence ("had experienced online violence")
+    finding: str | None = None
+
+    @property
+    def predicate(self) -> str:
+        """The ``finding`` phrase, or "reported" and the label in lower case."""
+        if self.finding:
+            return self.finding
+        label = self.label
+        return f"reported {label[:1].lower()}{label[1:]}"
 
     @property
     def valid_codes(self) -> tuple[Any, ...]:
@@ -79,6 +89,8 @@ class Domain:
     label: str
     labels: tuple[tuple[Any, str], ...] | None = None
     missing_codes: tuple[Any, ...] = ()
+    #: the respondents of each value in the plural, by value label ("MP": "women MPs")
+    nouns: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,8 @@ class Codebook:
     source: str | None = None
     sheet: str | int | None = None
     synthetic: bool = False
+    #: who answered, in the plural ("women MPs")
+    respondents: str = "respondents"
 
     def labels(self) -> dict[str, str]:
         """Indicator id to label."""
@@ -175,6 +189,7 @@ def parse_codebook(raw: Any, *, path: str | Path = "codebook.yaml") -> Codebook:
             column=spec["column"],
             denominator=spec.get("denominator"),
             question=spec.get("question"),
+            finding=spec.get("finding"),
             **codes,
         )
     domains = {
@@ -186,6 +201,7 @@ def parse_codebook(raw: Any, *, path: str | Path = "codebook.yaml") -> Codebook:
             if spec.get("labels") is None
             else tuple((normalise_code(k), str(v)) for k, v in spec["labels"].items()),
             missing_codes=tuple(normalise_code(c) for c in spec.get("missing_codes", ())),
+            nouns=tuple((str(k), str(v)) for k, v in (spec.get("nouns") or {}).items()),
         )
         for ident, spec in (raw.get("domains") or {}).items()
     }
@@ -234,6 +250,7 @@ def parse_codebook(raw: Any, *, path: str | Path = "codebook.yaml") -> Codebook:
         source=raw.get("source"),
         sheet=raw.get("sheet"),
         synthetic=bool(raw.get("synthetic", False)),
+        respondents=str(raw.get("respondents", "respondents")),
     )
 
 

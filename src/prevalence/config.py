@@ -190,6 +190,8 @@ class Config:
     tables: dict[str, Any] = field(default_factory=dict)
     publication: dict[str, Any] = field(default_factory=dict)
     comparisons: dict[str, Any] | None = None
+    #: the ``(domain, value label)`` pairs of ``figures.populations``
+    populations: tuple[tuple[str, str], ...] = ()
 
     def resolved(self) -> dict[str, Any]:
         """A JSON-serialisable view of the effective configuration (for manifests)."""
@@ -217,6 +219,9 @@ class Config:
                     "tables": self.tables,
                     "publication": self.publication,
                     "comparisons": self.comparisons,
+                    "figures": {
+                        "populations": [{"domain": d, "value": v} for d, v in self.populations]
+                    },
                 }
             )
         )
@@ -303,8 +308,10 @@ def parse_config(
                 file=str(targets),
                 fix=f"create it, or remove `targets:` from {source}",
             )
+    populations = _populations((raw.get("figures") or {}).get("populations") or [], source)
     return Config(
         source=source,
+        populations=populations,
         results=_inside(Path(raw.get("results", "results")), root, source=source, key="results"),
         waves=waves,
         by=by,
@@ -326,6 +333,32 @@ def parse_config(
             **raw["coverage"],
         },
     )
+
+
+def _populations(raw: list[Mapping[str, Any]], source: str) -> tuple[tuple[str, str], ...]:
+    found: list[tuple[str, str]] = []
+    for item in raw:
+        pair = (str(item["domain"]), str(item["value"]))
+        if pair in found:
+            raise ConfigError(
+                f"figures.populations: {pair[0]} = {pair[1]} is listed twice",
+                file=source,
+                fix="list each population once",
+            )
+        found.append(pair)
+    return tuple(found)
+
+
+def check_populations(config: Config, books: Mapping[str, Any]) -> None:
+    """Each population's domain is a domain of at least one wave's codebook."""
+    for domain, _ in config.populations:
+        if not any(domain in book.domains for book in books.values()):
+            known = sorted({d for book in books.values() for d in book.domains})
+            raise ConfigError(
+                f"figures.populations: {domain!r} is not a domain of any wave's codebook",
+                file=config.source,
+                fix=f"use one of: {', '.join(known)}",
+            )
 
 
 def _publication(raw: Mapping[str, Any] | None, source: str) -> dict[str, Any]:

@@ -155,17 +155,21 @@ def publish_step(
     comparisons: Mapping[str, Any] | None = None,
     level: float = 0.95,
     targets: str | Path | None = None,
+    populations: Sequence[Sequence[str]] = (),
     out: Mapping[str, str | Path],
     source: str = "config.yaml",
 ) -> None:
-    """The published tables of all waves: prevalence, differences, tests, reproduction.
+    """The published tables of all waves: prevalence, key findings, differences, tests,
+    reproduction.
 
     ``waves`` gives, per wave in the configured order, its ``codebook``, ``table``
     (analyst's), ``published`` and, with comparisons, ``within``, ``association`` and
     ``domain_values`` (all written by :func:`wave_step`). ``out`` names the files:
     ``table`` (``prevalence.csv``) and ``tables`` (their folder: xlsx, md, tex, html),
     with comparisons ``contrasts`` and ``association`` (csv) and their publication
-    tables in the same folder, and with ``targets`` ``reproduction``.
+    tables in the same folder, with ``targets`` ``reproduction``, and ``findings`` and
+    ``findings_md`` (the key findings in words of the whole sample and each of
+    ``populations``, ``(domain, value label)`` pairs; see :mod:`prevalence.findings`).
     """
     import pandas as pd
 
@@ -189,6 +193,15 @@ def publish_step(
         out["tables"],
         sources={wave: book.source or wave_labels[wave] for wave, book in books.items()},
     )
+    if "findings" in out:
+        from prevalence.findings import findings_markdown, key_findings
+        from prevalence.io import write_text
+
+        findings = key_findings(
+            table, books, populations=[tuple(p) for p in populations], style=table_style
+        )
+        write_csv(findings, out["findings"])
+        write_text(out["findings_md"], findings_markdown(findings, books, wave_labels))
     if comparisons is not None:
         from prevalence.compare import combine_comparisons
 

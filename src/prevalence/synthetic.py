@@ -81,6 +81,8 @@ ANSWER_LABELS = {
     REFUSED: "refused",
 }
 ROLE_LABELS = {1: "MP", 2: "staff"}
+#: the respondents of each role, in the plural, for the key findings
+ROLE_NOUNS = {"MP": "women MPs", "staff": "women parliamentary staff"}
 AGE_LABELS = {1: "under 45", 2: "45 and over"}
 
 RESPONSES_FILE = {"csv": "responses.csv", "xlsx": "responses.xlsx"}
@@ -95,6 +97,25 @@ SYNTHETIC_NOTE = [  # SPSS document lines (at most 80 characters each)
 ]
 
 # Harmonized indicators: the same id for the same concept in every wave.
+#: what a "yes" means, as the end of a sentence about respondents (the key findings)
+FINDINGS: dict[str, str] = {
+    "psychological": "had experienced psychological violence",
+    "sexist_remarks": "had been subjected to sexist remarks or behaviour",
+    "threats": "had received threats of death, rape, beatings or abduction",
+    "online_sexist_attacks": "had been the target of sexist attacks online",
+    "sexual_images_online": "had had humiliating or sexual images of them spread online",
+    "sexual_harassment": "had been subjected to sexual harassment",
+    "sexual_violence": "had experienced sexual violence",
+    "forced_sex_attempt": "had been the target of attempted forced sexual relations",
+    "physical": "had experienced physical violence",
+    "weapon_threat": "had been threatened with a weapon",
+    "economic": "had experienced economic violence",
+    "online_gbv": "had experienced online gender-based violence",
+    "online_hate_speech": "had faced online hate speech",
+    "image_based_abuse": "had faced image-based abuse, including deepfakes",
+    "doxing": "had been doxed (their personal details published online)",
+}
+
 CONCEPTS: dict[str, tuple[str, str]] = {
     "psychological": (
         "Psychological violence",
@@ -828,18 +849,22 @@ def codebook(wave_id: str) -> dict:
     if spec.labelled:
         region["labels"] = {i + 1: name for i, name in enumerate(spec.regions)}
         role["labels"] = dict(ROLE_LABELS)
+    role["nouns"] = {ROLE_LABELS[c]: ROLE_NOUNS[ROLE_LABELS[c]] for c in sorted(ROLE_LABELS)}
     indicators = {}
     for item in spec.items:
         label, question = CONCEPTS[item.indicator]
         entry = {"label": label, "column": item.column, "question": question}
+        entry["finding"] = FINDINGS[item.indicator]
         if item.parent is not None:
             entry["denominator"] = item.parent
         indicators[item.indicator] = entry
+    staff = spec.role_count("staff") if "staff" in spec.cells else 0
     return {
         "wave": spec.wave,
         "title": spec.title,
         "source": spec.source,
         "synthetic": True,
+        "respondents": "women MPs and parliamentary staff" if staff else "women MPs",
         "respondent_id": spec.id_column,
         "drop": ["name", "comments"],
         "domains": {

@@ -251,8 +251,9 @@ def _finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _number(value: float, style: TableStyle) -> str:
-    """A proportion as shown: scaled, rounded half up, with the style's decimal mark."""
+def format_number(value: float, style: TableStyle) -> str:
+    """A proportion as shown, without the percent sign: scaled, rounded half up, with the
+    style's decimal mark (``0.6021`` is ``"60"``)."""
     places = style.decimals if style.percent else style.decimals + 2
     # The shortest repr is the decimal the float stands for: 0.285 is 28.5%, not 28.4999...
     exact = Decimal(repr(value))
@@ -295,10 +296,10 @@ def format_cell(estimate: Any, low: Any, high: Any, style: TableStyle | None = N
     value = _finite(estimate)
     if value is None:
         return style.suppressed_mark
-    text = _number(value, style) + ("%" if style.percent else "")
+    text = format_number(value, style) + ("%" if style.percent else "")
     lo, hi = _finite(low), _finite(high)
     if lo is not None and hi is not None:
-        text += f" ({_number(lo, style)}{style.dash}{_number(hi, style)})"
+        text += f" ({format_number(lo, style)}{style.dash}{format_number(hi, style)})"
     return text
 
 

@@ -3,7 +3,7 @@ import os
 import sys
 
 from prevalence.codebook import load_codebook, of_whom_parents
-from prevalence.config import parse_config
+from prevalence.config import check_populations, parse_config
 from prevalence.errors import PrevalenceError
 
 # Config and codebooks are validated before the DAG is built: a bad one fails in a second.
@@ -14,6 +14,7 @@ try:
         root=workflow.basedir,
     )
     CODEBOOKS = {w.id: load_codebook(w.codebook) for w in CONFIG.waves.values()}
+    check_populations(CONFIG, CODEBOOKS)
 except PrevalenceError as error:
     sys.exit(f"Configuration error: {error}")
 
@@ -149,5 +150,6 @@ def publish_out(wildcards, output):
     """The files and folder rule publish writes, by the names of prevalence.steps.publish_step."""
     named = dict(output.items())
     out = {"table": named["table"], "tables": os.path.dirname(named["table"])}
-    out.update({k: named[k] for k in ("contrasts", "association", "reproduction") if k in named})
+    keys = ("contrasts", "association", "reproduction", "findings", "findings_md")
+    out.update({k: named[k] for k in keys if k in named})
     return out

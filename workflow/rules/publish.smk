@@ -6,6 +6,12 @@ PUBLISHED = {
         category="Tables",
     ),
     "tables": report(TABLE_FILES, caption="../report/tables.rst", category="Tables"),
+    "findings": report(
+        f"{RESULTS}/tables/key_findings.csv",
+        caption="../report/key_findings.rst",
+        category="Tables",
+    ),
+    "findings_md": f"{RESULTS}/tables/key_findings.md",
 }
 if CONFIG.comparisons is not None:
     PUBLISHED["contrasts"] = report(
@@ -45,6 +51,7 @@ rule publish:
         style=CONFIG.tables,
         comparisons=CONFIG.comparisons,
         level=CONFIG.level,
+        populations=[list(p) for p in CONFIG.populations],
         out=publish_out,
     priority: 30  # before the charts: the study charts wait for it
     threads: 1
