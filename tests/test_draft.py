@@ -84,22 +84,34 @@ def test_spss_user_missing_values_and_answer_labels(tmp_path):
             "chamber": rng.choice([1.0, 2.0, 99.0], n),
             "v1": rng.choice([1.0, 2.0, 3.0, 97.0, 98.0], n),
             "v2": rng.choice([0.0, 1.0], n),
+            "v3": rng.choice([1.0, 2.0], n),
+            "contact": [f"office {i}" for i in range(n)],
         }
     )
     yes_no = {1: "Yes, several times", 2: "Yes, once", 3: "No, never", 97: "Not asked", 98: "DK"}
     path = spss(
         tmp_path,
         frame,
-        column_labels=["Case number", "Chamber", "Insulted in parliament", "Threatened"],
+        column_labels=[
+            "Case number",
+            "Chamber",
+            "Insulted in parliament",
+            "Threatened",
+            "Threats by e-mail or phone, or called names",
+            "E-mail address",
+        ],
         variable_value_labels={
             "chamber": {1: "Lower house", 2: "Upper house", 99: "Refused"},
             "v1": yes_no,
             "v2": {0: "no", 1: "yes"},
+            "v3": {1: "Yes", 2: "No"},
         },
         missing_ranges={"v2": [9], "v1": [97, 98]},
     )
     book = draft_codebook(path).codebook
     assert book["respondent_id"] == "id"
+    assert book["drop"] == ["contact"]  # by its label; a question about e-mail is not dropped
+    assert book["indicators"]["threats_by_e_mail_or_phone"]["column"] == "v3"
     assert book["domains"]["chamber"] == {
         "column": "chamber",
         "label": "Chamber",

@@ -570,6 +570,10 @@ def draft_codebook(path: str | Path, *, sheet: str | int | None = None) -> Draft
         When the file cannot be read, or no column can be the respondent id, or
         no column is a yes/no item.
     """
+    if not Path(path).is_file():
+        raise PrevalenceError(
+            "responses file not found", file=str(path), fix="give the path of a responses file"
+        )
     responses = read_responses(path, sheet=sheet)
     columns, title, letters = _columns(responses)
     plan = _plan(columns, path=responses.path)
