@@ -7,21 +7,31 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 STAMP := $(VENV)/.installed
+SNAKEMAKE := $(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES)
 
 .PHONY: run test lint report dry-run clean lock bench bench-workflow
 
 $(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "prevalence needs Python 3.11 or newer and $(PYTHON) is not installed: install Python 3.11+ (python.org, or your system's python3 package), or run make PYTHON=/path/to/python3.11"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "prevalence needs Python 3.11 or newer and $(PYTHON) is $$($(PYTHON) -V 2>&1): install Python 3.11+, or run make PYTHON=/path/to/python3.11"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+# The console shows Snakemake's progress, one line per job and, at the end, the run's summary
+# (results/summary.txt); every job's details are in results/logs/.
 run: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --printshellcmds
-	$(BIN)/snakemake --cores $(CORES) --report results/report.html
+	@start=$$(date +%s.%N); \
+	PREVALENCE_SUMMARY=later $(SNAKEMAKE) || \
+	  { status=$$?; $(BIN)/python -m prevalence summary --failed --started $$start; exit $$status; }; \
+	$(SNAKEMAKE) --report results/report.html > results/logs/report.log 2>&1 || \
+	  { status=$$?; tail -n 20 results/logs/report.log; exit $$status; }; \
+	echo "report: results/report.html"; \
+	$(BIN)/python -m prevalence summary --started $$start
 
 report: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --report results/report.html
+	$(SNAKEMAKE) --report results/report.html
 
 dry-run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --dry-run --quiet

@@ -17,6 +17,7 @@ include: "workflow/rules/publish.smk"
 include: "workflow/rules/charts.smk"
 include: "workflow/rules/reproduce.smk"
 include: "workflow/rules/coverage.smk"
+include: "workflow/rules/summary.smk"
 
 
 rule all:

@@ -1,4 +1,5 @@
-"""The embedded run (`make run`) gives the outputs it gave: every table and chart, byte for byte.
+"""The embedded run (`make run`) gives the outputs it gave: every table and chart, byte for byte,
+and says on the console what a person needs: a line per job, then the run's summary.
 
 The recorded digests are in ``tests/fixtures/embedded_outputs.sha256``. A change that is meant
 to change an output must say so and record the new digests::
@@ -11,22 +12,24 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
-from workflow_project import ROOT, snakemake
+from workflow_project import ROOT, reproducible_files, snakemake
 
 pytestmark = pytest.mark.e2e
 
 DIGESTS = ROOT / "tests" / "fixtures" / "embedded_outputs.sha256"
+#: a line of Python logging (``INFO fontTools.subset: ...``) or a Python warning
+ROW_COUNTS = ("read", "kept", "excluded")
+LIBRARY_LINE = re.compile(r"^(DEBUG|INFO|WARNING|CRITICAL)\b|Warning: |fontTools")
 
 
 def _digests(results: Path) -> dict[str, str]:
     out = {}
-    for path in sorted(results.rglob("*")):
-        if not path.is_file() or "logs" in path.parts or path.name == "report.html":
-            continue
+    for path in reproducible_files(results):
         if path.name == "manifest.json":  # its "project" block is the commit
             manifest = json.loads(path.read_text())
             manifest.pop("project")
@@ -42,8 +45,10 @@ def test_the_embedded_run_gives_the_recorded_outputs(tmp_path):
         shutil.copy(ROOT / item, tmp_path / item)
     for folder in ("workflow", "scripts", "data/raw", "data/published"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
-    run = snakemake(tmp_path, timeout=900)
+    # as `make run` runs it
+    run = snakemake(tmp_path, "--workflow-profile", "workflow/profiles/default", timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
+    _check_console(run.stdout, run.stderr, tmp_path / "results")
     found = _digests(tmp_path / "results")
     if os.environ.get("PREVALENCE_RECORD_OUTPUTS"):
         header = [line for line in DIGESTS.read_text().splitlines() if line.startswith("#")]
@@ -58,3 +63,38 @@ def test_the_embedded_run_gives_the_recorded_outputs(tmp_path):
     assert found.keys() == recorded.keys()
     changed = sorted(name for name in found if found[name] != recorded[name])
     assert changed == [], f"outputs that changed: {', '.join(changed)}"
+
+
+def _check_console(stdout: str, stderr: str, results: Path) -> None:
+    """About 150 lines at most, none from a library's logging; the job lines and the summary
+    (Snakemake's log, on stderr) agree with the ingest logs and reproduction.csv."""
+    import pandas as pd
+
+    everything = stdout.splitlines() + stderr.splitlines()
+    assert len(everything) <= 150, f"{len(everything)} lines on the console"
+    assert [line for line in everything if LIBRARY_LINE.search(line)] == []
+    lines = stderr.splitlines()
+    logs = {p.stem: json.loads(p.read_text()) for p in sorted((results / "ingest").glob("*.json"))}
+    for wave, log in logs.items():
+        rows = log["rows"]
+        assert (
+            f"wave {wave}: {rows['read']} rows, {rows['kept']} kept, {rows['excluded']} excluded"
+            in lines
+        )
+    summary = (results / "summary.txt").read_text().splitlines()
+    # the run ends with the summary; Snakemake adds where its log is and the elapsed time
+    start = len(lines) - 1 - lines[::-1].index(summary[0])
+    assert lines[start : start + len(summary)] == summary
+    assert len(lines) - (start + len(summary)) <= 2, lines[start + len(summary) :]
+    read, kept, excluded = (sum(log["rows"][k] for log in logs.values()) for k in ROW_COUNTS)
+    assert summary[0] == f"{len(logs)} waves: {read} rows read, {kept} kept, {excluded} excluded"
+    reproduction = pd.read_csv(results / "reproduction.csv")
+    reproduced = f"published figures reproduced: {int(reproduction['match'].sum())} of "
+    assert f"{reproduced}{len(reproduction)}" in summary
+    table = pd.read_csv(results / "tables" / "prevalence.csv")
+    suppressed = int(table["suppressed"].sum())
+    assert (
+        f"cells: {len(table)} in the prevalence table, {len(table) - suppressed} published, "
+        f"{suppressed} suppressed"
+    ) in summary
+    assert summary[-1].startswith("elapsed: ")

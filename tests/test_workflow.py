@@ -9,7 +9,7 @@ import re
 
 import pandas as pd
 import pytest
-from workflow_project import TINY, make_project, snakemake
+from workflow_project import TINY, make_project, reproducible_files, snakemake
 
 from prevalence.estimate import COLUMNS
 
@@ -195,8 +195,7 @@ def test_a_second_run_elsewhere_gives_byte_identical_results(project, tmp_path):
         results = folder / "results"
         return {
             str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(results.rglob("*"))
-            if p.is_file() and "logs" not in p.parts and p.name != "report.html"
+            for p in reproducible_files(results)
         }
 
     first, second = digests(project), digests(other)

@@ -60,6 +60,32 @@ def check(config_path: str | Path = "config.yaml") -> list[str]:
     return lines
 
 
+def _summary(config_path: str | Path, started: float | None, *, failed: bool = False) -> int:
+    import time
+
+    from prevalence.summary import failure_message, write_summary
+
+    config_path = Path(config_path)
+    try:
+        config = load_config(config_path)
+        results = config_path.parent / config.results
+        if failed:
+            message = failure_message(results / "logs", since=started or 0.0)
+            if message:
+                print("\n" + message, file=sys.stderr)
+            return 1
+        elapsed = time.time() - started if started is not None else None
+        text = write_summary(results, list(config.waves), elapsed=elapsed)
+        print(f"summary ({config.results / 'summary.txt'}):\n{text}", end="")
+    except PrevalenceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as error:
+        print(f"error: no finished run to summarize: {error.filename} is missing", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m prevalence", description=__doc__.split("\n")[0]
@@ -67,8 +93,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     check_parser = commands.add_parser("check", help="validate config, codebooks, data and designs")
     check_parser.add_argument("config", nargs="?", default="config.yaml")
+    summary_parser = commands.add_parser(
+        "summary", help="print (and write to <results>/summary.txt) what the last run gave"
+    )
+    summary_parser.add_argument("config", nargs="?", default="config.yaml")
+    summary_parser.add_argument(
+        "--started", type=float, help="when the run started (seconds since the epoch)"
+    )
+    summary_parser.add_argument(
+        "--failed", action="store_true", help="the run failed: print the error that stopped it"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    if args.command == "summary":
+        return _summary(args.config, args.started, failed=args.failed)
     try:
         for line in check(args.config):
             print(line)

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 log = logging.getLogger("prevalence")
+#: one line per job for the console (:func:`run_step` prefixes the rule and wave)
+console = logging.getLogger("prevalence.console")
 
 
 def _json(data: Any) -> str:
@@ -99,6 +101,7 @@ def wave_step(
     log.info(
         "%s: %d rows read, %d kept, %d excluded", wave, rows["read"], rows["kept"], rows["excluded"]
     )
+    console.info("%d rows, %d kept, %d excluded", rows["read"], rows["kept"], rows["excluded"])
     frame = result.frame
     write_with(out["data"], lambda p: frame.to_parquet(p, index=False, engine="pyarrow"))
     write_text(out["log"], _json(report))
@@ -218,6 +221,10 @@ def publish_step(
         result = reproduce(analyst, load_targets(targets), path=str(targets))
         write_csv(result, out["reproduction"])
         log.info("%d of %d published figures reproduce", int(result["match"].sum()), len(result))
+    suppressed = int(table["suppressed"].astype(bool).sum())
+    console.info(
+        "%d cells, %d published, %d suppressed", len(table), len(table) - suppressed, suppressed
+    )
 
 
 def _synthetic_note(book) -> str | None:
@@ -340,6 +347,7 @@ def check_reproduction_step(reproduction: str | Path, *, out: str | Path) -> Non
             "what was computed",
         )
     write_text(out, f"all {len(result)} published figures reproduce\n")
+    console.info("all %d published figures reproduce", len(result))
 
 
 def manifest_step(
@@ -356,6 +364,56 @@ def manifest_step(
     write_text(out, _json(build_manifest(inputs=inputs, outputs=outputs, config=config)))
 
 
+class _Console(logging.StreamHandler):
+    """The job's one line for the console, and its errors: ``<rule> <wave>: <message>``."""
+
+    def __init__(self, prefix: str, said: list[bool]) -> None:
+        super().__init__(sys.stderr)
+        self.prefix, self.said = prefix, said
+        self.setLevel(logging.INFO)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == console.name:
+            self.said[0] = True
+            return True
+        return record.levelno >= logging.WARNING and record.name.startswith("prevalence")
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        if record.name == console.name:
+            return f"{self.prefix}: {text}"
+        return f"{record.levelname} {self.prefix}: {text}"
+
+
+#: whether the running job printed its own line (set by :class:`_Console`)
+_said = [False]
+
+
+def _log_to(log_file: str | None, *, prefix: str) -> None:
+    """The job's logging: everything at INFO, the project's and every library's, to the
+    rule's log file; to the console only the job's own line and the project's warnings and
+    errors (libraries such as fontTools log at INFO while PDFs are written)."""
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    formatter = logging.Formatter("%(levelname)s %(name)s: %(message)s")
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_file, mode="w", encoding="utf-8")
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+        return
+    root.addHandler(_Console(prefix, _said))
+    # fontTools logs the glyph ids of every font subset at INFO: thousands of lines per chart
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
+    logging.captureWarnings(True)  # Python warnings: to the log file, as WARNING py.warnings
+
+
 def run_step(
     snakemake: Any, step: Callable[..., Any], *args: Any, **kwargs: Any
 ) -> None:  # pragma: no cover - exercised by the end-to-end tests
@@ -365,13 +423,8 @@ def run_step(
     (the kernel's high-water mark of the process), the figures to size cluster jobs with.
     """
     log_file = snakemake.log[0] if len(snakemake.log) else None
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_file:
-        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, mode="w", encoding="utf-8"))
-    logging.basicConfig(
-        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", handlers=handlers
-    )
+    wave = getattr(snakemake.wildcards, "wave", None)
+    _log_to(log_file, prefix=f"{snakemake.rule} {wave}" if wave else snakemake.rule)
     # What is alive now (modules, mostly) lives as long as the job: keep it out of every
     # garbage collection (statsmodels' multipletests collects at each call).
     gc.freeze()
@@ -381,6 +434,9 @@ def run_step(
     except PrevalenceError as error:
         log.error("%s", error)
         sys.exit(1)
+    if not _said[0]:
+        files = len(snakemake.output)
+        console.info("%d %s written", files, "file" if files == 1 else "files")
     usage = resource.getrusage(resource.RUSAGE_SELF)
     log.info(
         "%s: %.2f s, CPU %.2f s, peak memory %.0f MB",
