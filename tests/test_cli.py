@@ -89,3 +89,33 @@ def test_check_through_the_installed_script(tmp_path):
 def test_run_outside_a_project_exits_1(tmp_path):
     run = prevalence("run", "--directory", str(tmp_path))
     assert run.returncode == 1 and "no Snakefile here" in run.stderr
+
+
+@pytest.mark.e2e
+def test_run_stops_with_the_message_of_bad_input(tmp_path):
+    folder = make_project(tmp_path)
+    responses = folder / "data" / "raw" / "tiny" / "responses.csv"
+    lines = responses.read_text().splitlines()
+    lines[1] = lines[1].replace(",MP,2,1,", ",MP,2,6,", 1)  # q1 of line 2: a code not listed
+    assert lines[1] != responses.read_text().splitlines()[1]
+    responses.write_text("\n".join(lines) + "\n")
+    run = prevalence("run", "--no-report", cwd=folder)
+    assert run.returncode == 1
+    assert "code 6 is not in the codebook" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_codebook_draft_of_a_worksheet(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "responses.xlsx"
+    with pd.ExcelWriter(path) as book:
+        pd.DataFrame({"notes": ["cover sheet"]}).to_excel(book, sheet_name="About", index=False)
+        frame = pd.DataFrame({"id": range(1, 7), "role": ["MP", "staff"] * 3, "q1": [1, 2] * 3})
+        frame.to_excel(book, sheet_name="Data", index=False)
+    run = prevalence(
+        "codebook", "draft", str(path), "--sheet", "Data", "--out", "cb.yaml", cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    book = load_codebook(tmp_path / "cb.yaml")
+    assert book.sheet == "Data" and list(book.indicators) == ["q1"]
+    assert book.respondent_id == "id" and list(book.domains) == ["role"]
