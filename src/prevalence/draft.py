@@ -411,8 +411,9 @@ def _routing(plan: _Plan, ids: dict[str, str]) -> dict[str, tuple[str, str]]:
     items = plan.indicators
     skip = np.column_stack([_mask(c, k["skip_codes"]) for c, k, _, _ in items])
     not_yes = np.column_stack([~_mask(c, k["yes_codes"]) for c, k, _, _ in items])
-    # mismatches[f, p]: rows where f's skip code and p's "not yes" disagree
-    s, y = skip.astype(np.int64), not_yes.astype(np.int64)
+    # mismatches[f, p]: rows where f's skip code and p's "not yes" disagree (counts of 0/1
+    # products, exact in float64 below 2**53 rows; a BLAS product, not an integer loop)
+    s, y = skip.astype(np.float64), not_yes.astype(np.float64)
     mismatches = s.T @ (1 - y) + (1 - s).T @ y
     found = {}
     for f, (column, kinds, _, _) in enumerate(items):
