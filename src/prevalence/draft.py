@@ -181,10 +181,13 @@ def _ids(columns: list[_Column], taken: set[str]) -> dict[str, str]:
     return ids
 
 
-def _file_metadata(responses: Responses) -> tuple[str | None, dict[str, tuple[Any, ...]], set[str]]:
-    """File label, SPSS user-missing values by column, and columns with Stata missing letters."""
+def _file_metadata(responses: Responses) -> tuple[str | None, dict[str, tuple[Any, ...]]]:
+    """The file label and the SPSS user-missing values by column (a value or a (lo, hi) range).
+
+    Stata files declare no user-missing values; their labelled codes are read like any other.
+    """
     if responses.format not in ("sav", "dta"):
-        return None, {}, set()
+        return None, {}
     import pyreadstat
 
     reader = pyreadstat.read_sav if responses.format == "sav" else pyreadstat.read_dta
@@ -194,8 +197,7 @@ def _file_metadata(responses: Responses) -> tuple[str | None, dict[str, tuple[An
         user_missing[column] = tuple(
             _code(r["lo"]) if r["lo"] == r["hi"] else (r["lo"], r["hi"]) for r in ranges
         )
-    letters = set(getattr(meta, "missing_user_values", None) or {})
-    return meta.file_label or None, user_missing, letters
+    return meta.file_label or None, user_missing
 
 
 def _is_user_missing(code: Any, declared: tuple[Any, ...]) -> bool:
@@ -246,8 +248,8 @@ def _answer_codes(column: _Column) -> tuple[dict[str, list[Any]], list[str], lis
     return kinds, reasons, unknown
 
 
-def _columns(responses: Responses) -> tuple[list[_Column], str | None, set[str]]:
-    title, user_missing, letters = _file_metadata(responses)
+def _columns(responses: Responses) -> tuple[list[_Column], str | None]:
+    title, user_missing = _file_metadata(responses)
     columns = [
         _Column(
             name=name,
@@ -258,7 +260,7 @@ def _columns(responses: Responses) -> tuple[list[_Column], str | None, set[str]]
         )
         for name in responses.frame.columns
     ]
-    return columns, title, letters
+    return columns, title
 
 
 def _is_integral(series: pd.Series) -> bool:
@@ -500,7 +502,7 @@ def _domain(column: _Column, ident: str, plan: _Plan) -> tuple[dict[str, Any], s
 
 
 def _indicators(
-    plan: _Plan, ids: dict[str, str], routing: dict[str, tuple[str, str]], letters: set[str]
+    plan: _Plan, ids: dict[str, str], routing: dict[str, tuple[str, str]]
 ) -> tuple[dict[str, list[Any]], dict[str, dict[str, Any]], dict[str, str]]:
     """The defaults (the commonest answer codes), each indicator's spec, and the comments on
     denominators; what needs a decision goes to the TODOs."""
@@ -511,7 +513,7 @@ def _indicators(
     defaults = {k: list(v) for k, v in zip(CODE_KINDS, common, strict=True)}
     specs: dict[str, dict[str, Any]] = {}
     notes: dict[str, str] = {}
-    unlabelled, conventional, lettered = [], [], []
+    unlabelled, conventional = [], []
     for column, kinds, reasons, unknown in plan.indicators:
         ident = ids[column.name]
         spec: dict[str, Any] = {"column": column.name}
@@ -529,8 +531,6 @@ def _indicators(
             )
         if "codes in the data" in reasons:
             conventional.append(ident)
-        if column.name in letters:
-            lettered.append(ident)
         specs[ident] = spec
     if unlabelled:
         plan.todos.append(f"no label in the file for {_few(unlabelled)}: write `label:` for each")
@@ -539,11 +539,6 @@ def _indicators(
             f"the codes of {_few(conventional)} are taken from the data by the usual convention "
             "(1 yes, 2 no, 7 not applicable, 8 don't know, 9 refused; 0 no where the codes are "
             "0 and 1): check them against the questionnaire"
-        )
-    if lettered:
-        plan.todos.append(
-            f"{_few(lettered)} have Stata extended missing values (.a-.z): "
-            "list the codes they stand for in missing_codes"
         )
     return defaults, specs, notes
 
@@ -576,7 +571,7 @@ def draft_codebook(path: str | Path, *, sheet: str | int | None = None) -> Draft
             "responses file not found", file=str(path), fix="give the path of a responses file"
         )
     responses = read_responses(path, sheet=sheet)
-    columns, title, letters = _columns(responses)
+    columns, title = _columns(responses)
     plan = _plan(columns, path=responses.path)
     taken: set[str] = set()
     domain_ids = _ids(plan.domains, taken)
@@ -597,9 +592,7 @@ def draft_codebook(path: str | Path, *, sheet: str | int | None = None) -> Draft
         for column in plan.domains:
             ident = domain_ids[column.name]
             book["domains"][ident], notes[ident] = _domain(column, ident, plan)
-    book["defaults"], book["indicators"], routed = _indicators(
-        plan, indicator_ids, routing, letters
-    )
+    book["defaults"], book["indicators"], routed = _indicators(plan, indicator_ids, routing)
     notes.update(routed)
     parse_codebook(book, path=f"draft of {responses.path}")  # the draft is always valid
     text = _render(book, plan, responses, notes)
