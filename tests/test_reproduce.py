@@ -170,3 +170,11 @@ def test_published_figure_report():
 def test_published_figure_bad_input(value, n, message):
     with pytest.raises(ConfigError, match=message):
         check_published(value, n)
+
+
+def test_a_long_run_of_feasible_counts_is_shown_by_its_ends():
+    found = check_published("44", 10000)  # 4350..4449 of 10000 round to 44%
+    assert found.counts[[0, -1]].tolist() == [4350, 4449] and found.counts.size == 100
+    lines = found.report().splitlines()
+    assert len(lines) == 2 + 5 + 1 + 5 and "   ...  (90 more counts)" in lines
+    assert lines[2].startswith("  4350") and lines[-1].startswith("  4449")

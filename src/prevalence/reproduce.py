@@ -255,6 +255,10 @@ def parse_percent(text: str) -> tuple[float, int]:
     return float(written), len(written.partition(".")[2])
 
 
+#: A report lists at most this many feasible counts at each end of their run.
+SHOWN_AT_EACH_END = 5
+
+
 @dataclass(frozen=True)
 class PublishedCheck:
     """The counts that fit a published percent of n respondents, and their intervals.
@@ -301,7 +305,13 @@ class PublishedCheck:
             f"{'' if self.decimals == 1 else 's'}): {self.counts.size} {many}",
             f"{'k':>6}  {'k/n':>8}  {f'Wilson {level} CI':>18}  {f'Clopper-Pearson {level} CI':>27}",
         ]
-        for i, k in enumerate(self.counts):
+        shown = np.arange(self.counts.size)
+        if self.counts.size > 2 * SHOWN_AT_EACH_END:  # a long run of counts: its two ends
+            shown = np.r_[shown[:SHOWN_AT_EACH_END], shown[-SHOWN_AT_EACH_END:]]
+        for j, i in enumerate(shown):
+            k = int(self.counts[i])
+            if j == SHOWN_AT_EACH_END and len(shown) < self.counts.size:
+                lines.append(f"{'...':>6}  ({self.counts.size - len(shown)} more counts)")
             wilson = f"{100 * self.wilson[0][i]:.1f}–{100 * self.wilson[1][i]:.1f}%"
             exact = (
                 f"{100 * self.clopper_pearson[0][i]:.1f}–{100 * self.clopper_pearson[1][i]:.1f}%"
