@@ -6,7 +6,7 @@ small groups), its survey design and its estimation. A researcher runs it on a
 new wave before the workflow; the exit status is 0 when all is well, 1 with one
 clear message when something needs fixing, 2 for a wrong command line.
 
-``run`` runs the workflow and its report, as ``make run`` does; ``codebook draft``
+``run`` runs the workflow, its report and summary, as ``make run`` does; ``codebook draft``
 drafts a wave's codebook from its responses file; ``published`` checks a published
 percent against its n. Every command has ``--help`` and the same exit statuses.
 """
@@ -136,9 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _add_research_commands(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser(
         "run",
-        help="run the workflow and write its report, as `make run` does",
-        description="Run the workflow (Snakemake) in the project folder, then its HTML report. "
-        "Snakemake recomputes only what changed. Arguments after `--` go to Snakemake.",
+        help="run the workflow, its report and the run's summary, as `make run` does",
+        description="Run the workflow (Snakemake) in the project folder, then its HTML report, "
+        "and print the run's summary. Snakemake recomputes only what changed. Arguments after "
+        "`--` go to Snakemake.",
     )
     run.add_argument("--cores", type=int, default=2, help="CPU cores to use (default 2)")
     run.add_argument("--directory", "-C", default=".", help="the project folder (default: here)")
