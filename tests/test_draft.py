@@ -219,3 +219,18 @@ def test_errors_name_the_file_and_the_fix(tmp_path):
     with pytest.raises(PrevalenceError, match="never overwrites"):
         write_draft(RAW / LABELLED[1], tmp_path / "codebook.yaml")
     assert (tmp_path / "codebook.yaml").read_text() == "kept: true\n"
+
+
+def test_a_csv_draft_gives_the_shipped_numbers_with_codes_for_the_labels_it_cannot_know(tmp_path):
+    responses = RAW / "2016-global" / "responses.csv"
+    draft = write_draft(responses, tmp_path / "codebook.yaml")
+    assert any("age_group: codes [1, 2] have no labels" in todo for todo in draft.todos)
+    drafted = prevalence_table(responses, tmp_path / "codebook.yaml")
+    shipped = prevalence_table(responses, responses.parent / "codebook.yaml")
+    age = drafted["domain"] == "age_group"
+    labels = {"1": "under 45", "2": "45 and over"}  # what the shipped codebook says of the codes
+    drafted.loc[age, "domain_value"] = drafted.loc[age, "domain_value"].map(labels)
+    key = ["domain", "domain_value", "indicator"]
+    pd.testing.assert_frame_equal(
+        drafted.sort_values(key, ignore_index=True), shipped.sort_values(key, ignore_index=True)
+    )
