@@ -88,12 +88,12 @@ def test_spss_user_missing_values_and_answer_labels(tmp_path):
             "contact": [f"office {i}" for i in range(n)],
         }
     )
-    yes_no = {1: "Yes, several times", 2: "Yes, once", 3: "No, never", 97: "Not asked", 98: "DK"}
+    yes_no = {1: "Yes,\n  several times", 2: "Yes, once", 3: "No, never", 97: "Not asked", 98: "DK"}
     path = spss(
         tmp_path,
         frame,
         column_labels=[
-            "Case number",
+            "Case\nnumber",
             "Chamber",
             "Insulted in parliament",
             "Threatened",
@@ -108,7 +108,9 @@ def test_spss_user_missing_values_and_answer_labels(tmp_path):
         },
         missing_ranges={"v2": [9], "v1": [97, 98]},
     )
-    book = draft_codebook(path).codebook
+    draft = draft_codebook(path)
+    book = draft.codebook
+    assert yaml.safe_load(draft.text) == book  # labels on two lines are written on one
     assert book["respondent_id"] == "id"
     assert book["drop"] == ["contact"]  # by its label; a question about e-mail is not dropped
     assert book["indicators"]["threats_by_e_mail_or_phone"]["column"] == "v3"

@@ -248,14 +248,22 @@ def _answer_codes(column: _Column) -> tuple[dict[str, list[Any]], list[str], lis
     return kinds, reasons, unknown
 
 
+def _one_line(text: str | None) -> str | None:
+    """A label on one line: line breaks and runs of spaces become one space."""
+    return None if text is None else " ".join(str(text).split())
+
+
 def _columns(responses: Responses) -> tuple[list[_Column], str | None]:
     title, user_missing = _file_metadata(responses)
     columns = [
         _Column(
             name=name,
             series=responses.frame[name],
-            label=responses.variable_labels.get(name),
-            value_labels=dict(responses.value_labels.get(name, {})),
+            label=_one_line(responses.variable_labels.get(name)),
+            value_labels={
+                code: _one_line(label)
+                for code, label in responses.value_labels.get(name, {}).items()
+            },
             user_missing=user_missing.get(name, ()),
         )
         for name in responses.frame.columns
@@ -596,6 +604,8 @@ def draft_codebook(path: str | Path, *, sheet: str | int | None = None) -> Draft
     notes.update(routed)
     parse_codebook(book, path=f"draft of {responses.path}")  # the draft is always valid
     text = _render(book, plan, responses, notes)
+    if yaml.safe_load(text) != book:  # pragma: no cover - the writer and the mapping disagree
+        raise AssertionError("the drafted YAML does not read back as the drafted codebook")
     return Draft(text=text, codebook=book, todos=tuple(plan.todos))
 
 
