@@ -1,16 +1,22 @@
-"""Command line: ``python -m prevalence check [config.yaml]``.
+"""Command line: ``prevalence COMMAND`` (also ``python -m prevalence COMMAND``).
 
 ``check`` runs every validation of the workflow without writing anything: the
 configuration, each wave's codebook, its responses (codes, ids, identifiers,
 small groups), its survey design and its estimation. A researcher runs it on a
 new wave before the workflow; the exit status is 0 when all is well, 1 with one
 clear message when something needs fixing, 2 for a wrong command line.
+
+``run`` runs the workflow, its report and summary, as ``make run`` does; ``codebook draft``
+drafts a wave's codebook from its responses file; ``published`` checks a published
+percent against its n. Every command has ``--help`` and the same exit statuses.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import shutil
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +29,12 @@ from prevalence.ingest import ingest
 from prevalence.io import read_responses
 
 log = logging.getLogger("prevalence")
+
+DESCRIPTION = (
+    "Prevalence of violence against women in politics, from survey responses to published "
+    "tables: run the workflow, check a wave, draft its codebook, check published figures. "
+    "Exit status: 0 ok, 1 bad input (with one message naming the fix), 2 wrong command line."
+)
 
 
 def check(config_path: str | Path = "config.yaml") -> list[str]:
@@ -87,9 +99,7 @@ def _summary(config_path: str | Path, started: float | None, *, failed: bool = F
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m prevalence", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="prevalence", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True)
     check_parser = commands.add_parser("check", help="validate config, codebooks, data and designs")
     check_parser.add_argument("config", nargs="?", default="config.yaml")
@@ -103,8 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary_parser.add_argument(
         "--failed", action="store_true", help="the run failed: print the error that stopped it"
     )
+    _add_research_commands(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    if getattr(args, "handler", None) is not None:
+        return _handle(args)
     if args.command == "summary":
         return _summary(args.config, args.started, failed=args.failed)
     try:
@@ -115,6 +128,141 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print("all checks passed")
     return 0
+
+
+# --------------------------------------------------------------------------------------
+# run, codebook draft, published
+# --------------------------------------------------------------------------------------
+def _add_research_commands(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run the workflow, its report and the run's summary, as `make run` does",
+        description="Run the workflow (Snakemake) in the project folder, then its HTML report, "
+        "and print the run's summary. Snakemake recomputes only what changed. Arguments after "
+        "`--` go to Snakemake.",
+    )
+    run.add_argument("--cores", type=int, default=2, help="CPU cores to use (default 2)")
+    run.add_argument("--directory", "-C", default=".", help="the project folder (default: here)")
+    run.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    run.add_argument("snakemake_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    run.set_defaults(handler=_run)
+
+    codebook = commands.add_parser("codebook", help="work with a wave's codebook")
+    actions = codebook.add_subparsers(dest="action", required=True)
+    draft = actions.add_parser(
+        "draft",
+        help="draft a codebook from a responses file",
+        description="Draft a commented codebook from a responses file: labels, answer codes, "
+        "missing and skip codes, the respondent id, columns to drop and denominators from "
+        "SPSS/Stata labels; codes from the data of CSV/XLSX, with TODO comments. Values of "
+        "identifying columns are never printed.",
+    )
+    draft.add_argument("responses", help="the responses file (.sav, .dta, .csv, .xlsx, .parquet)")
+    draft.add_argument("--out", "-o", help="write the draft here (default: print it)")
+    draft.add_argument("--sheet", help="the worksheet of an .xlsx file")
+    draft.add_argument("--force", action="store_true", help="replace the --out file if it exists")
+    draft.set_defaults(handler=_draft)
+
+    published = commands.add_parser(
+        "published",
+        help="check a published percent against its n (GRIM) and give its intervals",
+        description="Which counts k of n give a published percent at its rounding, with the "
+        "Wilson and Clopper-Pearson intervals of each. Exit status 1 when no count fits "
+        "(the message names the nearest n that would).",
+    )
+    published.add_argument("percent", help="the figure as published, e.g. 81.8")
+    published.add_argument("--n", type=int, required=True, help="the number of respondents")
+    published.add_argument(
+        "--decimals", type=int, help="decimals it was published with (default: as written)"
+    )
+    published.add_argument("--level", type=float, default=0.95, help="confidence level")
+    published.set_defaults(handler=_published)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    try:
+        return args.handler(args)
+    except PrevalenceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _snakemake() -> str:
+    beside = Path(sys.executable).parent / "snakemake"
+    found = str(beside) if beside.is_file() else shutil.which("snakemake")
+    if found is None:
+        raise PrevalenceError(
+            "Snakemake is not installed", fix="run `make` in the project folder, which installs it"
+        )
+    return found
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The workflow, its report and the run's summary, as `make run`."""
+    import os
+    import time
+
+    folder = Path(args.directory)
+    if not (folder / "Snakefile").is_file():
+        raise PrevalenceError(
+            "no Snakefile here: not a project folder",
+            file=str(folder.resolve()),
+            fix="run `prevalence run` in the project folder, or give it with --directory",
+        )
+    config_path = folder / "config.yaml"
+    config = load_config(config_path)  # a bad config stops here, with its message
+    extra = args.snakemake_args[1:] if args.snakemake_args[:1] == ["--"] else args.snakemake_args
+    snakemake = [_snakemake(), "--cores", str(args.cores)]
+    if (folder / "workflow" / "profiles" / "default").is_dir():
+        snakemake[1:1] = ["--workflow-profile", "workflow/profiles/default"]
+    started = time.time()
+    env = {**os.environ, "PREVALENCE_SUMMARY": "later"}
+    if subprocess.run([*snakemake, *extra], cwd=folder, env=env).returncode != 0:
+        _summary(config_path, started, failed=True)
+        return 1
+    if not args.no_report:
+        results = folder / config.results
+        log_path = results / "logs" / "report.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "w") as handle:
+            report = subprocess.run(
+                [*snakemake, "--report", str(results / "report.html")],
+                cwd=folder,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+            )
+        if report.returncode != 0:
+            print("".join(log_path.read_text().splitlines(True)[-20:]), file=sys.stderr)
+            return 1
+        print(f"report: {config.results / 'report.html'}")
+    return _summary(config_path, started)
+
+
+def _draft(args: argparse.Namespace) -> int:
+    from prevalence.draft import draft_codebook, write_draft
+
+    sheet = int(args.sheet) if args.sheet is not None and args.sheet.isdigit() else args.sheet
+    if args.out is None:
+        draft = draft_codebook(args.responses, sheet=sheet)
+        sys.stdout.write(draft.text)
+    else:
+        draft = write_draft(args.responses, args.out, sheet=sheet, force=args.force)
+        book = draft.codebook
+        print(
+            f"wrote {args.out}: {len(book.get('domains', {}))} domains, "
+            f"{len(book['indicators'])} indicators, {len(book.get('drop', []))} columns to drop, "
+            f"{len(draft.todos)} TODO(s) to decide",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _published(args: argparse.Namespace) -> int:
+    from prevalence.reproduce import check_published
+
+    found = check_published(args.percent, args.n, decimals=args.decimals, level=args.level)
+    sys.stdout.write(found.report())
+    return 0 if found.consistent else 1
 
 
 if __name__ == "__main__":  # pragma: no cover
