@@ -13,4 +13,5 @@ run_step(
     level=snakemake.params.level,
     targets=snakemake.input.targets[0] if snakemake.input.targets else None,
     out=snakemake.params.out,
+    publication=snakemake.params.publication,
 )

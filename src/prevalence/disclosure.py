@@ -4,10 +4,12 @@
 cell by cell, whether its value can be published. Three layers, in this order:
 
 1. **Reliability** (the ``standard`` of the ``publication:`` block; default the
-   NCHS Data Presentation Standards for Proportions, Parker et al. 2017).
-   Every cell gets a 95% Korn–Graubard interval computed here from ``n``,
-   ``estimate``, ``se`` and ``df`` (:func:`nchs_interval`), whatever interval
-   the table publishes, and :func:`reliability_checks` applies the rules.
+   NCHS Data Presentation Standards for Proportions, Parker et al. 2017; or the
+   DHS and MICS convention, ``dhs``; or Statistics Canada's quality grades,
+   ``statcan``). Under NCHS every cell gets a 95% Korn–Graubard interval
+   computed here from ``n``, ``estimate``, ``se`` and ``df``
+   (:func:`nchs_interval`), whatever interval the table publishes, and
+   :func:`reliability_checks` applies the rules.
 2. **Disclosure control** (primary suppression, :func:`disclosure_checks`): a
    cell with 1 to k-1 cases, or 1 to k-1 non-cases, is suppressed.
 3. **Secondary suppression**: no suppressed value may be derived from what is
@@ -53,6 +55,46 @@ Clopper–Pearson interval with ``n`` that Korn–Graubard reduces to.
 The interval is the ``korn-graubard-nchs`` method of :mod:`prevalence.intervals`
 at the 95% level of the standard: Clopper–Pearson on the NCHS effective sample
 size (capped at ``n``), the interval of NCHS's implementation.
+
+The DHS and MICS convention (``standard: dhs``)
+-----------------------------------------------
+The Demographic and Health Surveys (DHS) Program and UNICEF's Multiple Indicator
+Cluster Surveys (MICS) judge a percentage by the unweighted number of cases in
+its denominator, which is ``n`` here (``cases`` here counts the "yes" answers):
+
+* fewer than 25 unweighted cases: the figure is not shown, an asterisk stands in
+  its place (``"fewer than 25 unweighted cases"``, :func:`dhs_checks`);
+* 25 to 49 unweighted cases: the figure is shown in parentheses, to be used with
+  caution (``caution`` true, note ``"25-49 unweighted cases: use with caution"``).
+
+Source: Croft TN, Marshall AMJ, Allen CK, et al. (2018), *Guide to DHS
+Statistics* (DHS-7), ICF, chapter 1, "Data Suppression and Parenthesizing"; the
+same footnotes stand under the tables of DHS final reports ("Figures in
+parentheses are based on 25-49 unweighted cases"; an asterisk: fewer than 25
+unweighted cases, suppressed) and of MICS survey findings reports.
+
+Statistics Canada's quality grades (``standard: statcan``)
+-----------------------------------------------------------
+Each estimate is graded by its coefficient of variation, CV = ``se / estimate``
+(:func:`statcan_checks`): A excellent (CV under 5%), B very good (5% to under
+10%), C good (10% to under 15%), D acceptable (15% to under 25%), E use with
+caution (25% to under 35%) and F too unreliable to be published (35% or more).
+A CV at a bound takes the worse grade (StatCan writes the ranges 0.00%-4.99%,
+5.00%-9.99%, ... on CVs in hundredths of a percent). E is published with
+``caution`` true; F is suppressed (``"CV 35% or more: too unreliable to be
+published (F)"``) and shown as ``F``. The grade of every published cell is in
+the ``grade`` column; a cell hidden for another reason carries no grade (it
+would bound its estimate). An estimate of 0 has no CV: it is published without
+grade and flagged for review, as one of 100% (CV 0, grade A).
+
+Sources: Statistics Canada, *Standard table symbols* (A, B, C, D: specific levels
+of data quality; E: use with caution; F: too unreliable to be published);
+Statistics Canada, data quality indicators of its survey tables by CV (for
+example the *Quarterly Survey of Financial Statistics for Enterprises*: A 0.00% to
+4.99%, B 5.00% to 9.99%, C 10.00% to 14.99%, D 15.00% to 24.99%; E 25.00% to
+34.99%; F 35.00% and more). Some Statistics Canada programmes release by other
+cut-offs (the Canadian Community Health Survey: caution from 16.6%, suppression
+above 33.3%); this standard is the A-F scale above (``cv_grades``).
 
 Disclosure rule and zero cells
 ------------------------------
@@ -158,9 +200,14 @@ Korn EL, Graubard BI (1998). Confidence intervals for proportions with small
 expected number of positive counts estimated from survey data. Survey
 Methodology 24(2):193-201.
 
+Croft TN, Marshall AMJ, Allen CK, et al. (2018). Guide to DHS Statistics (DHS-7).
+Rockville, Maryland: ICF.
+
 Parker JD, Talih M, Malec DJ, et al. (2017). National Center for Health
 Statistics data presentation standards for proportions. Vital Health Stat
 2(175). National Center for Health Statistics.
+
+Statistics Canada. Standard table symbols. Ottawa: Statistics Canada.
 """
 
 from __future__ import annotations
