@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 from test_tables import docx_blocks, xlsx_blocks
-from workflow_project import make_project, snakemake
+from workflow_project import ROOT, make_project, snakemake
 
 from prevalence.estimate import COLUMNS
 
@@ -105,3 +105,31 @@ def test_each_standard_applies_its_own_rules_and_columns(published):
         graded = shown.iloc[0]
         assert f"% ({int(round(graded['ci_low'] * 100))}" in markdown
         assert f") {graded['grade']} |" in markdown
+
+
+@pytest.mark.parametrize(
+    ("standard", "words"),
+    [
+        ("nchs", "Korn–Graubard interval is\n30 points wide"),
+        ("dhs", "fewer than 25 unweighted cases is not shown (*), one based on\n25 to 49"),
+        ("statcan", "E 25% to under\n35% (use with caution), F 35% or more"),
+        ("custom", "denominator n is below 20"),
+        ("none", "**Publication standard: none.**\n\n\n**Disclosure control:** a cell with 1 to 2"),
+    ],
+)
+def test_the_report_methods_state_each_standard(standard, words):
+    import jinja2
+
+    from prevalence.disclosure import parse_publication
+
+    config = {
+        "estimates": {"by": [["region"]], "ci_method": "wilson", "level": 0.95},
+        "_waves": {},
+        "publication": parse_publication(STANDARDS[standard]).as_dict(),
+        "privacy": {"k": 3, "policy": "report"},
+    }
+    template = (ROOT / "workflow" / "report" / "workflow.rst").read_text()
+    text = jinja2.Template(template, undefined=jinja2.StrictUndefined).render(
+        snakemake=type("Snakemake", (), {"config": config})
+    )
+    assert words in text
