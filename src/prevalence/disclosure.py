@@ -70,8 +70,11 @@ its denominator, which is ``n`` here (``cases`` here counts the "yes" answers):
 Source: Croft TN, Marshall AMJ, Allen CK, et al. (2018), *Guide to DHS
 Statistics* (DHS-7), ICF, chapter 1, "Data Suppression and Parenthesizing"; the
 same footnotes stand under the tables of DHS final reports ("Figures in
-parentheses are based on 25-49 unweighted cases"; an asterisk: fewer than 25
-unweighted cases, suppressed) and of MICS survey findings reports.
+parentheses are based on 25-49 unweighted cases"; an asterisk: a figure based on
+fewer than 25 unweighted cases, suppressed), whose "Reading and understanding
+tables" section explains them (for example the Malawi DHS 2015-16, report FR319:
+fewer than 25 cases, an asterisk and no number; 25 to 49 cases, parentheses,
+"use this number with caution").
 
 Statistics Canada's quality grades (``standard: statcan``)
 -----------------------------------------------------------
