@@ -14,4 +14,5 @@ run_step(
     populations=snakemake.params.populations,
     targets=snakemake.input.targets[0] if snakemake.input.targets else None,
     out=snakemake.params.out,
+    publication=snakemake.params.publication,
 )

@@ -24,11 +24,14 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from prevalence.codebook import load_codebook, parse_codebook
 from prevalence.config import parse_config, validate_document
 from prevalence.disclosure import (
+    DHS,
     EXTRA_COLUMNS,
     NCHS,
+    STATCAN,
     Publication,
     disclose,
     disclosure_checks,
+    marks,
     nchs_interval,
     parse_publication,
     reliability_checks,
@@ -355,7 +358,7 @@ def test_defaults_are_the_nchs_standard_with_k_3():
     ("raw", "message", "fix"),
     [
         ({"min_nn": 30}, "unknown key 'min_nn' under publication", "did you mean 'min_n'"),
-        ({"standard": "NCHS"}, "publication.standard", "use one of: nchs, custom, none"),
+        ({"standard": "NCHS"}, "publication.standard", "use one of: nchs, dhs, statcan, custom"),
         ({"standard": "custom", "min_n": -1}, "publication.min_n", ">= 0"),
         ({"standard": "custom", "min_n": 2.5}, "publication.min_n: must be a whole number", ""),
         ({"standard": "custom", "max_ci_width": 0}, "publication.max_ci_width", "> 0"),
@@ -364,6 +367,16 @@ def test_defaults_are_the_nchs_standard_with_k_3():
         ({"disclosure_k": True}, "publication.disclosure_k", ""),
         ({"min_n": 20}, "the NCHS standard sets min_n to 30", "standard: custom"),
         ({"standard": "none", "max_ci_width": 0.2}, "no effect with `standard: none`", "custom"),
+        ({"standard": "dhs", "min_n": 20}, "the DHS standard sets min_n to 25", "custom"),
+        ({"standard": "dhs", "max_ci_width": 0.2}, "no effect with `standard: dhs`", "custom"),
+        (
+            {"standard": "statcan", "cv_grades": [0.05, 0.1, 0.15, 0.2, 0.3]},
+            "the Statistics Canada standard sets cv_grades to [0.05, 0.1, 0.15, 0.25, 0.35]",
+            "custom",
+        ),
+        ({"standard": "statcan", "min_n": 30}, "no effect with `standard: statcan`", ""),
+        ({"standard": "custom", "caution_n": 40}, "no effect with `standard: custom`", "NCHS"),
+        ({"standard": "statcan", "cv_grades": [0.1]}, "publication.cv_grades", ""),
         (["nchs"], "publication: must be a mapping", "standard: nchs"),
     ],
 )
@@ -458,6 +471,129 @@ def test_custom_thresholds_and_no_standard():
     assert check(n=9, n_eff=9, rules=rules)[1] == "sample size n < 10; effective sample size < 10"
     none = parse_publication(NONE)
     assert check(n=2, n_eff=2, low=0.0, high=1.0, df=1, rules=none) == (False, "", "")
+
+
+def test_the_named_standards_round_trip_through_their_settings():
+    assert parse_publication({"standard": "dhs"}) == DHS
+    assert (DHS.min_n, DHS.caution_n, DHS.disclosure_k) == (25, 50, 3)
+    assert parse_publication({"standard": "statcan", "disclosure_k": 5}).cv_grades == (
+        0.05,
+        0.10,
+        0.15,
+        0.25,
+        0.35,
+    )
+    # what the workflow passes on (the resolved block) parses to the same standard
+    for rules in (NCHS, DHS, STATCAN, parse_publication(NONE)):
+        assert parse_publication(rules.as_dict()) == rules
+    assert DHS.as_dict() == {
+        "standard": "dhs",
+        "min_n": 25,
+        "disclosure_k": 3,
+        "protect_unreliable": False,
+        "caution_n": 50,
+    }
+
+
+@pytest.mark.parametrize(
+    ("n", "suppressed", "caution"),
+    [(0, False, False), (1, True, False), (24, True, False), (25, False, True)]
+    + [(49, False, True), (50, False, False), (1000, False, False)],
+)
+def test_dhs_hides_fewer_than_25_cases_and_marks_25_to_49(n, suppressed, caution):
+    # a width and effective size that NCHS would suppress play no part under DHS
+    r = reliability_checks([n], [0.5], [0.0], [1.0], [1.0], [1.0], DHS)
+    assert (bool(r.suppress[0]), bool(r.caution[0])) == (suppressed, caution)
+    assert r.reasons[0] == ("fewer than 25 unweighted cases" if suppressed else "")
+    assert r.notes[0] == ("25-49 unweighted cases: use with caution" if caution else "")
+    assert r.grade is None
+
+
+@pytest.mark.parametrize(
+    ("cv", "grade"),
+    [(0.0, "A"), (0.0499, "A"), (0.05, "B"), (0.0999, "B"), (0.10, "C"), (0.1499, "C")]
+    + [(0.15, "D"), (0.2499, "D"), (0.25, "E"), (0.3499, "E"), (0.35, "F"), (2.0, "F")],
+)
+def test_statcan_grades_by_coefficient_of_variation_at_each_boundary(cv, grade):
+    # a bound belongs to the worse grade: A is CV 0% to 4.99%, ..., F is 35% and more
+    p = np.array([0.3, 0.7])
+    r = reliability_checks([40, 40], p, p, p, [40, 40], [np.inf] * 2, STATCAN, se=cv * p)
+    assert list(r.grade) == [grade, grade]
+    assert list(r.suppress) == [grade == "F"] * 2 and list(r.caution) == [grade == "E"] * 2
+    reason = "CV 35% or more: too unreliable to be published (F)" if grade == "F" else ""
+    note = "CV 25% to under 35%: use with caution (E)" if grade == "E" else ""
+    assert list(r.reasons) == [reason] * 2 and list(r.notes) == [note] * 2
+
+
+def test_statcan_at_the_edges_and_without_se():
+    r = reliability_checks(
+        [40, 40, 40, 0], [0.0, 1.0, 0.4, np.nan], [0] * 4, [1] * 4, [40] * 4, [np.inf] * 4,
+        STATCAN, se=[0.0, 0.0, np.nan, np.nan],
+    )  # fmt: skip
+    assert list(r.grade) == ["", "A", "", ""]
+    assert list(r.suppress) == [False, False, True, False]
+    assert list(r.notes) == ["estimate 0%: review", "estimate 100%: review", "", ""]
+    assert r.reasons[2] == "interval undefined"
+    with pytest.raises(ValueError, match="se"):
+        reliability_checks([40], [0.5], [0.4], [0.6], [40], [np.inf], STATCAN)
+
+
+def test_the_marks_of_each_standard_name_their_thresholds():
+    assert marks(NCHS).hidden_mark == "" and marks(None) == marks(NCHS)
+    dhs = marks(DHS)
+    assert (dhs.hidden_mark, dhs.parentheses, dhs.grades) == ("*", True, False)
+    assert "25–49 unweighted cases" in dhs.notes[0] and "fewer than 25" in dhs.notes[1]
+    statcan = marks(STATCAN)
+    assert (statcan.hidden_mark, statcan.parentheses, statcan.grades) == ("F", False, True)
+    assert "A under 5%, B 5% to under 10%" in statcan.notes[2]
+    assert "E 25% to under 35%" in statcan.notes[2] and "35% or more" in statcan.notes[1]
+
+
+def test_disclosure_control_applies_under_dhs_and_statcan():
+    # 60 respondents: regions of 30 (25-49: caution under DHS), 28 and 2
+    table = make_table(
+        [
+            ("overall", "All", "violence", 60, 30),
+            ("region", "A", "violence", 30, 15),
+            ("region", "B", "violence", 28, 14),
+            ("region", "C", "violence", 2, 1),
+        ]
+    )
+    dhs = disclose(table, {"standard": "dhs"}).set_index("domain_value")
+    assert list(dhs.columns[-2:]) == ["n_suppressed", "caution"]
+    assert dhs.loc["C", "flag"].startswith("fewer than 25 unweighted cases; fewer than 3 cases")
+    # C is hidden; so B (the smaller region) is hidden by secondary suppression
+    assert dhs.loc["B", "flag"] == "secondary suppression" and dhs.loc["B", "suppressed"]
+    assert not dhs.loc["B", "caution"]  # a hidden cell carries no mark
+    assert dhs.loc["A", "caution"] and dhs.loc["A", "flag"] == (
+        "25-49 unweighted cases: use with caution"
+    )
+    assert not dhs.loc["All", "caution"] and dhs.loc["All", "flag"] == ""
+    statcan = disclose(table, {"standard": "statcan"}).set_index("domain_value")
+    assert list(statcan.columns[-3:]) == ["n_suppressed", "caution", "grade"]
+    assert statcan.loc["C", "grade"] == "F" and statcan.loc["C", "flag"] == (
+        "CV 35% or more: too unreliable to be published (F); fewer than 3 cases; "
+        "fewer than 3 non-cases"
+    )
+    assert statcan.loc["B", "flag"] == "secondary suppression" and statcan.loc["B", "grade"] == ""
+    cv = table["se"] / table["estimate"]
+    assert cv.iloc[0] < 0.15 and statcan.loc["All", "grade"] == "C"  # se 0.0645 on 0.5
+    assert statcan.loc["A", "grade"] == "D"  # cv 0.18
+    for rules in ({"standard": "dhs"}, {"standard": "statcan"}):
+        once = disclose(table, rules)
+        pd.testing.assert_frame_equal(disclose(once, rules), once)
+
+
+def test_a_statcan_f_keeps_its_grade_when_hidden():
+    table = make_table(
+        [("overall", "All", "violence", 40, 20), ("region", "A", "violence", 40, 20)]
+    )
+    table.loc[1, "se"] = 0.2  # cv 40%: F
+    table.loc[0, "se"] = 0.2
+    out = disclose(table, {"standard": "statcan"})
+    assert list(out["grade"]) == ["F", "F"] and out["suppressed"].all()
+    assert out["estimate"].isna().all()
+    pd.testing.assert_frame_equal(disclose(out, {"standard": "statcan"}), out)
 
 
 def test_nchs_interval_is_clopper_pearson_on_the_capped_effective_sample_size():

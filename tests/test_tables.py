@@ -7,11 +7,13 @@ import xml.etree.ElementTree as ET
 import zipfile
 from html.parser import HTMLParser
 
+import docx
 import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
 
+from prevalence.disclosure import DHS, STATCAN, disclose
 from prevalence.errors import ConfigError, PrevalenceError
 from prevalence.tables import (
     N_HIDDEN,
@@ -21,6 +23,7 @@ from prevalence.tables import (
     format_cells,
     parse_table_style,
     publication_tables,
+    render_docx,
     render_html,
     render_latex,
     render_markdown,
@@ -526,7 +529,7 @@ def test_no_writer_publishes_a_suppressed_value():
 # --------------------------------------------------------------------------
 
 
-def test_publication_tables_writes_four_stable_files(tmp_path):
+def test_publication_tables_writes_five_stable_files(tmp_path):
     table = long_table()
     other = table[table["domain"].isin(["overall", "role"])].assign(wave="w0")
     table = pd.concat([table, other], ignore_index=True)
@@ -544,6 +547,7 @@ def test_publication_tables_writes_four_stable_files(tmp_path):
         "prevalence.md",
         "prevalence.tex",
         "prevalence.html",
+        "prevalence.docx",
     ]
     for one, two in zip(paths, again, strict=True):
         assert one.read_bytes() == two.read_bytes()
@@ -560,6 +564,142 @@ def test_publication_tables_writes_four_stable_files(tmp_path):
     ]
     assert "- Source: Survey 1." in markdown and "- Source: Wave 0." in markdown
     ET.fromstring(paths[3].read_text("utf-8"))
-    for path in paths[1:]:
+    assert docx_blocks(paths[4]) == xlsx_blocks(paths[0])
+    for path in paths[1:4]:
         for secret in SECRET_TEXTS:
             assert secret not in path.read_text("utf-8")
+
+
+# --------------------------------------------------------------------------
+# Word
+# --------------------------------------------------------------------------
+
+
+def xlsx_blocks(path) -> list[tuple[str, list[list[str]], list[str]]]:
+    """(title, cells with indentation as leading spaces, notes) of each sheet but Notes."""
+    book = openpyxl.load_workbook(path)
+    out = []
+    for ws in book.worksheets[:-1]:
+        rows = [[("" if c.value is None else str(c.value)) for c in r] for r in ws.iter_rows()]
+        width = len(rows[2])
+        end = next(i for i in range(3, len(rows)) if not any(rows[i][:width]))
+        cells = [r[:width] for r in rows[2:end]]
+        for i in range(1, len(cells)):
+            cells[i][0] = "  " * int(ws.cell(row=3 + i, column=1).alignment.indent) + cells[i][0]
+        notes = [r[0] for r in rows[end + 1 :] if r[0]]
+        out.append((rows[0][0], cells, notes))
+    return out
+
+
+def docx_blocks(path) -> list[tuple[str, list[list[str]], list[str]]]:
+    """The same read from the Word document: headings, tables and the paragraphs after each."""
+    document = docx.Document(str(path))
+    body = document.element.body
+    out: list = []
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            paragraph = docx.text.paragraph.Paragraph(child, document)
+            if paragraph.style.name == "Heading 1":
+                out.append([paragraph.text, None, []])
+            elif out and paragraph.text:
+                out[-1][2].append(paragraph.text)
+        elif tag == "tbl":
+            table = docx.table.Table(child, document)
+            cells = []
+            for r in table.rows:
+                line = []
+                for j, c in enumerate(r.cells):
+                    indent = c.paragraphs[0].paragraph_format.left_indent
+                    level = 0 if j or indent is None else round(indent.pt / 9)
+                    line.append("  " * level + c.text)
+                cells.append(line)
+            out[-1][1] = cells
+    return [tuple(b) for b in out]
+
+
+def test_docx_has_the_cells_and_notes_of_the_xlsx_and_is_byte_identical(tmp_path):
+    table = long_table()
+    sheets = {
+        "Wave 1": wave_table(table, wave="w1", domain=["overall", "region", "role"], labels=LABELS),
+        "Other": wave_table(table, wave="w1", domain="region+role", labels=LABELS),
+    }
+    data = render_docx(sheets, title="Tables")
+    assert data == render_docx(sheets, title="Tables")
+    (tmp_path / "t.docx").write_bytes(data)
+    write_xlsx(sheets, tmp_path / "t.xlsx")
+    read = docx_blocks(tmp_path / "t.docx")
+    assert read == xlsx_blocks(tmp_path / "t.xlsx")
+    title, cells, notes = read[0]
+    assert cells[0][:3] == ["Indicator", "All", "Region: North"]
+    assert cells[4][0] == "  Doxing (of those with online violence)"
+    assert "(c) n_eff < 30" in notes and notes[-1] == "Source: w1."
+    with zipfile.ZipFile(tmp_path / "t.docx") as archive:
+        assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        assert (
+            "1980-01-01T00:00:00Z</dcterms:created>" in archive.read("docProps/core.xml").decode()
+        )
+    text = "\n".join(str(c) for b in read for r in b[1] for c in r) + "\n".join(read[0][2])
+    for secret in SECRET_TEXTS:
+        assert secret not in text
+
+
+# --------------------------------------------------------------------------
+# the marks of the publication standards
+# --------------------------------------------------------------------------
+
+
+def counts_table() -> pd.DataFrame:
+    """A wave of 120 (regions of 60, 40 and 20) as the estimation gives it, unsuppressed."""
+    cells = [("overall", "All", 120, 41), ("region", "North", 60, 30)]
+    cells += [("region", "South", 40, 8), ("region", "East", 20, 3)]
+    rows = []
+    for domain, value, n, x in cells:
+        p = x / n
+        se = math.sqrt(p * (1 - p) / n)
+        rows.append({**row(domain, value, "psychological", n, p, p - 2 * se, p + 2 * se), "se": se})
+        rows[-1]["cases"] = x
+    return pd.DataFrame(rows)
+
+
+def test_dhs_marks_stars_and_parentheses_with_their_notes():
+    published = disclose(counts_table(), DHS)
+    frame = wave_table(published, wave="w1", domain="region", labels=LABELS, publication=DHS)
+    assert cell(frame, "Psychological", "All") == "34% (26–43)"
+    assert cell(frame, "Psychological", "North") == "50% (37–63)"
+    assert cell(frame, "Psychological", "South") == "(20% (7–33))"  # 40 cases
+    assert cell(frame, "Psychological", "East") == "*"  # 20 cases
+    notes = frame.attrs["notes"]
+    assert (
+        "( ) a figure in parentheses is based on 25–49 unweighted cases: use with caution." in notes
+    )
+    assert "* a figure based on fewer than 25 unweighted cases: not shown." in notes
+    assert not any(n.startswith(("(a)", "—")) for n in notes)  # the marks need no letter
+    # disclosure control under DHS: 1 case of 20 in East, so South is hidden as well
+    table = counts_table()
+    table.loc[table["domain_value"] == "East", "cases"] = 1
+    table.loc[0, "cases"] = 39
+    published = disclose(table, DHS)
+    frame = wave_table(published, wave="w1", domain="region", labels=LABELS, publication=DHS)
+    assert cell(frame, "Psychological", "South") == "— (a)"
+    assert cell(frame, "Psychological", "East") == "* (b)"
+    notes = frame.attrs["notes"]
+    assert "(a) secondary suppression" in notes and "(b) fewer than 3 cases" in notes
+    assert not any(n.startswith("( )") for n in notes)  # no figure in parentheses left
+
+
+def test_statcan_grades_every_published_cell_and_shows_f():
+    published = disclose(counts_table(), STATCAN)
+    # CV: 12.7%, 12.9%, 31.6% (E) and 53.2% (F)
+    assert list(published["grade"]) == ["C", "C", "E", "F"]
+    assert list(published["caution"]) == [False, False, True, False]
+    frame = wave_table(published, wave="w1", domain="region", labels=LABELS, publication=STATCAN)
+    assert cell(frame, "Psychological", "All") == "34% (26–43) C"
+    assert cell(frame, "Psychological", "South") == "20% (7–33) E"  # the grade says caution
+    assert cell(frame, "Psychological", "East") == "F"
+    notes = frame.attrs["notes"]
+    assert any(n.startswith("A–E quality grade by the coefficient of variation") for n in notes)
+    assert any(n.startswith("F too unreliable to be published") for n in notes)
+    # without the standard (an older reader), the marks are not shown but the reasons are
+    plain = wave_table(published, wave="w1", domain="region", labels=LABELS)
+    assert cell(plain, "Psychological", "East").startswith("— (")

@@ -4,10 +4,12 @@
 cell by cell, whether its value can be published. Three layers, in this order:
 
 1. **Reliability** (the ``standard`` of the ``publication:`` block; default the
-   NCHS Data Presentation Standards for Proportions, Parker et al. 2017).
-   Every cell gets a 95% Korn–Graubard interval computed here from ``n``,
-   ``estimate``, ``se`` and ``df`` (:func:`nchs_interval`), whatever interval
-   the table publishes, and :func:`reliability_checks` applies the rules.
+   NCHS Data Presentation Standards for Proportions, Parker et al. 2017; or the
+   DHS and MICS convention, ``dhs``; or Statistics Canada's quality grades,
+   ``statcan``). Under NCHS every cell gets a 95% Korn–Graubard interval
+   computed here from ``n``, ``estimate``, ``se`` and ``df``
+   (:func:`nchs_interval`), whatever interval the table publishes, and
+   :func:`reliability_checks` applies the rules.
 2. **Disclosure control** (primary suppression, :func:`disclosure_checks`): a
    cell with 1 to k-1 cases, or 1 to k-1 non-cases, is suppressed.
 3. **Secondary suppression**: no suppressed value may be derived from what is
@@ -53,6 +55,49 @@ Clopper–Pearson interval with ``n`` that Korn–Graubard reduces to.
 The interval is the ``korn-graubard-nchs`` method of :mod:`prevalence.intervals`
 at the 95% level of the standard: Clopper–Pearson on the NCHS effective sample
 size (capped at ``n``), the interval of NCHS's implementation.
+
+The DHS and MICS convention (``standard: dhs``)
+-----------------------------------------------
+The Demographic and Health Surveys (DHS) Program and UNICEF's Multiple Indicator
+Cluster Surveys (MICS) judge a percentage by the unweighted number of cases in
+its denominator, which is ``n`` here (``cases`` here counts the "yes" answers):
+
+* fewer than 25 unweighted cases: the figure is not shown, an asterisk stands in
+  its place (``"fewer than 25 unweighted cases"``, :func:`dhs_checks`);
+* 25 to 49 unweighted cases: the figure is shown in parentheses, to be used with
+  caution (``caution`` true, note ``"25-49 unweighted cases: use with caution"``).
+
+Source: Croft TN, Marshall AMJ, Allen CK, et al. (2018), *Guide to DHS
+Statistics* (DHS-7), ICF, chapter 1, "Data Suppression and Parenthesizing"; the
+same footnotes stand under the tables of DHS final reports ("Figures in
+parentheses are based on 25-49 unweighted cases"; an asterisk: a figure based on
+fewer than 25 unweighted cases, suppressed), whose "Reading and understanding
+tables" section explains them (for example the Malawi DHS 2015-16, report FR319:
+fewer than 25 cases, an asterisk and no number; 25 to 49 cases, parentheses,
+"use this number with caution").
+
+Statistics Canada's quality grades (``standard: statcan``)
+-----------------------------------------------------------
+Each estimate is graded by its coefficient of variation, CV = ``se / estimate``
+(:func:`statcan_checks`): A excellent (CV under 5%), B very good (5% to under
+10%), C good (10% to under 15%), D acceptable (15% to under 25%), E use with
+caution (25% to under 35%) and F too unreliable to be published (35% or more).
+A CV at a bound takes the worse grade (StatCan writes the ranges 0.00%-4.99%,
+5.00%-9.99%, ... on CVs in hundredths of a percent). E is published with
+``caution`` true; F is suppressed (``"CV 35% or more: too unreliable to be
+published (F)"``) and shown as ``F``. The grade of every published cell is in
+the ``grade`` column; a cell hidden for another reason carries no grade (it
+would bound its estimate). An estimate of 0 has no CV: it is published without
+grade and flagged for review, as one of 100% (CV 0, grade A).
+
+Sources: Statistics Canada, *Standard table symbols* (A, B, C, D: specific levels
+of data quality; E: use with caution; F: too unreliable to be published);
+Statistics Canada, data quality indicators of its survey tables by CV (for
+example the *Quarterly Survey of Financial Statistics for Enterprises*: A 0.00% to
+4.99%, B 5.00% to 9.99%, C 10.00% to 14.99%, D 15.00% to 24.99%; E 25.00% to
+34.99%; F 35.00% and more). Some Statistics Canada programmes release by other
+cut-offs (the Canadian Community Health Survey: caution from 16.6%, suppression
+above 33.3%); this standard is the A-F scale above (``cv_grades``).
 
 Disclosure rule and zero cells
 ------------------------------
@@ -158,9 +203,14 @@ Korn EL, Graubard BI (1998). Confidence intervals for proportions with small
 expected number of positive counts estimated from survey data. Survey
 Methodology 24(2):193-201.
 
+Croft TN, Marshall AMJ, Allen CK, et al. (2018). Guide to DHS Statistics (DHS-7).
+Rockville, Maryland: ICF.
+
 Parker JD, Talih M, Malec DJ, et al. (2017). National Center for Health
 Statistics data presentation standards for proportions. Vital Health Stat
 2(175). National Center for Health Statistics.
+
+Statistics Canada. Standard table symbols. Ottawa: Statistics Canada.
 """
 
 from __future__ import annotations
@@ -182,12 +232,18 @@ from prevalence.errors import ConfigError
 from prevalence.estimate import COLUMNS, CROSS, OVERALL
 
 __all__ = [
+    "CAUTION",
+    "DHS",
     "EXTRA_COLUMNS",
+    "GRADE",
     "NCHS",
+    "STATCAN",
+    "Marks",
     "Publication",
     "Reliability",
     "disclose",
     "disclosure_checks",
+    "marks",
     "nchs_interval",
     "parse_publication",
     "reliability_checks",
@@ -199,11 +255,17 @@ log = logging.getLogger(__name__)
 #: The column after the contract's: true where even ``n`` is hidden.
 N_SUPPRESSED = "n_suppressed"
 EXTRA_COLUMNS = [N_SUPPRESSED]
+#: Columns of the standards that mark published cells, after ``n_suppressed``: true
+#: where the standard says "use with caution" (DHS 25-49 cases, Statistics Canada
+#: grade E), and Statistics Canada's quality grade (A-F; F only on suppressed cells).
+CAUTION = "caution"
+GRADE = "grade"
+MARK_COLUMNS = {"dhs": [CAUTION], "statcan": [CAUTION, GRADE]}
 
 #: The level of the NCHS standard's Korn–Graubard interval.
 NCHS_LEVEL = 0.95
 
-STANDARDS = ("nchs", "custom", "none")
+STANDARDS = ("nchs", "dhs", "statcan", "custom", "none")
 THRESHOLDS = (
     "min_n",
     "min_effective_n",
@@ -212,6 +274,17 @@ THRESHOLDS = (
     "relative_ci_width_above",
     "review_df_below",
 )
+#: The thresholds each standard uses (``custom`` uses NCHS's rules).
+STANDARD_THRESHOLDS = {
+    "nchs": THRESHOLDS,
+    "custom": THRESHOLDS,
+    "dhs": ("min_n", "caution_n"),
+    "statcan": ("cv_grades",),
+    "none": (),
+}
+#: Statistics Canada's grades, best first; a cell's grade is the first whose CV bound
+#: (``Publication.cv_grades``) it is below, F beyond the last.
+GRADES = ("A", "B", "C", "D", "E", "F")
 
 FLAG_INTERVAL_UNDEFINED = "interval undefined"
 FLAG_SECONDARY = "secondary suppression"
@@ -257,11 +330,20 @@ class Publication:
     Attributes
     ----------
     standard
-        ``"nchs"`` (the thresholds below at NCHS's values), ``"custom"`` (the same
-        rules with the thresholds given) or ``"none"`` (no reliability rule; the
-        disclosure rules still apply).
+        ``"nchs"`` (the thresholds below at NCHS's values), ``"dhs"`` (DHS and
+        MICS: ``min_n`` 25 and ``caution_n`` 50), ``"statcan"`` (Statistics
+        Canada's grades by ``cv_grades``), ``"custom"`` (NCHS's rules with the
+        thresholds given) or ``"none"`` (no reliability rule; the disclosure rules
+        still apply).
     min_n, min_effective_n
-        Suppress below these sample sizes (30 and 30).
+        Suppress below these sample sizes (NCHS 30 and 30; DHS ``min_n`` 25).
+    caution_n
+        DHS: a cell of ``min_n`` to ``caution_n - 1`` respondents is shown in
+        parentheses, "use with caution" (50).
+    cv_grades
+        Statistics Canada: the upper CV bounds of grades A to E (0.05, 0.10, 0.15,
+        0.25, 0.35); E is "use with caution", F (CV at the last bound or above) is
+        suppressed.
     max_ci_width
         Suppress an interval this wide or wider (0.30).
     relative_ci_width, relative_ci_width_above
@@ -288,6 +370,8 @@ class Publication:
     review_df_below: float = 8.0
     disclosure_k: int = 3
     protect_unreliable: bool = False
+    caution_n: int = 50
+    cv_grades: tuple[float, ...] = (0.05, 0.10, 0.15, 0.25, 0.35)
 
     @property
     def reliability(self) -> bool:
@@ -295,12 +379,23 @@ class Publication:
         return self.standard != "none"
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable view (for manifests)."""
-        return asdict(self)
+        """A JSON-serialisable view (for manifests): the standard's own thresholds only."""
+        used = STANDARD_THRESHOLDS[self.standard]
+        out = {k: v for k, v in asdict(self).items() if k not in _ALL_THRESHOLDS or k in used}
+        if "cv_grades" in out:
+            out["cv_grades"] = list(out["cv_grades"])
+        return out
 
 
 #: The NCHS standard with k = 3: the defaults.
 NCHS = Publication()
+#: The DHS and MICS convention (see the module docstring), with k = 3.
+DHS = Publication(standard="dhs", min_n=25)
+#: Statistics Canada's quality grades by coefficient of variation, with k = 3.
+STATCAN = Publication(standard="statcan")
+#: Each named standard's thresholds.
+PRESETS = {"nchs": NCHS, "dhs": DHS, "statcan": STATCAN, "custom": NCHS, "none": NCHS}
+_ALL_THRESHOLDS = (*THRESHOLDS, "caution_n", "cv_grades")
 
 
 def _schema() -> dict[str, Any]:
@@ -375,8 +470,9 @@ def parse_publication(raw: Mapping[str, Any] | None, source: str = "config.yaml"
     ------
     ConfigError
         Naming the key and the fix: an unknown key, a value of the wrong type or
-        outside its range, a threshold that differs from NCHS's under
-        ``standard: nchs``, or a reliability threshold under ``standard: none``.
+        outside its range, a threshold that differs from the standard's under
+        ``standard: nchs``, ``dhs`` or ``statcan``, or a threshold the standard does
+        not use (any under ``standard: none``).
     """
     source = str(source)
     if raw is None:
@@ -389,23 +485,31 @@ def parse_publication(raw: Mapping[str, Any] | None, source: str = "config.yaml"
         )
     _validate(raw, source)
     standard = raw.get("standard", NCHS.standard)
-    given = [key for key in THRESHOLDS if key in raw]
-    if standard == "none" and given:
+    preset = PRESETS[standard]
+    given = [key for key in _ALL_THRESHOLDS if key in raw]
+    unused = [key for key in given if key not in STANDARD_THRESHOLDS[standard]]
+    if unused:
         raise ConfigError(
-            f"publication.{given[0]}: has no effect with `standard: none`",
+            f"publication.{unused[0]}: has no effect with `standard: {standard}`",
             file=source,
-            fix="remove it, or set `standard: custom` to apply your own thresholds",
+            fix="remove it, or set `standard: custom` to apply your own thresholds"
+            if standard != "custom"
+            else "remove it: custom sets the thresholds of the NCHS rules only",
         )
-    if standard == "nchs":
+    if standard in ("nchs", "dhs", "statcan"):
         for key in given:
-            if float(raw[key]) != float(getattr(NCHS, key)):
+            if (
+                np.atleast_1d(np.asarray(raw[key], dtype=float)).tolist()
+                != np.atleast_1d(np.asarray(getattr(preset, key), dtype=float)).tolist()
+            ):
                 raise ConfigError(
-                    f"publication.{key}: the NCHS standard sets {key} to {getattr(NCHS, key)}",
+                    f"publication.{key}: the {_NAMES[standard]} standard sets {key} to "
+                    f"{_number_list(getattr(preset, key))}",
                     file=source,
                     value=raw[key],
                     fix="remove the key, or set `standard: custom` to change a threshold",
                 )
-    values = {**asdict(NCHS), **dict(raw)}
+    values = {**asdict(preset), **dict(raw)}
     return Publication(
         standard=str(values["standard"]),
         min_n=int(values["min_n"]),
@@ -416,7 +520,18 @@ def parse_publication(raw: Mapping[str, Any] | None, source: str = "config.yaml"
         review_df_below=float(values["review_df_below"]),
         disclosure_k=int(values["disclosure_k"]),
         protect_unreliable=bool(values["protect_unreliable"]),
+        caution_n=int(values["caution_n"]),
+        cv_grades=tuple(float(v) for v in values["cv_grades"]),
     )
+
+
+_NAMES = {"nchs": "NCHS", "dhs": "DHS", "statcan": "Statistics Canada"}
+
+
+def _number_list(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(f"{v:g}" for v in value) + "]"
+    return str(value)
 
 
 def _as_publication(publication: Publication | Mapping[str, Any] | None) -> Publication:
@@ -461,11 +576,19 @@ class Reliability:
     notes
         Object array of str: review flags and footnotes (for cells not suppressed
         by a reliability rule), joined by ``"; "``.
+    caution
+        Bool array: "use with caution" (DHS 25-49 cases, Statistics Canada grade E);
+        ``None`` under the other standards.
+    grade
+        Object array of str: Statistics Canada's grade A-F ("" where there is none);
+        ``None`` under the other standards.
     """
 
     suppress: np.ndarray
     reasons: np.ndarray
     notes: np.ndarray
+    caution: np.ndarray | None = None
+    grade: np.ndarray | None = None
 
 
 def nchs_interval(n, estimate, se, df, level: float = NCHS_LEVEL):
@@ -512,7 +635,7 @@ def _text(mask: np.ndarray, text: str) -> np.ndarray:
 
 
 def reliability_checks(
-    n, estimate, ci_low, ci_high, n_eff, df, publication: Publication = NCHS
+    n, estimate, ci_low, ci_high, n_eff, df, publication: Publication = NCHS, *, se=None
 ) -> Reliability:
     """Apply the reliability standard to cells (see the module docstring).
 
@@ -530,12 +653,17 @@ def reliability_checks(
         Design degrees of freedom (``np.inf`` without a design).
     publication
         Thresholds; ``standard: none`` passes every cell.
+    se
+        The standard error of the estimate (needed by ``standard: statcan``, whose
+        grades are by coefficient of variation; the other standards ignore it).
 
     Returns
     -------
     Reliability
         Cells with ``n = 0`` or a missing estimate are neither suppressed nor
-        flagged (they have nothing to assess).
+        flagged (they have nothing to assess). ``standard: dhs`` reads only ``n``
+        (:func:`dhs_checks`), ``standard: statcan`` only ``estimate`` and ``se``
+        (:func:`statcan_checks`).
 
     Notes
     -----
@@ -558,6 +686,14 @@ def reliability_checks(
     if not publication.reliability:
         empty = np.full(shape, "", dtype=object)
         return Reliability(np.zeros(shape, dtype=bool), empty, empty.copy())
+    if publication.standard == "dhs":
+        return dhs_checks(n, p, publication)
+    if publication.standard == "statcan":
+        if se is None:
+            raise ValueError("standard: statcan grades cells by their se: pass se")
+        return statcan_checks(
+            n, p, np.broadcast_to(np.asarray(se, dtype=float), shape), publication
+        )
     rules = publication
     assessable = (n > 0) & ~np.isnan(p)
     width = high - low
@@ -597,6 +733,137 @@ def reliability_checks(
         ),
     )
     return Reliability(suppress=suppress, reasons=reasons, notes=notes)
+
+
+def dhs_checks(n, estimate, publication: Publication = DHS) -> Reliability:
+    """The DHS and MICS convention, on the unweighted number of cases ``n``.
+
+    Below ``min_n`` (25) the cell is suppressed (``"fewer than 25 unweighted
+    cases"``, shown as ``*``); from ``min_n`` to ``caution_n - 1`` (25-49) it is
+    published in parentheses, ``caution`` true (note ``"25-49 unweighted cases:
+    use with caution"``). Cells without respondents or estimate are left alone.
+    """
+    n, p = (np.asarray(a, dtype=float) for a in np.broadcast_arrays(n, estimate))
+    mark = marks(publication)
+    assessable = (n > 0) & ~np.isnan(p)
+    suppress = assessable & (n < publication.min_n)
+    caution = assessable & ~suppress & (n < publication.caution_n)
+    return Reliability(
+        suppress=suppress,
+        reasons=_text(suppress, mark.hidden_reason),
+        notes=_text(caution, mark.caution_reason),
+        caution=caution,
+        grade=None,
+    )
+
+
+def statcan_checks(n, estimate, se, publication: Publication = STATCAN) -> Reliability:
+    """Statistics Canada's quality grades A-F by coefficient of variation ``se / estimate``.
+
+    A cell's grade is the first of A-E whose bound in ``cv_grades`` its CV is below
+    (A below 5%, B 5% to below 10%, C 10% to below 15%, D 15% to below 25%, E 25%
+    to below 35%), F at the last bound or above. E is published with ``caution``
+    true (note ``"CV 25% to under 35%: use with caution (E)"``); F is suppressed
+    (``"CV 35% or more: too unreliable to be published (F)"``). A value exactly at
+    a bound takes the worse grade (CV 5% is B). An estimate of 0 has no CV: it
+    gets no grade and is flagged ``"estimate 0%: review"``; one of 100% has CV 0
+    (grade A) and is flagged ``"estimate 100%: review"``. A missing ``se`` with a
+    positive estimate is suppressed (``"interval undefined"``).
+    """
+    n, p, se = (np.asarray(a, dtype=float) for a in np.broadcast_arrays(n, estimate, se))
+    mark = marks(publication)
+    assessable = (n > 0) & ~np.isnan(p)
+    positive = assessable & (p > 0)
+    cv = np.full(p.shape, np.nan)
+    np.divide(se, p, out=cv, where=positive)
+    undefined = positive & np.isnan(cv)
+    graded = positive & ~undefined
+    rank = np.zeros(p.shape, dtype=np.int64)
+    for bound in publication.cv_grades:  # five bounds, vectorized over cells
+        rank += graded & ~_below(cv, bound)
+    grade = np.where(graded, np.asarray(GRADES, dtype=object)[rank], "")
+    too_wide = graded & (rank == len(GRADES) - 1)
+    caution = graded & (rank == len(GRADES) - 2)
+    suppress = too_wide | undefined
+    shown = assessable & ~suppress
+    notes = _join(
+        _text(caution, mark.caution_reason),
+        _text(shown & (p == 0), FLAG_EDGE_REVIEW[0]),
+        _text(shown & (p == 1), FLAG_EDGE_REVIEW[1]),
+    )
+    reasons = _join(_text(too_wide, mark.hidden_reason), _text(undefined, FLAG_INTERVAL_UNDEFINED))
+    return Reliability(suppress, reasons, notes, caution=caution, grade=grade.astype(object))
+
+
+@dataclass(frozen=True)
+class Marks:
+    """How a standard marks cells, in the flags and in every table (and chart).
+
+    Attributes
+    ----------
+    hidden_reason
+        The flag of a cell the standard itself suppresses; tables show it as
+        ``hidden_mark`` instead of the suppressed mark and a footnote letter.
+    hidden_mark
+        ``"*"`` (DHS), ``"F"`` (Statistics Canada), ``""`` for the others.
+    caution_reason
+        The flag (a note) of a published "use with caution" cell; tables show the
+        mark instead of a footnote letter.
+    parentheses
+        The figure of a "use with caution" cell is shown in parentheses (DHS).
+    grades
+        Each published cell carries its grade letter (Statistics Canada).
+    notes
+        The notes that explain the marks, under every table that uses them:
+        (caution note, hidden note, grade note), "" where not used.
+    """
+
+    hidden_reason: str = ""
+    hidden_mark: str = ""
+    caution_reason: str = ""
+    parentheses: bool = False
+    grades: bool = False
+    notes: tuple[str, str, str] = ("", "", "")
+
+
+def marks(publication: Publication | None = None) -> Marks:
+    """The marks of ``publication``'s standard (none for nchs, custom and none)."""
+    rules = publication or NCHS
+    if rules.standard == "dhs":
+        low, high = rules.min_n, rules.caution_n - 1
+        return Marks(
+            hidden_reason=f"fewer than {low} unweighted cases",
+            hidden_mark="*",
+            caution_reason=f"{low}-{high} unweighted cases: use with caution",
+            parentheses=True,
+            notes=(
+                f"( ) a figure in parentheses is based on {low}–{high} unweighted cases: "
+                "use with caution.",
+                f"* a figure based on fewer than {low} unweighted cases: not shown.",
+                "",
+            ),
+        )
+    if rules.standard == "statcan":
+        bounds = [_percent(b) for b in rules.cv_grades]
+        ranges = [f"A under {bounds[0]}%"] + [
+            f"{g} {a}% to under {b}%"
+            for g, a, b in zip(GRADES[1:5], bounds, bounds[1:], strict=False)
+        ]
+        return Marks(
+            hidden_reason=f"CV {bounds[-1]}% or more: too unreliable to be published (F)",
+            hidden_mark="F",
+            caution_reason=f"CV {bounds[-2]}% to under {bounds[-1]}%: use with caution (E)",
+            grades=True,
+            notes=(
+                "",
+                f"F too unreliable to be published: a coefficient of variation of {bounds[-1]}% or "
+                "more; not shown.",
+                "A–E quality grade by the coefficient of variation (CV, the standard error "
+                f"divided by the estimate): {', '.join(ranges)}; E: use with caution "
+                "(Statistics Canada).",
+            ),
+        )
+    return Marks()
 
 
 # --------------------------------------------------------------------------------------
@@ -1060,7 +1327,7 @@ def disclose(
         else np.zeros(rows, dtype=bool)
     )
 
-    reliable = reliability_checks(n, p, *nchs_interval(n, p, se, df), df, rules)
+    reliable = reliability_checks(n, p, *nchs_interval(n, p, se, df), df, rules, se=se)
     disclosive, disclosure_reasons = disclosure_checks(n, cases, rules.disclosure_k)
     hidden = was_suppressed | reliable.suppress | disclosive | np.isnan(cases) | (n == 0)
     structure = _structure(table)
@@ -1100,7 +1367,17 @@ def disclose(
     out["suppressed"] = hidden
     out["flag"] = flags
     out["n_suppressed"] = n_hidden
-    extra = [c for c in table.columns if c not in COLUMNS and c not in EXTRA_COLUMNS]
+    standard_columns = MARK_COLUMNS.get(rules.standard, [])
+    if standard_columns:
+        out[CAUTION] = reliable.caution & ~hidden
+    if GRADE in standard_columns:
+        # a hidden cell shows no grade (it would bound its estimate), but F, its reason
+        reason = "(?:^|; )" + re.escape(marks(rules).hidden_reason) + "(?:;|$)"
+        failed = pd.Series(flags, dtype=object).str.contains(reason, regex=True).to_numpy(bool)
+        grade = np.where(hidden, np.where(failed, "F", ""), reliable.grade)
+        out[GRADE] = grade.astype(object)
+    known = [*EXTRA_COLUMNS, CAUTION, GRADE]
+    extra = [c for c in table.columns if c not in COLUMNS and c not in known]
     log.info(
         "disclosure: %d of %d cells suppressed (%d secondary, %d with n hidden)",
         int(hidden.sum()),
@@ -1108,4 +1385,4 @@ def disclose(
         int(secondary.sum()),
         int(n_hidden.sum()),
     )
-    return out[[*COLUMNS, *extra, *EXTRA_COLUMNS]]
+    return out[[*COLUMNS, *extra, *EXTRA_COLUMNS, *standard_columns]]

@@ -158,6 +158,7 @@ def publish_step(
     populations: Sequence[Sequence[str]] = (),
     out: Mapping[str, str | Path],
     source: str = "config.yaml",
+    publication: Mapping[str, Any] | None = None,
 ) -> None:
     """The published tables of all waves: prevalence, key findings, differences, tests,
     reproduction.
@@ -165,15 +166,18 @@ def publish_step(
     ``waves`` gives, per wave in the configured order, its ``codebook``, ``table``
     (analyst's), ``published`` and, with comparisons, ``within``, ``association`` and
     ``domain_values`` (all written by :func:`wave_step`). ``out`` names the files:
-    ``table`` (``prevalence.csv``) and ``tables`` (their folder: xlsx, md, tex, html),
+    ``table`` (``prevalence.csv``) and ``tables`` (their folder: xlsx, md, tex, html, docx),
     with comparisons ``contrasts`` and ``association`` (csv) and their publication
     tables in the same folder, with ``targets`` ``reproduction``, and ``findings`` and
     ``findings_md`` (the key findings in words of the whole sample and each of
     ``populations``, ``(domain, value label)`` pairs; see :mod:`prevalence.findings`).
+    ``publication`` (the block the waves were disclosed under) gives the tables its
+    standard's marks.
     """
     import pandas as pd
 
     from prevalence.codebook import load_codebook
+    from prevalence.disclosure import parse_publication
     from prevalence.io import write_csv
     from prevalence.tables import comparison_tables, parse_table_style, publication_tables
 
@@ -192,6 +196,7 @@ def publish_step(
         table_style,
         out["tables"],
         sources={wave: book.source or wave_labels[wave] for wave, book in books.items()},
+        publication=parse_publication(publication, source),
     )
     if "findings" in out:
         from prevalence.findings import findings_markdown, key_findings

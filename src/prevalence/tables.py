@@ -1,4 +1,4 @@
-"""Publication tables of prevalence estimates: XLSX, Markdown, LaTeX and HTML.
+"""Publication tables of prevalence estimates: XLSX, Markdown, LaTeX, HTML and Word.
 
 The input is the long prevalence table (one row per wave x domain x indicator,
 see :mod:`prevalence.estimate`). :func:`wave_table` turns one wave and one
@@ -22,8 +22,9 @@ The notes of a table (interval method and level, the definition of ``n``, the
 footnotes and the source) travel with it in ``DataFrame.attrs`` and are written
 below it. A :class:`Block` is ``(title, table, notes, key)``; the writers take
 blocks and write atomically, byte-identical across runs:
-:func:`write_xlsx`, :func:`write_markdown`, :func:`write_latex` and
-:func:`write_html`. :func:`publication_tables` writes all four for a study.
+:func:`write_xlsx`, :func:`write_markdown`, :func:`write_latex`,
+:func:`write_html` and :func:`write_docx`. :func:`publication_tables` writes all
+five for a study.
 
 Nothing here keeps state between calls; the ``render_*`` functions return the
 text (or bytes) that the ``write_*`` functions write.
@@ -47,7 +48,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from prevalence.disclosure import N_SUPPRESSED
+from prevalence.disclosure import CAUTION, GRADE, N_SUPPRESSED, Publication, marks
 from prevalence.errors import ConfigError, PrevalenceError
 from prevalence.estimate import DISPLAY_COLUMNS, OVERALL, check_display_table
 from prevalence.intervals import METHOD_NAMES
@@ -65,9 +66,11 @@ __all__ = [
     "render_html",
     "render_latex",
     "render_markdown",
+    "render_docx",
     "render_xlsx",
     "sheet_name",
     "wave_table",
+    "write_docx",
     "write_html",
     "write_latex",
     "write_markdown",
@@ -478,6 +481,7 @@ def wave_table(
     style: TableStyle | None = None,
     wave_label: str | None = None,
     source: str | None = None,
+    publication: Publication | None = None,
 ) -> pd.DataFrame:
     """The display table of one wave and one domain (or several side by side).
 
@@ -502,6 +506,14 @@ def wave_table(
         The wave's name in the title and the source note (default its id).
     source
         The publication or data source, for the last note (default the wave label).
+    publication
+        The standard the table was disclosed under (default NCHS), for its marks
+        (:func:`prevalence.disclosure.marks`): under ``dhs`` a cell the standard
+        hides shows ``*`` and a "use with caution" one (the ``caution`` column)
+        is shown in parentheses, ``"(60% (52–67))"``; under ``statcan`` each
+        published cell ends with its grade (``"60% (52–67) C"``) and a cell the
+        standard hides shows ``F``. The notes explain the marks used; other
+        reasons get footnote letters as usual.
 
     Returns
     -------
@@ -543,6 +555,9 @@ def wave_table(
     rows = rows.loc[rows["domain"].isin(wanted)]
     suppressed = _truthy(rows["suppressed"])
     hidden = _truthy(rows[N_HIDDEN]) if N_HIDDEN in rows.columns else np.zeros(len(rows), bool)
+    standard = marks(publication)
+    caution = _truthy(rows[CAUTION]) if CAUTION in rows.columns else np.zeros(len(rows), bool)
+    grades = rows[GRADE].map(_text) if GRADE in rows.columns else pd.Series([""] * len(rows))
     # A suppressed row's estimate and bounds are dropped here and never read again.
     blank = np.full(len(rows), np.nan)
     shown = {
@@ -582,6 +597,8 @@ def wave_table(
             "method": method,
             "level": _finite(level),
             "flag": flag,
+            "caution": bool(caution[i]) and not suppressed[i],
+            "grade": "" if suppressed[i] else grades.iloc[i],
         }
 
     present = list(dict.fromkeys(rows["indicator"]))
@@ -604,6 +621,7 @@ def wave_table(
 
     footnotes: dict[str, str] = {}
     used_mark = False
+    used = [False, False, False]  # the standard's caution, hidden and grade marks
 
     def mark(reasons: Sequence[str]) -> str:
         letters = [footnotes.setdefault(r, _letters(len(footnotes))) for r in reasons]
@@ -645,16 +663,28 @@ def wave_table(
                 used_mark = True
                 row.append(style.suppressed_mark + mark([_NOT_ESTIMATED]))
             elif cell["suppressed"] or _finite(cell["estimate"]) is None:
-                used_mark = True
                 fallback = _NOT_PUBLISHED if cell["suppressed"] else _NO_ESTIMATE
                 reasons = _reasons(cell["flag"]) or [fallback]
-                row.append(style.suppressed_mark + mark(reasons))
+                if standard.hidden_mark and standard.hidden_reason in reasons:
+                    used[1] = True
+                    others = [r for r in reasons if r != standard.hidden_reason]
+                    row.append(standard.hidden_mark + mark(others))
+                else:
+                    used_mark = True
+                    row.append(style.suppressed_mark + mark(reasons))
             else:
                 text = format_cell(cell["estimate"], cell["low"], cell["high"], style)
                 if _finite(cell["low"]) is not None and _finite(cell["high"]) is not None:
                     method = METHOD_NAMES.get(cell["method"], cell["method"])
                     intervals[(method, _level_text(cell["level"]))] = None
-                row.append(text + mark(_reasons(cell["flag"])))
+                if cell["caution"] and standard.parentheses:
+                    used[0] = True
+                    text = f"({text})"
+                if cell["grade"] and standard.grades:
+                    used[2] = True
+                    text = f"{text} {cell['grade']}"
+                reasons = [r for r in _reasons(cell["flag"]) if r != standard.caution_reason]
+                row.append(text + mark(reasons))
         body.append(row)
 
     frame = pd.DataFrame(body, columns=[LABEL_COLUMN, *(c.header for c in columns)], dtype=object)
@@ -665,6 +695,7 @@ def wave_table(
         used_mark=used_mark,
         footnotes=footnotes,
         source=source or wave_label,
+        standard_notes=[n for n, u in zip(standard.notes, used, strict=True) if u and n],
     )
     key_domains = "all-domains" if wide else domains[0]
     frame.attrs = {
@@ -683,6 +714,7 @@ def _notes(
     used_mark: bool,
     footnotes: Mapping[str, str],
     source: str,
+    standard_notes: Sequence[str] = (),
 ) -> tuple[str, ...]:
     unit = "Percent" if style.percent else "Proportion"
     if intervals:
@@ -705,6 +737,7 @@ def _notes(
             f"Indented rows (of those with \u2026) are {what} of the respondents with the "
             "experience above, not of all respondents."
         )
+    notes.extend(standard_notes)
     if used_mark:
         notes.append(f"{style.suppressed_mark} not published; the letter gives the reason.")
     notes.extend(f"({letter}) {reason}" for reason, letter in footnotes.items())
@@ -1146,6 +1179,76 @@ def write_xlsx(
     return write_with(path, lambda p: p.write_bytes(data))
 
 
+# DOCX ----------------------------------------------------------------------
+
+
+def _docx_cell(cell: Any, text: str, *, level: int = 0, bold: bool = False, right: bool = False):
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    paragraph = cell.paragraphs[0]
+    run = paragraph.add_run(text)
+    run.bold = bold
+    run.font.size = Pt(8)
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT if right else WD_ALIGN_PARAGRAPH.LEFT
+    if level:
+        paragraph.paragraph_format.left_indent = Pt(9 * level)
+
+
+def render_docx(sheets: Mapping[str, BlockLike], *, title: str | None = DOCUMENT_TITLE) -> bytes:
+    """A Word document of the blocks, identical for identical input.
+
+    The same blocks as the workbook (:func:`render_xlsx`), in the same order: for
+    each a heading (its title), a table (bold header row; labels indented by
+    level; figures right-aligned) and its notes below, one
+    paragraph each. Pages are landscape A4. Cell texts are those of the workbook.
+    """
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Cm, Pt
+
+    document = Document()
+    section = document.sections[0]
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Cm(29.7), Cm(21.0)
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, Cm(1.5))
+    core = document.core_properties
+    core.author = core.last_modified_by = "prevalence"
+    core.title = title or ""
+    core.created = core.modified = _FIXED_TIME
+    core.revision = 1
+    if title:
+        document.add_heading(title, level=0)
+    for i, item in enumerate(sheets.values(), start=1):
+        block = _block(item, i)
+        header, rows = _grid(block.table)
+        document.add_heading(block.title or f"Table {i}", level=1)
+        table = document.add_table(rows=1 + len(rows), cols=len(header))
+        table.style = "Table Grid"
+        for j, text in enumerate(header):
+            _docx_cell(table.cell(0, j), text, bold=True, right=j > 0)
+        for r, row in enumerate(rows, start=1):
+            level, label = _split_indent(row[0]) if row else (0, "")
+            _docx_cell(table.cell(r, 0), label, level=level)
+            for j, text in enumerate(row[1:], start=1):
+                _docx_cell(table.cell(r, j), text, right=True)
+        for note in block.notes:
+            paragraph = document.add_paragraph()
+            paragraph.add_run(note).font.size = Pt(8)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return _stable_zip(buffer.getvalue())
+
+
+def write_docx(
+    sheets: Mapping[str, BlockLike], path: str | Path, *, title: str | None = DOCUMENT_TITLE
+) -> Path:
+    """Write :func:`render_docx` atomically to ``path``."""
+    data = render_docx(sheets, title=title)
+    return write_with(path, lambda p: p.write_bytes(data))
+
+
 # --------------------------------------------------------------------------
 # The study's tables
 # --------------------------------------------------------------------------
@@ -1161,8 +1264,9 @@ def publication_tables(
     *,
     sources: Mapping[Any, str] | None = None,
     title: str = DOCUMENT_TITLE,
+    publication: Publication | None = None,
 ) -> list[Path]:
-    """Write the study's tables: ``prevalence.xlsx``, ``.md``, ``.tex`` and ``.html``.
+    """Write the study's tables: ``prevalence.xlsx``, ``.md``, ``.tex``, ``.html`` and ``.docx``.
 
     Parameters
     ----------
@@ -1183,17 +1287,21 @@ def publication_tables(
     sources
         Wave -> source for the last note (default the wave label).
     title
-        Title of the Markdown, LaTeX and HTML documents.
+        Title of the Markdown, LaTeX, HTML and Word documents.
+    publication
+        The standard the table was disclosed under, for its marks (see
+        :func:`wave_table`); default NCHS.
 
     Returns
     -------
     list of Path
-        The xlsx, md, tex and html files, in that order.
+        The xlsx, md, tex, html and docx files, in that order.
 
     Notes
     -----
     The workbook has a sheet per wave (named by its label) holding one wide
-    table, every domain side by side, and a ``Notes`` sheet. The text formats
+    table, every domain side by side, and a ``Notes`` sheet; the Word document
+    holds the same tables and notes, one after the other. The text formats
     stack one table per wave and domain, each with ``All`` first.
     """
     style = style or TableStyle()
@@ -1217,6 +1325,7 @@ def publication_tables(
             "style": style,
             "wave_label": named.get(wave, wave),
             "source": source_of.get(wave),
+            "publication": publication,
         }
         label = named.get(wave, wave)
         sheets[label if label not in sheets else f"{label} ({wave})"] = wave_table(
@@ -1229,6 +1338,7 @@ def publication_tables(
         write_markdown(blocks, out_dir / "prevalence.md", title=title),
         write_latex(blocks, out_dir / "prevalence.tex", title=title),
         write_html(blocks, out_dir / "prevalence.html", title=title),
+        write_docx(sheets, out_dir / "prevalence.docx", title=title),
     ]
 
 

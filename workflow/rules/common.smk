@@ -86,7 +86,9 @@ ACROSS_WAVES = sorted(
     }
 )
 COMPARISON_TABLES = [f"{RESULTS}/tables/comparisons.{e}" for e in ("xlsx", "md", "tex", "html")]
-TABLE_FILES = [f"{RESULTS}/tables/prevalence.{ext}" for ext in ("xlsx", "md", "tex", "html")]
+TABLE_FILES = [
+    f"{RESULTS}/tables/prevalence.{ext}" for ext in ("xlsx", "md", "tex", "html", "docx")
+]
 # What rule wave writes for the comparisons (p-values unadjusted; parquet keeps them exact).
 WAVE_COMPARISON_FILES = (
     {

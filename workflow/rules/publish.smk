@@ -36,7 +36,7 @@ if CONFIG.targets is not None:
 
 
 rule publish:
-    """The published tables of all waves: prevalence (xlsx, md, tex, html), the differences and
+    """The published tables of all waves: prevalence (xlsx, md, tex, html, docx), the differences and
     tests of association with p-values adjusted over all waves, and each published figure against
     its estimate."""
     input:
@@ -52,6 +52,7 @@ rule publish:
         comparisons=CONFIG.comparisons,
         level=CONFIG.level,
         populations=[list(p) for p in CONFIG.populations],
+        publication=CONFIG.publication,
         out=publish_out,
     priority: 30  # before the charts: the study charts wait for it
     threads: 1
