@@ -170,6 +170,7 @@ def _design_proportions(
     return [
         {
             "n": r.n,
+            "n_rows": r.n_rows,
             "cases": r.cases,
             "estimate": r.estimate,
             "se": r.se,
@@ -255,7 +256,9 @@ def estimate_wave(
             "logit_se": table["logit_se"].to_numpy(dtype=float),
             "logit_edge": table["logit_edge"].to_numpy(dtype=bool),
         }
-    ci = confint(ci_method, p, se, n, table["df"].to_numpy(dtype=float), level, **logit)
+    # R's nrow() of the domain design: every row for a calibrated Taylor design
+    rows = table["n_rows"].to_numpy() if "n_rows" in table else n
+    ci = confint(ci_method, p, se, rows, table["df"].to_numpy(dtype=float), level, **logit)
     with np.errstate(invalid="ignore", divide="ignore"):
         kish = np.where(se > 0, p * (1 - p) / se**2, n.astype(float))
     n_eff = np.where(np.isfinite(ci.n_eff), ci.n_eff, kish)
