@@ -731,6 +731,16 @@ class Calibration:
         rhs = self.x.T @ cross.reshape(self.n_cells, -1)
         return np.linalg.solve(gram, rhs).reshape((self.x.shape[1], *cross.shape[1:]))
 
+    def residuals(self, z: np.ndarray) -> np.ndarray:
+        """(n, L) calibration residuals ``z - w_cal X B`` of row scores ``z`` (n, L)."""
+        z = np.asarray(z, dtype=np.float64)
+        values = z * (self.design_weights / self.calibrated)[:, None]
+        cols = z.shape[1]
+        flat = (self.cell[:, None] * cols + np.arange(cols)).ravel()
+        cross = np.bincount(flat, weights=values.ravel(), minlength=self.n_cells * cols)
+        coef = self.coefficients(cross.reshape(self.n_cells, cols))  # (p, L)
+        return z - self.calibrated[:, None] * (self.x @ coef)[self.cell]
+
     def unit_totals(self, unit: np.ndarray, n_units: int) -> np.ndarray:
         """(n_units, p) totals of ``w_cal x`` over the rows of each sampling unit."""
         values = self.calibrated[:, None] * self.x[self.cell]

@@ -1259,6 +1259,9 @@ def ratio_covariance(
         r0 = np.where(empty, 0.0, estimate)
         inv = np.where(empty, 0.0, 1.0 / np.where(empty, 1.0, total_w))
         z = w[:, None] * (u - v * r0) * inv
+        if design.calibration is not None:  # R: residuals of the calibration; all rows kept
+            z = design.calibration.residuals(z)
+            member = np.ones_like(member)
         cov = _taylor_score_covariance(design, z, member)
     cov[empty, :] = np.nan
     cov[:, empty] = np.nan
@@ -1483,6 +1486,8 @@ def cell_ratio_covariance(
     codes = np.zeros(n, dtype=np.intp) if dom is None else dom
     if design.replicates is not None:
         return _replicate_cell_covariance(design, yy, codes, m, ind, num, den)
+    if design.calibration is not None:
+        return _calibrated_cell_covariance(design, yy, codes, ind, num, den)
     stage2 = design.has_stage2
     unit = design.ssu if stage2 else design.psu
     n_units = int(design.ssu_psu.shape[0] if stage2 else design.n_psu)
@@ -1564,6 +1569,29 @@ def cell_ratio_covariance(
     cov[empty, :] = np.nan
     cov[:, empty] = np.nan
     return RatioCovariance(estimate=estimate, cov=cov, n=rows)
+
+
+def _calibrated_cell_covariance(
+    design: SurveyDesign,
+    y: np.ndarray,
+    codes: np.ndarray,
+    ind: np.ndarray,
+    num: np.ndarray,
+    den: np.ndarray,
+) -> RatioCovariance:
+    """:func:`cell_ratio_covariance` of a calibrated Taylor design, from the rows' columns.
+
+    The calibration residuals of a ratio are not zero outside its domain, so the
+    covariance comes from the (rows, ratios) scores (:func:`ratio_covariance`).
+    """
+    answer = y[:, ind]
+    valid = ~np.isnan(answer) & (codes >= 0)[:, None]
+    r = np.where(valid, answer, 0.0).astype(np.intp)
+    d = np.where(codes >= 0, codes, 0)[:, None]
+    column = np.arange(ind.shape[0])[None, :]
+    u = np.where(valid, num[column, d, r], 0.0)
+    v = np.where(valid, den[column, d, r], 0.0)
+    return ratio_covariance(design, u, v)
 
 
 def _replicate_cell_covariance(

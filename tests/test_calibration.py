@@ -1,0 +1,89 @@
+"""Calibration in the rest of the library: comparisons, the config's inputs, the weights' summary.
+
+Reference values: ``tests/fixtures/oracle_calibration`` (R's ``survey`` 4.1-1; see
+``tests/test_calibration_oracle.py`` for the estimates themselves).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_calibration_oracle import ORACLE, ingested, reference
+
+from prevalence.calibration import trim_weights, weights_summary
+from prevalence.config import parse_config
+from prevalence.variance import cell_ratio_covariance, ratio_covariance
+
+TAYLOR = ["clus1-ps_cross", "clus1-linear", "clus1-logit", "strat-raking", "strat-trim"]
+
+
+@pytest.mark.parametrize("wave", TAYLOR)
+def test_covariances_of_a_calibrated_design_have_r_variances(wave):
+    """ratio_covariance (comparisons, tests) uses the calibration residuals as R does:
+    its diagonal is R's svymean variance of each domain (``reference_calibration.csv``)."""
+    _, result = ingested(wave)
+    frame, design = result.frame, result.design
+    y = frame["comp_imp"].to_numpy(dtype=float)
+    codes = pd.Categorical(frame["stype"], categories=["E", "H", "M"]).codes
+    valid = ~np.isnan(y)
+    v = np.stack([(codes == d) & valid for d in range(3)], axis=1).astype(float)
+    u = v * np.nan_to_num(y)[:, None]
+    rc = ratio_covariance(design, u, v)
+    name, case = wave.split("-", 1)
+    case = "calibrate_raking" if case == "raking" else case
+    ref = reference()
+    ref = ref[
+        (ref["design"] == name)
+        & (ref["case"] == case)
+        & (ref["ci_method"] == "mean")
+        & (ref["domain"] == "stype")
+        & (ref["indicator"] == "comp_imp")
+    ].set_index("domain_value")
+    np.testing.assert_allclose(rc.estimate, ref.loc[["E", "H", "M"], "estimate"], atol=1e-10)
+    np.testing.assert_allclose(np.sqrt(np.diag(rc.cov)), ref.loc[["E", "H", "M"], "se"], rtol=1e-8)
+    # the same ratios as cells of indicator x domain value x answer
+    yy = frame[["comp_imp"]].to_numpy(dtype=float)
+    num = np.zeros((3, 3, 2))
+    den = np.zeros((3, 3, 2))
+    for d in range(3):
+        num[d, d, 1] = 1.0
+        den[d, d, :] = 1.0
+    cells = cell_ratio_covariance(design, yy, codes, 3, np.zeros(3, dtype=np.intp), num, den)
+    np.testing.assert_allclose(cells.cov, rc.cov, rtol=1e-10, atol=1e-18)
+    if name == "clus1":  # the domains share PSUs
+        assert abs(rc.cov[0, 1]) > 0
+
+
+def test_the_population_file_is_an_input_of_the_run(tmp_path):
+    (tmp_path / "w.csv").write_text("id\n1\n")
+    (tmp_path / "cb.yaml").write_text("x: 1\n")
+    (tmp_path / "pop.csv").write_text("margin,value,total\n")
+    block = {"method": "raking", "population": "pop.csv", "margins": ["region"]}
+    config = parse_config(
+        {
+            "waves": {
+                "a": {"responses": "w.csv", "codebook": "cb.yaml"},
+                "b": {"responses": "w.csv", "codebook": "cb.yaml", "design": {"weight": "x"}},
+            },
+            "design": {"calibration": block},
+            "estimates": {"by": []},
+        },
+        root=tmp_path,
+    )
+    assert config.input_files() == ["w.csv", "cb.yaml", "pop.csv"]
+    assert str(config.waves["b"].population) == "pop.csv"  # the global block, merged
+
+
+def test_weights_summary_and_trimming():
+    w = np.array([1.0, 2.0, 3.0, 10.0])
+    s = weights_summary(w)
+    assert (s["min"], s["max"], s["ratio"], s["sum"]) == (1.0, 10.0, 10.0, 16.0)
+    assert s["kish_deff"] == pytest.approx(4 * (w**2).sum() / 16.0**2)
+    # R: trimWeights(lower = 1.5, upper = 8): 1 -> 1.5, 10 -> 8, the net 1.5 spread equally
+    np.testing.assert_allclose(trim_weights(w, 1.5, 8.0), [1.5, 2.75, 3.75, 8.0])
+
+
+def test_oracle_fixture_is_complete():
+    assert (ORACLE / "generate_calibration.R").is_file()
+    assert len(list((ORACLE / "weights").glob("*.csv"))) == 29
