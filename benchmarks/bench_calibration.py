@@ -61,9 +61,11 @@ def survey(n: int, replicates: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     s = structure()
     table, psu = draw(s, n)
     frame = table.to_pandas()
-    frame["region"] = frame["region"].astype(str)
-    frame["band"] = np.array(["A", "B", "C"])[(frame["stratum"].to_numpy() - 1) % 3]
-    frame["area"] = np.array(["urban", "rural"])[frame["psu"].to_numpy() % 2]
+    # domains as ingest gives them: categorical labels
+    frame["region"] = frame["region"].astype(str).astype("category")
+    band = (frame["stratum"].to_numpy() - 1) % 3
+    frame["band"] = pd.Categorical.from_codes(band, categories=["A", "B", "C"])
+    frame["area"] = pd.Categorical.from_codes(frame["psu"].to_numpy() % 2, ["urban", "rural"])
     if replicates:
         factors = replicate_factors(s, n, replicates)[psu]
         factors *= frame["weight"].to_numpy()[:, None]
@@ -74,10 +76,10 @@ def survey(n: int, replicates: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     total = 1.02 * frame["weight"].sum()
     rows = []
     for margin in MARGINS:
-        sums = frame.groupby(margin)["weight"].sum().sort_index()
+        sums = frame.groupby(margin, observed=True)["weight"].sum().sort_index()
         target = sums.to_numpy() * np.array(FACTORS[margin][: len(sums)])
         target *= total / target.sum()
-        rows += [(margin, value, t) for value, t in zip(sums.index, target, strict=True)]
+        rows += [(margin, str(v), t) for v, t in zip(sums.index, target, strict=True)]
     return frame, pd.DataFrame(rows, columns=["margin", "value", "total"])
 
 

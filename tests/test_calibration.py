@@ -88,3 +88,58 @@ def test_weights_summary_and_trimming():
 def test_oracle_fixture_is_complete():
     assert (ORACLE / "generate_calibration.R").is_file()
     assert len(list((ORACLE / "weights").glob("*.csv"))) == 29
+
+
+STAGE2 = pd.read_csv(ORACLE / "stage2.csv")
+STAGE2_SPECS = {
+    "clus2": ("apiclus2.csv", {"psu": ["dnum", "snum"], "fpc": ["fpc1", "fpc2"]}),
+    "clus2_lonely": (
+        "apiclus2_lonely.csv",
+        {
+            "strata": "lstrat",
+            "psu": ["dnum", "snum"],
+            "fpc": ["fpc1_l", "fpc2"],
+            "lonely_psu": "adjust",
+        },
+    ),
+}
+STAGE2_BLOCKS = {
+    "linear": {"method": "linear", "population": "stype.csv", "margins": ["stype"]},
+    "ps_stype": {"method": "poststratify", "population": "stype.csv", "margins": ["stype"]},
+}
+
+
+@pytest.mark.parametrize("case", list(STAGE2_BLOCKS))
+@pytest.mark.parametrize("design", list(STAGE2_SPECS))
+def test_two_stage_and_lonely_psu_designs_calibrated_equal_r(design, case):
+    """R (``generate_stage2.R``): ``calibrate(d, ~stype, popv)`` / ``postStratify(d, ~stype)``
+    on apiclus2 (fpc at both stages) and on its variant with a lonely PSU under ``adjust``."""
+    from prevalence.design import SurveyDesign
+    from prevalence.variance import domain_proportions_by
+
+    data, spec = STAGE2_SPECS[design]
+    frame = pd.read_csv(ORACLE.parent / "oracle" / "data" / data)
+    population = pd.DataFrame(
+        {"margin": "stype", "value": ["E", "H", "M"], "total": [4421, 755, 1018]}
+    )
+    survey = SurveyDesign.from_frame(
+        frame,
+        {**spec, "calibration": STAGE2_BLOCKS[case]},
+        domains=frame,
+        populations={"stype.csv": population},
+    )
+    indicators = ["comp_imp", "both", "avg_ed_gt3"]
+    codes = pd.Categorical(frame["stype"], categories=list("EHM")).codes
+    overall, by_stype = domain_proportions_by(
+        survey, frame[indicators].to_numpy(dtype=float), [(None, 1), (codes, 3)]
+    )
+    ref = STAGE2[(STAGE2["design"] == design) & (STAGE2["case"] == case)]
+    for j, indicator in enumerate(indicators):
+        rows = ref[ref["indicator"] == indicator].set_index("domain_value")
+        values = ["All", "E", "H", "M"]
+        est = np.r_[overall.estimate[j], by_stype.estimate[j]]
+        se = np.r_[overall.se[j], by_stype.se[j]]
+        df = np.r_[overall.df[j], by_stype.df[j]]
+        np.testing.assert_allclose(est, rows.loc[values, "estimate"], atol=1e-10, rtol=0)
+        np.testing.assert_allclose(se, rows.loc[values, "se"], rtol=1e-8)
+        np.testing.assert_array_equal(df, rows.loc[values, "df"])

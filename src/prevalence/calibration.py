@@ -577,7 +577,9 @@ def _solve(
     method = spec.method
     if method == "poststratify":
         codes, total = cells.margin_codes[0], cells.totals[0]  # the cells are its categories
-        return total[codes][:, None] / d
+        g = total[codes][:, None] / d
+        _check_bounds(g, cells, spec, source, what)
+        return g
     _check_grand_totals(cells, spec)
     if method == "raking":
         g, misfit, used = _rake(cells, d, spec)
@@ -852,10 +854,7 @@ def calibrate(
             )
         g_r = _solve(cells, cell_r, spec, source, f" for the replicate weights (of {n_rep})")
         reps = rw * g_r[cells.cell]
-    x, _, _ = _model(cells) if spec.method != "poststratify" else (None, None, None)
-    if x is None:
-        k = cells.totals[0].shape[0]
-        x = (cells.margin_codes[0][:, None] == np.arange(k)[None, :]).astype(np.float64)
+    x = _model(cells)[0]  # post-stratification: the cells' dummies
     return Calibration(
         spec=spec,
         cell=cells.cell,
