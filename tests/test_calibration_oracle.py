@@ -179,3 +179,18 @@ def test_the_log_gives_the_weights_before_and_after():
     assert after["cv"] == pytest.approx(cv) and after["kish_deff"] == pytest.approx(1 + cv**2)
     assert after["kish_deff"] == pytest.approx(len(w) * (w**2).sum() / w.sum() ** 2)
     assert after["sum"] == pytest.approx(6194.0)
+
+
+@pytest.mark.parametrize("ci_method", ["korn-graubard", "wilson", "logit"])
+def test_an_estimate_of_0_uses_the_domain_count_as_without_calibration(ci_method):
+    """yr_rnd is 0 in clus1's domains H and M (R: degenerate). Calibrated Taylor designs
+    keep every row for Korn–Graubard's t_{n-1}, but at 0% the interval falls back on the
+    domain's own count, as without calibration."""
+    keys = ["domain", "domain_value", "indicator"]
+    plain = table("clus1-none", ci_method).set_index(keys)
+    for wave in ("clus1-ps_cross", "clus1-linear", "clus1-raking"):
+        ours = table(wave, ci_method).set_index(keys)
+        zero = ours[ours["estimate"] == 0]
+        assert len(zero) == 2
+        for column in ("ci_low", "ci_high", "n_eff", "flag"):
+            assert zero[column].tolist() == plain.loc[zero.index, column].tolist()
