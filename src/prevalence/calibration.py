@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.linalg
+import scipy.sparse
 
 from prevalence.errors import DesignError
 
@@ -55,6 +56,7 @@ CROSSING = "+"
 #: MASS::ginv's tolerance in R's ``grake`` (singular values below it times the largest are 0)
 _GINV_TOL = 256 * np.finfo(np.float64).eps
 _RANK_TOL = 1e-10
+_BLOCK_ELEMENTS = 1 << 20  # elements of a block of replicate weights
 
 
 # --------------------------------------------------------------------------------------
@@ -838,11 +840,11 @@ def calibrate(
                 "replicates; R's trimWeights leaves replicate weights untrimmed",
             )
         rw = np.asarray(replicate_weights, dtype=np.float64)
-        n_rep = rw.shape[1]
-        flat = (cells.cell[:, None] * n_rep + np.arange(n_rep)).ravel()
-        cell_r = np.bincount(flat, weights=rw.ravel(), minlength=n_cells * n_rep).reshape(
-            n_cells, n_rep
+        n, n_rep = rw.shape
+        member = scipy.sparse.csr_matrix(
+            (np.ones(n), (cells.cell, np.arange(n))), shape=(n_cells, n)
         )
+        cell_r = np.asarray(member @ rw)  # (C, R) totals, one pass over the matrix
         if (cell_r <= 0).any():
             c, r = np.argwhere(cell_r <= 0)[0]
             raise DesignError(
@@ -853,7 +855,10 @@ def calibrate(
                 "respondents in every category",
             )
         g_r = _solve(cells, cell_r, spec, source, f" for the replicate weights (of {n_rep})")
-        reps = rw * g_r[cells.cell]
+        reps = np.empty_like(rw)
+        step = max(1, _BLOCK_ELEMENTS // n_rep)
+        for a in range(0, n, step):  # blocks of rows: no (rows, R) temporary
+            np.multiply(rw[a : a + step], g_r[cells.cell[a : a + step]], out=reps[a : a + step])
     x = _model(cells)[0]  # post-stratification: the cells' dummies
     return Calibration(
         spec=spec,
