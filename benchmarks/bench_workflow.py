@@ -117,8 +117,9 @@ def embedded_project(folder: Path, root: Path) -> Path:
     folder.mkdir(parents=True)
     _copy_code(root, folder)
     shutil.copytree(root / "data" / "raw", folder / "data" / "raw")
-    if (root / "data" / "published").exists():
-        shutil.copytree(root / "data" / "published", folder / "data" / "published")
+    for name in ("published", "population"):
+        if (root / "data" / name).exists():
+            shutil.copytree(root / "data" / name, folder / "data" / name)
     shutil.copy(root / "config.yaml", folder / "config.yaml")
     return folder
 

@@ -9,6 +9,7 @@ run_step(
     snakemake.input.codebook,
     wave=snakemake.wildcards.wave,
     design=snakemake.params.design,
+    population=snakemake.input.population or None,
     privacy=snakemake.params.privacy,
     by=snakemake.params.by,
     ci_method=snakemake.params.ci_method,

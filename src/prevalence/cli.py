@@ -26,7 +26,7 @@ from prevalence.config import load_config
 from prevalence.errors import PrevalenceError
 from prevalence.estimate import estimate_wave
 from prevalence.ingest import ingest
-from prevalence.io import read_responses
+from prevalence.io import read_populations, read_responses
 
 log = logging.getLogger("prevalence")
 
@@ -46,6 +46,7 @@ def check(config_path: str | Path = "config.yaml") -> list[str]:
     for wave in config.waves.values():
         book = load_codebook(root / wave.codebook)
         raw = read_responses(root / wave.responses, sheet=book.sheet)
+        population = None if wave.population is None else root / wave.population
         data = ingest(
             raw,
             book,
@@ -53,13 +54,14 @@ def check(config_path: str | Path = "config.yaml") -> list[str]:
             design=wave.design,
             k=config.privacy["k"],
             policy=config.privacy["policy"],
+            populations=read_populations(wave.design, population)[0],
         )
         table = estimate_wave(
             data.frame,
             book,
             wave=wave.id,
             by=config.by,
-            design=wave.design,
+            design=data.design if data.design is not None else wave.design,
             ci_method=config.ci_method,
             level=config.level,
         )

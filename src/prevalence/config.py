@@ -171,6 +171,7 @@ class Wave:
     responses: Path
     codebook: Path
     design: dict[str, Any] = field(default_factory=dict)
+    population: Path | None = None  # the population totals of design.calibration
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,14 @@ class Config:
     comparisons: dict[str, Any] | None = None
     #: the ``(domain, value label)`` pairs of ``figures.populations``
     populations: tuple[tuple[str, str], ...] = ()
+
+    def input_files(self) -> list[str]:
+        """Every input file of the run: responses, codebooks, population totals, targets."""
+        files = [str(p) for w in self.waves.values() for p in (w.responses, w.codebook)]
+        files += [str(w.population) for w in self.waves.values() if w.population is not None]
+        if self.targets is not None:
+            files.append(str(self.targets))
+        return list(dict.fromkeys(files))
 
     def resolved(self) -> dict[str, Any]:
         """A JSON-serialisable view of the effective configuration (for manifests)."""
@@ -281,7 +290,10 @@ def parse_config(
                         fix=f"put the file there, or correct waves.{wave_id}.{key} in {source}",
                     )
         design = {**global_design, **dict(spec.get("design") or {})}
-        waves[wave_id] = Wave(wave_id, spec.get("label", wave_id), responses, codebook, design)
+        population = _population(design, wave_id, root, source, check_files)
+        waves[wave_id] = Wave(
+            wave_id, spec.get("label", wave_id), responses, codebook, design, population
+        )
     estimates = raw.get("estimates") or {}
     by = tuple((d,) if isinstance(d, str) else tuple(d) for d in estimates.get("by", []))
     seen = set()
@@ -359,6 +371,23 @@ def check_populations(config: Config, books: Mapping[str, Any]) -> None:
                 file=config.source,
                 fix=f"use one of: {', '.join(known)}",
             )
+def _population(
+    design: Mapping[str, Any], wave: str, root: Path, source: str, check_files: bool
+) -> Path | None:
+    """The population file of the wave's calibration block, inside the project."""
+    block = design.get("calibration")
+    if not block:
+        return None
+    key = f"waves.{wave}.design.calibration.population"
+    path = _inside(Path(block["population"]), root, source=source, key=key)
+    if check_files and not (root / path).is_file():
+        raise ConfigError(
+            f"{key}: file not found",
+            file=str(path),
+            fix="put the population totals there (columns margin,value,total), or correct "
+            f"design.calibration.population in {source}",
+        )
+    return path
 
 
 def _publication(raw: Mapping[str, Any] | None, source: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, NoReturn
 
@@ -56,7 +56,16 @@ SELF_REPRESENTING_TOL = 1e-7
 #: rounding level (about 1e-14), far below this threshold.
 RANK_EIGEN_TOL = 1e-10
 
-_SPEC_KEYS = ("weight", "strata", "psu", "fpc", "nest", "lonely_psu", "replicates")
+_SPEC_KEYS = (
+    "weight",
+    "strata",
+    "psu",
+    "fpc",
+    "nest",
+    "lonely_psu",
+    "replicates",
+    "calibration",
+)
 _REPLICATE_KEYS = (
     "columns",
     "prefix",
@@ -587,6 +596,10 @@ class SurveyDesign:
         Taylor fields are unused (every row its own PSU, one stratum).
     columns
         Column names used, for :meth:`describe`.
+    calibration
+        The :class:`~prevalence.calibration.Calibration` of the weights, or None.
+        ``weights`` (and the replicate weights) are then the calibrated ones, and
+        Taylor variances use the residuals of the calibration regression.
     """
 
     weights: np.ndarray
@@ -599,6 +612,7 @@ class SurveyDesign:
     lonely_psu: str = "fail"
     replicates: ReplicateWeights | None = None
     columns: DesignColumns = DesignColumns()
+    calibration: Any = None
     stratum_n_psu: np.ndarray = field(init=False, repr=False)
     psu_n_ssu: np.ndarray | None = field(init=False, repr=False)
     ssu_psu: np.ndarray | None = field(init=False, repr=False)
@@ -711,7 +725,13 @@ class SurveyDesign:
 
     @classmethod
     def from_frame(
-        cls, frame: pd.DataFrame, spec: Mapping[str, Any] | None, *, source: str = "responses"
+        cls,
+        frame: pd.DataFrame,
+        spec: Mapping[str, Any] | None,
+        *,
+        source: str = "responses",
+        domains: pd.DataFrame | None = None,
+        populations: Mapping[str, pd.DataFrame] | None = None,
     ) -> SurveyDesign:
         """Build from a data frame and the ``design:`` block of config.yaml.
 
@@ -752,8 +772,18 @@ class SurveyDesign:
                 ``{columns: [...] | prefix: "repw_", type, scale, rscales, mse,
                 rho, combined_weights}``; needs ``weight`` (the full-sample
                 weight) and excludes ``strata``, ``psu`` and ``fpc``.
+            ``calibration``
+                ``{method, population, margins, bounds, trim, maxit, epsilon}``:
+                the weights are calibrated to the population totals
+                (:mod:`prevalence.calibration`), every replicate too.
         source
             Name of the data (file) used in error messages.
+        domains
+            The rows' domain values (labels), needed with ``calibration``: its
+            margins are domain ids.
+        populations
+            The population tables (columns ``margin, value, total``) by the
+            path that ``calibration.population`` gives.
 
         Returns
         -------
@@ -771,7 +801,13 @@ class SurveyDesign:
             ``lonely_psu`` or replicate type, replicate columns missing,
             non-numeric, negative, or with ``rscales`` of the wrong length.
         """
-        return _build_from_frame(cls, frame, spec, source)
+        block = spec.get("calibration") if isinstance(spec, Mapping) else None
+        if block is not None:
+            spec = {k: v for k, v in spec.items() if k != "calibration"}
+        design = _build_from_frame(cls, frame, spec, source)
+        if block is None:
+            return design
+        return _calibrated(design, block, domains, populations, source)
 
     # ---------------------------------------------------------------- metadata
     def describe(self) -> dict[str, Any]:
@@ -800,6 +836,7 @@ class SurveyDesign:
             "lonely_psu": self.lonely_psu,
             "df": int(self.degf()),
         }
+        out["calibration"] = None if self.calibration is None else self.calibration.describe()
         if self.replicates is None:
             lonely = self.lonely_strata
             out.update(
@@ -1427,6 +1464,66 @@ def _build_from_frame(
             nest=nest,
         ),
     )
+
+
+def _calibrated(
+    design: SurveyDesign,
+    block: Any,
+    domains: pd.DataFrame | None,
+    populations: Mapping[str, pd.DataFrame] | None,
+    source: str,
+) -> SurveyDesign:
+    """The design with its weights (and replicate weights) calibrated to population totals."""
+    from prevalence.calibration import CALIBRATION_KEYS, calibrate, parse_calibration
+
+    _check_block(
+        block,
+        CALIBRATION_KEYS,
+        source,
+        problem="design.calibration must be a mapping",
+        where="design.calibration",
+        example="write calibration: {method: raking, population: <file>, margins: [...]}",
+    )
+    path = block.get("population")
+    table = (populations or {}).get(str(path)) if path is not None else None
+    if table is None:
+        raise DesignError(
+            "design.calibration needs its population file",
+            file=source,
+            value=path,
+            fix="set design.calibration.population to a CSV file with columns margin,value,total",
+        )
+    spec = parse_calibration(block, table, source=source, population_source=str(path))
+    if domains is None:
+        raise ValueError("calibration needs the rows' domain values")
+    if design.replicates is None and design.lonely_psu == "average":
+        raise DesignError(
+            "lonely_psu: average cannot be combined with calibration",
+            file=source,
+            value="average",
+            fix="set design.lonely_psu to remove, certainty or adjust",
+        )
+    rep = design.replicates
+    cal = calibrate(
+        domains,
+        design.weights,
+        spec,
+        replicate_weights=None if rep is None else rep.weights,
+        source=source,
+    )
+    if rep is not None:
+        rep = ReplicateWeights.build(
+            cal.replicate_weights,
+            rep_type=rep.type,
+            scale=rep.scale,
+            rscales=rep.rscales,
+            mse=rep.mse,
+            rho=rep.rho,
+            columns=rep.columns,
+            combined_weights=rep.combined_weights,
+            copy=False,
+        )
+    return replace(design, weights=_readonly(cal.weights), replicates=rep, calibration=cal)
 
 
 def _replicates_from_frame(

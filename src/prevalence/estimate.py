@@ -33,7 +33,7 @@ import pandas as pd
 
 from prevalence.codebook import Codebook
 from prevalence.errors import ConfigError, PrevalenceError
-from prevalence.intervals import check_method, confint
+from prevalence.intervals import Intervals, check_method, confint
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +170,7 @@ def _design_proportions(
     return [
         {
             "n": r.n,
+            "n_rows": r.n_rows,
             "cases": r.cases,
             "estimate": r.estimate,
             "se": r.se,
@@ -180,6 +181,35 @@ def _design_proportions(
         }
         for r in results
     ]
+
+
+def _intervals(table: pd.DataFrame, method: str, level: float, logit: dict) -> Any:
+    """The cells' intervals; Korn–Graubard's t_{n-1} on R's ``nrow()`` of the domain design.
+
+    That is every row of a calibrated Taylor design (its subsets keep all rows, as R's);
+    an estimate of 0 or 1 still falls back on the domain's own count of valid answers.
+    """
+    n = table["n"].to_numpy()
+    p = table["estimate"].to_numpy(dtype=float)
+    se = table["se"].to_numpy(dtype=float)
+    df = table["df"].to_numpy(dtype=float)
+    rows = table["n_rows"].to_numpy() if "n_rows" in table else n
+    ci = confint(method, p, se, rows, df, level, **logit)
+    edge = (rows != n) & ((p == 0) | (p == 1))
+    if not edge.any():
+        return ci
+    own = confint(
+        method,
+        p[edge],
+        se[edge],
+        n[edge],
+        df[edge],
+        level,
+        **{k: v[edge] for k, v in logit.items()},
+    )
+    low, high, n_eff, flag = ci.low.copy(), ci.high.copy(), ci.n_eff.copy(), ci.flag.copy()
+    low[edge], high[edge], n_eff[edge], flag[edge] = own.low, own.high, own.n_eff, own.flag
+    return Intervals(low=low, high=high, n_eff=n_eff, flag=flag)
 
 
 def estimate_wave(
@@ -255,7 +285,7 @@ def estimate_wave(
             "logit_se": table["logit_se"].to_numpy(dtype=float),
             "logit_edge": table["logit_edge"].to_numpy(dtype=bool),
         }
-    ci = confint(ci_method, p, se, n, table["df"].to_numpy(dtype=float), level, **logit)
+    ci = _intervals(table, ci_method, level, logit)
     with np.errstate(invalid="ignore", divide="ignore"):
         kish = np.where(se > 0, p * (1 - p) / se**2, n.astype(float))
     n_eff = np.where(np.isfinite(ci.n_eff), ci.n_eff, kish)

@@ -35,12 +35,19 @@ def design_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[columns].rename(columns=lambda c: c.removeprefix(DESIGN_PREFIX))
 
 
-def wave_design(frame: pd.DataFrame, design: Any, *, source: str) -> Any:
+def wave_design(
+    frame: pd.DataFrame,
+    design: Any,
+    *,
+    source: str,
+    populations: Mapping[str, pd.DataFrame] | None = None,
+) -> Any:
     """The survey design of a harmonized wave, or None for a simple random sample.
 
     ``design`` is the wave's ``design:`` block (built from the frame's design columns;
     empty: None) or a :class:`~prevalence.design.SurveyDesign` already built for this
     frame (:attr:`Ingested.design`), used as it is: a large wave's design is built once.
+    ``populations`` are the population tables a ``calibration:`` block names, by path.
     """
     from prevalence.design import SurveyDesign
 
@@ -48,7 +55,9 @@ def wave_design(frame: pd.DataFrame, design: Any, *, source: str) -> Any:
         return design
     if not design:
         return None
-    return SurveyDesign.from_frame(design_frame(frame), dict(design), source=source)
+    return SurveyDesign.from_frame(
+        design_frame(frame), dict(design), source=source, domains=frame, populations=populations
+    )
 
 
 log = logging.getLogger(__name__)
@@ -408,21 +417,24 @@ def _k_anonymity(
 
 
 def _check_design(
-    frame: pd.DataFrame, design: Mapping[str, Any], path: str, locate: Callable[[int], str]
+    frame: pd.DataFrame,
+    design: Mapping[str, Any],
+    path: str,
+    locate: Callable[[int], str],
+    populations: Mapping[str, pd.DataFrame] | None = None,
 ) -> Any:
     """Build the survey design once at ingest, so that an error names the file and its line."""
-    from prevalence.design import SurveyDesign
     from prevalence.errors import DesignError
 
     try:
-        return SurveyDesign.from_frame(design_frame(frame), design, source=path)
+        return wave_design(frame, design, source=path, populations=populations)
     except DesignError as error:
         row = error.row
         if isinstance(row, int) and 1 <= row <= len(frame):
             row = locate(row - 1)
         raise DesignError(
             error.problem,
-            file=path,
+            file=error.file if error.file != path and error.file else path,
             column=error.column,
             row=row,
             value=error.value,
@@ -438,6 +450,7 @@ def ingest(
     design: Mapping[str, Any] | None = None,
     k: int = 3,
     policy: str = "report",
+    populations: Mapping[str, pd.DataFrame] | None = None,
 ) -> Ingested:
     """Validate and harmonize one wave.
 
@@ -456,6 +469,9 @@ def ingest(
         domain values held by fewer than ``k`` respondents is counted in the log.
         ``report`` goes on; ``refuse`` stops; ``coarsen`` merges each domain's values
         held by fewer than ``k`` respondents into "Other", then reports what is left.
+    populations
+        The population tables (``margin, value, total``) that the design's
+        ``calibration:`` block names, by its path.
 
     Returns
     -------
@@ -576,7 +592,7 @@ def ingest(
     for column in carried_design:
         out[DESIGN_PREFIX + column] = _design_values(data[column])
     result = pd.DataFrame(out)
-    survey = _check_design(result, design, responses.path, locate) if design else None
+    survey = _check_design(result, design, responses.path, locate, populations) if design else None
     declared = {codebook.respondent_id, *codebook.drop, *carried_design}
     declared |= {d.column for d in codebook.domains.values()}
     declared |= {i.column for i in codebook.indicators.values()}

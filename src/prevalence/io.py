@@ -15,7 +15,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -332,3 +332,22 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
         path,
         lambda p: frame.to_csv(p, index=False, lineterminator="\n", float_format="%.15g"),
     )
+
+
+def read_populations(
+    design: Mapping[str, Any], population: str | Path | Sequence[str | Path] | None
+) -> tuple[dict[str, pd.DataFrame], str | None]:
+    """The population totals that a ``design:`` block's calibration names, read as a table.
+
+    Returns the tables by the path the block gives (what the design looks them up by) and
+    the file read: ``population`` when given (the path from the project folder), else the
+    block's path. No calibration: nothing.
+    """
+    block = design.get("calibration") if design else None
+    if not block:
+        return {}, None
+    if population is not None and not isinstance(population, str | Path):
+        population = next(iter(population), None)
+    path = str(population if population is not None else block["population"])
+    table = read_responses(path).frame
+    return {str(block["population"]): table}, path

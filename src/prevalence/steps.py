@@ -55,6 +55,7 @@ def wave_step(
     *,
     wave: str,
     design: Mapping[str, Any],
+    population: str | Path | Sequence[str | Path] | None = None,
     privacy: Mapping[str, Any] | None = None,
     by: Sequence[Sequence[str]],
     ci_method: str,
@@ -76,6 +77,9 @@ def wave_step(
     tests association (:func:`prevalence.compare.wave_comparisons`), p-values
     unadjusted: the adjustment is over all waves (:func:`publish_step`).
 
+    ``population`` is the file of population totals that ``design.calibration`` names
+    (by default its path as given there).
+
     ``out`` names the files: ``data`` (harmonized responses, parquet), ``log`` (the
     ingest log), ``published_log`` (the log as published), ``table`` (the analyst's
     full table), ``published`` (the wave's rows of the published table) and, with
@@ -85,18 +89,41 @@ def wave_step(
     from prevalence.disclosure import disclose
     from prevalence.estimate import estimate_wave
     from prevalence.ingest import ingest
-    from prevalence.io import read_responses, sha256, write_csv, write_text, write_with
+    from prevalence.io import (
+        read_populations,
+        read_responses,
+        sha256,
+        write_csv,
+        write_text,
+        write_with,
+    )
 
     book = load_codebook(codebook)
     raw = read_responses(responses, sheet=book.sheet)
     privacy = {"k": 3, "policy": "report", **(privacy or {})}
-    result = ingest(raw, book, wave=wave, design=design, k=privacy["k"], policy=privacy["policy"])
+    populations, population_file = read_populations(design, population)
+    result = ingest(
+        raw,
+        book,
+        wave=wave,
+        design=design,
+        k=privacy["k"],
+        policy=privacy["policy"],
+        populations=populations,
+    )
     del raw
     report = {
         **result.log,
         "responses_sha256": sha256(responses),
         "codebook_sha256": sha256(codebook),
     }
+    calibration = getattr(result.design, "calibration", None)
+    if calibration is not None:
+        report["calibration"] = {
+            **calibration.describe(),
+            "population_sha256": sha256(population_file),
+        }
+        _log_weights(wave, report["calibration"])
     rows = report["rows"]
     log.info(
         "%s: %d rows read, %d kept, %d excluded", wave, rows["read"], rows["kept"], rows["excluded"]
@@ -134,6 +161,22 @@ def wave_step(
         write_with(out["within"], lambda p: within.to_parquet(p, index=False))
         write_with(out["association"], lambda p: association.to_parquet(p, index=False))
         write_text(out["domain_values"], _json(domain_values(frame, book)))
+
+
+def _log_weights(wave: str, calibration: Mapping[str, Any]) -> None:
+    for when in ("before", "after"):
+        w = calibration[f"weights_{when}"]
+        log.info(
+            "%s: weights %s %s: min %.4g, max %.4g, ratio %.3g, CV %.3f, Kish 1 + CV^2 %.3f",
+            wave,
+            when,
+            calibration["method"],
+            w["min"],
+            w["max"],
+            w["ratio"],
+            w["cv"],
+            w["kish_deff"],
+        )
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

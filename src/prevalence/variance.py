@@ -556,32 +556,145 @@ def _taylor(
     else:
         group, occupied = dense_codes(groups.codes())
         sums = _indicator_sums(y, _Groups.given(group, int(occupied.size)), design.weights, workers)
-    g_unit, g_cell = occupied // n_cells, occupied % n_cells
-    k = y.shape[1]
+    cal = design.calibration
+    if cal is not None:
+        cal_groups = _row_groups(cal.cell, cal.n_cells, doms)
+        cal_sums = _indicator_sums(y, cal_groups, cal.residual_weights, workers)
+        cal_terms = _calibration_terms(design, unit, n_units)
     out = []
     for j, (_, m) in enumerate(doms):
-        g_dom = levels[g_cell, j]
-        inside = g_dom >= 0
-        everywhere = bool(inside.all())
-        pair, pairs = dense_codes(
-            g_unit * m + g_dom if everywhere else g_unit[inside] * m + g_dom[inside]
-        )
-        size = int(pairs.size)
-        own = sums if everywhere else sums[inside]
-        if size != own.shape[0] or not np.array_equal(pair, np.arange(size)):
-            own = _sum_rows(pair, own.reshape(-1, 4 * k), size).reshape(size, 4, k)
-        # else each group is one (unit, domain value) pair already, in order
-        out.append(_taylor_domains(design, own, pairs // m, pairs % m, m))
+        own, g_unit, g_dom = _by_domain(sums, occupied, n_cells, levels[:, j], m)
+        cal_part = None
+        if cal is not None:
+            every = np.arange(cal_groups.size)
+            cal_part = (
+                *_by_domain(cal_sums, every, cal_groups.n_cells, cal_groups.levels[:, j], m),
+                *cal_terms,
+            )
+        out.append(_taylor_domains(design, own, g_unit, g_dom, m, cal_part))
     return out
 
 
+def _by_domain(
+    sums: np.ndarray, occupied: np.ndarray, n_cells: int, level: np.ndarray, m: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sums (G, 4, k) of (unit, cell) groups added up to (unit, domain value) pairs.
+
+    ``occupied`` gives each group's code ``unit * n_cells + cell`` and ``level`` each
+    cell's value of the domain variable (-1: none). Returns the pairs' sums, units and
+    domain values.
+    """
+    k = sums.shape[2]
+    g_unit, g_cell = occupied // n_cells, occupied % n_cells
+    g_dom = level[g_cell]
+    inside = g_dom >= 0
+    everywhere = bool(inside.all())
+    pair, pairs = dense_codes(
+        g_unit * m + g_dom if everywhere else g_unit[inside] * m + g_dom[inside]
+    )
+    size = int(pairs.size)
+    own = sums if everywhere else sums[inside]
+    if size != own.shape[0] or not np.array_equal(pair, np.arange(size)):
+        own = _sum_rows(pair, own.reshape(-1, 4 * k), size).reshape(size, 4, k)
+    # else each group is one (unit, domain value) pair already, in order
+    return own, pairs // m, pairs % m
+
+
+def _calibration_terms(
+    design: SurveyDesign, unit: np.ndarray, n_units: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the variance of calibration residuals needs from the design, once.
+
+    The Taylor variance is a bilinear form of the units' totals: ``V(u, v) = sum_unit
+    u_unit beta_unit(v)`` for the stratified (and second-stage) formula with its fpc and
+    lonely-PSU policy. With ``a`` the (units, p) totals of ``w_cal x``, this returns
+    ``beta`` (units, p) such that ``V(t, a) = t' beta`` for any unit totals t, and
+    ``Q = V(a, a) = a' beta`` (p, p). The residual totals ``t - a B`` then have the
+    variance ``V(t) - 2 B' V(a, t) + B' Q B``.
+    """
+    cal = design.calibration
+    a = cal.unit_totals(unit, n_units)
+    stage2 = design.has_stage2
+    psu_a = _sum_rows(design.ssu_psu, a, design.n_psu) if stage2 else a
+    n_h = design.stratum_n_psu.astype(np.float64)
+    f_h = _sampling_complement(n_h, design.stratum_popsize)
+    h = design.psu_stratum
+    mean = _sum_rows(h, psu_a, design.n_strata) / n_h[:, None]
+    kappa = np.divide(f_h * n_h, n_h - 1.0, out=np.zeros_like(n_h), where=n_h > 1)
+    selfrep = f_h < SELF_REPRESENTING_TOL
+    kappa[selfrep] = 0.0
+    beta = kappa[h][:, None] * (psu_a - mean[h])
+    lonely = (n_h == 1) & ~selfrep
+    if design.lonely_psu == "adjust" and lonely.any():
+        at = lonely[h]
+        beta[at] = f_h[h][at, None] * psu_a[at]
+    if stage2:
+        psu = design.ssu_psu
+        n2 = design.psu_n_ssu.astype(np.float64)
+        f2 = _sampling_complement(n2, design.psu_popsize)
+        kappa2 = np.divide(f2 * n2, n2 - 1.0, out=np.zeros_like(n2), where=n2 > 1)
+        selfrep2 = f2 < SELF_REPRESENTING_TOL
+        kappa2[selfrep2] = 0.0
+        fraction = n_h[h] / design.stratum_popsize[h]
+        beta2 = (fraction * kappa2)[psu][:, None] * (a - (psu_a / n2[:, None])[psu])
+        lonely2 = (n2 == 1) & ~selfrep2
+        if design.lonely_psu == "adjust" and lonely2.any():
+            at = lonely2[psu]
+            beta2[at] = (fraction * f2)[psu][at, None] * a[at]
+        beta = beta[psu] + beta2
+    return beta, a.T @ beta
+
+
+def _calibrated_variance(
+    design: SurveyDesign,
+    var: np.ndarray,
+    score: np.ndarray,
+    g_unit: np.ndarray,
+    g_dom: np.ndarray,
+    p0: np.ndarray,
+    inv_w: np.ndarray,
+    m: int,
+    cal_part: tuple,
+) -> np.ndarray:
+    """The variance (m, k) of the calibration residuals of the scores.
+
+    ``var`` is the variance of the scores themselves and ``score`` (G, k) their totals
+    by (unit, domain value) group; ``cal_part`` the sums of ``w d / w_cal`` and of its
+    products with y by (calibration cell, domain value), and the design's terms
+    (:func:`_calibration_terms`).
+    """
+    cal = design.calibration
+    own, c_cell, c_dom, beta, quad = cal_part
+    k = score.shape[1]
+    p = beta.shape[1]
+    # X' (z d / w_cal) per calibration cell: the sums of v (y - p) / W
+    cross = (own[:, 0] - p0[c_dom] * own[:, 1]) * inv_w[c_dom]
+    cross = _sum_rows(c_cell * m + c_dom, cross, cal.n_cells * m).reshape(cal.n_cells, m, k)
+    coef = cal.coefficients(cross)  # (p, m, k)
+    # V(a, t) per domain value: sum over groups of beta[unit] score, a block at a time
+    mixed = np.zeros((m, p * k))
+    step = max(1, _CHUNK_ELEMENTS // max(1, p * k))
+    for a in range(0, score.shape[0], step):
+        block = beta[g_unit[a : a + step]][:, :, None] * score[a : a + step][:, None, :]
+        mixed += _sum_rows(g_dom[a : a + step], block.reshape(-1, p * k), m)
+    mixed = mixed.reshape(m, p, k).transpose(1, 0, 2)  # (p, m, k)
+    quadratic = np.einsum("pmk,pq,qmk->mk", coef, quad, coef)
+    return var - 2.0 * np.einsum("pmk,pmk->mk", coef, mixed) + quadratic
+
+
 def _taylor_domains(
-    design: SurveyDesign, sums: np.ndarray, g_unit: np.ndarray, g_dom: np.ndarray, m: int
+    design: SurveyDesign,
+    sums: np.ndarray,
+    g_unit: np.ndarray,
+    g_dom: np.ndarray,
+    m: int,
+    cal_part: tuple | None = None,
 ) -> DomainProportions:
     """Estimates of one domain variable from its (unit, domain value) sums.
 
     ``sums`` is (G, 4, k): sum(w y), sum(w), valid rows and cases of each
     (unit, domain value) group; ``g_unit`` and ``g_dom`` say which group.
+    A calibrated design also passes ``cal_part`` (see :func:`_calibrated_variance`).
     """
     stage2 = design.has_stage2
     k = sums.shape[2]
@@ -613,13 +726,19 @@ def _taylor_domains(
     var, psu_present, strata_present = _stage1(design, t_psu, p_psu, p_dom, rows_psu, m)
     if stage2:
         var = var + _stage2(design, score, parent, t_psu, p_psu, p_dom, rows_psu, m)
+    n_rows = None
+    if cal_part is not None:
+        var = _calibrated_variance(design, var, score, g_unit, g_dom, p0, inv_w, m, cal_part)
+        var = np.maximum(var, 0.0)
+        # R: a subset of a calibrated design keeps every row (weight 0 outside it)
+        n_rows = np.full(d_n.shape, design.n, dtype=np.int64)
 
     with np.errstate(invalid="ignore"):
         se = np.sqrt(var)
     se = np.where(empty, np.nan, se)
     df = np.where(empty, np.nan, (psu_present - strata_present).astype(np.float64))
     deff, deff_replace = _design_effects(p, d_n, d_w, np.where(empty, np.nan, var))
-    return _result(d_n, d_cases, p, se, df, deff, deff_replace)
+    return _result(d_n, d_cases, p, se, df, deff, deff_replace, n_rows=n_rows)
 
 
 def _stage1(
@@ -726,6 +845,8 @@ def _result(
     deff_replace: np.ndarray,
     logit_se: np.ndarray | None = None,
     logit_edge: np.ndarray | None = None,
+    *,
+    n_rows: np.ndarray | None = None,
 ) -> DomainProportions:
     """Assemble the (m, k) arrays as (k, m); without ``logit_se``, the linearised one."""
 
@@ -745,7 +866,7 @@ def _result(
         df=t(df),
         deff=t(deff),
         deff_replace=t(deff_replace),
-        n_rows=t(n).copy(),
+        n_rows=t(n).copy() if n_rows is None else t(n_rows),
         logit_se=t(logit_se),
         logit_edge=t(logit_edge),
     )
@@ -1138,6 +1259,9 @@ def ratio_covariance(
         r0 = np.where(empty, 0.0, estimate)
         inv = np.where(empty, 0.0, 1.0 / np.where(empty, 1.0, total_w))
         z = w[:, None] * (u - v * r0) * inv
+        if design.calibration is not None:  # R: residuals of the calibration; all rows kept
+            z = design.calibration.residuals(z)
+            member = np.ones_like(member)
         cov = _taylor_score_covariance(design, z, member)
     cov[empty, :] = np.nan
     cov[:, empty] = np.nan
@@ -1362,6 +1486,8 @@ def cell_ratio_covariance(
     codes = np.zeros(n, dtype=np.intp) if dom is None else dom
     if design.replicates is not None:
         return _replicate_cell_covariance(design, yy, codes, m, ind, num, den)
+    if design.calibration is not None:
+        return _calibrated_cell_covariance(design, yy, codes, ind, num, den)
     stage2 = design.has_stage2
     unit = design.ssu if stage2 else design.psu
     n_units = int(design.ssu_psu.shape[0] if stage2 else design.n_psu)
@@ -1443,6 +1569,29 @@ def cell_ratio_covariance(
     cov[empty, :] = np.nan
     cov[:, empty] = np.nan
     return RatioCovariance(estimate=estimate, cov=cov, n=rows)
+
+
+def _calibrated_cell_covariance(
+    design: SurveyDesign,
+    y: np.ndarray,
+    codes: np.ndarray,
+    ind: np.ndarray,
+    num: np.ndarray,
+    den: np.ndarray,
+) -> RatioCovariance:
+    """:func:`cell_ratio_covariance` of a calibrated Taylor design, from the rows' columns.
+
+    The calibration residuals of a ratio are not zero outside its domain, so the
+    covariance comes from the (rows, ratios) scores (:func:`ratio_covariance`).
+    """
+    answer = y[:, ind]
+    valid = ~np.isnan(answer) & (codes >= 0)[:, None]
+    r = np.where(valid, answer, 0.0).astype(np.intp)
+    d = np.where(codes >= 0, codes, 0)[:, None]
+    column = np.arange(ind.shape[0])[None, :]
+    u = np.where(valid, num[column, d, r], 0.0)
+    v = np.where(valid, den[column, d, r], 0.0)
+    return ratio_covariance(design, u, v)
 
 
 def _replicate_cell_covariance(

@@ -73,15 +73,13 @@ rule manifest:
     """Provenance: hashes of every input and output, the resolved config, versions, commit."""
     input:
         final_outputs(),
-        raw=[str(p) for w in CONFIG.waves.values() for p in (w.responses, w.codebook)]
-        + ([str(CONFIG.targets)] if CONFIG.targets else []),
+        raw=CONFIG.input_files(),
     output:
         f"{RESULTS}/manifest.json",
     params:
         config=CONFIG.resolved(),
         outputs=final_outputs(),
-        raw=[str(p) for w in CONFIG.waves.values() for p in (w.responses, w.codebook)]
-        + ([str(CONFIG.targets)] if CONFIG.targets else []),
+        raw=CONFIG.input_files(),
     threads: 1
     resources:
         mem_mb=mem_mb(0, 300),

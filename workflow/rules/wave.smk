@@ -5,6 +5,7 @@ rule wave:
     input:
         responses=lambda wc: str(wave_of(wc).responses),
         codebook=lambda wc: str(wave_of(wc).codebook),
+        population=lambda wc: [str(p) for p in [wave_of(wc).population] if p is not None],
     output:
         data=f"{PROCESSED}/{{wave}}/responses.parquet",
         log=f"{PROCESSED}/{{wave}}/ingest_log.json",
