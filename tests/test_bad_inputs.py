@@ -413,6 +413,62 @@ CASES = [
         edit_yaml("config", lambda c: c.update(publication={"standard": "nchs", "min_n": 10})),
         ("config.yaml", "min_n", "custom"),
     ),
+    Case(
+        "config-key-given-twice",
+        config_text("results: results", "results: results\nresults: output"),
+        ("config.yaml", "key 'results' appears twice", "line 1"),
+    ),
+    Case(
+        "unknown-domain-in-comparison",
+        edit_yaml("config", lambda c: c["comparisons"]["within"][0].update(domain="party")),
+        (CODEBOOK, "comparisons.within[0].domain", "'party'", "domains:"),
+    ),
+    Case(
+        "unknown-indicator-in-comparison",
+        edit_yaml(
+            "config", lambda c: c["comparisons"]["within"][0].update(indicators=["stalking"])
+        ),
+        ("config.yaml", "comparisons.within[0].indicators[0]", "'stalking'", "psychological"),
+    ),
+    Case(
+        "unknown-domain-in-association",
+        edit_yaml("config", lambda c: c["comparisons"].update(association=["party"])),
+        ("config.yaml", "comparisons.association[0]", "'party'", "fix:"),
+    ),
+    Case(
+        "between-waves-cell-not-estimated",
+        edit_yaml(
+            "config",
+            lambda c: c.update(
+                waves={**c["waves"], "again": c["waves"]["tiny"]},
+                comparisons={
+                    "between_waves": [
+                        {"waves": ["tiny", "again"], "domain": {"domain": "age_group", "value": 1}}
+                    ]
+                },
+            ),
+        ),
+        ("config.yaml", "between_waves[0].domain", "'age_group' is not estimated", "estimates.by"),
+    ),
+    Case(
+        "target-unknown-indicator",
+        lambda f: (f / "data/published/targets.yaml").write_text(
+            "- {wave: tiny, indicator: stalking, value: 10, decimals: 0}\n"
+        ),
+        ("targets.yaml", "'stalking' is not an indicator of wave 'tiny'", "fix:"),
+    ),
+    Case(
+        "target-wrong-denominator",
+        lambda f: (f / "data/published/targets.yaml").write_text(
+            "- {wave: tiny, indicator: online_hate_speech, value: 40, decimals: 0}\n"
+        ),
+        ("targets.yaml", "denominator 'all'", "denominator: online_gbv"),
+    ),
+    Case(
+        "coverage-grid-reversed",
+        edit_yaml("config", lambda c: c["coverage"].update(p="0.9:0.1:0.1")),
+        ("config.yaml", "coverage.p", "step > 0", "fix:"),
+    ),
 ]
 
 
@@ -437,7 +493,7 @@ def written(folder: Path) -> list[str]:
 
 def test_the_command_line_exits_1_with_the_message_and_no_traceback(tmp_path):
     folder = make_project(tmp_path)
-    CASES[14].breaks(folder)  # an unlisted code
+    next(c for c in CASES if c.id == "unlisted-code").breaks(folder)
     run = subprocess.run(
         [sys.executable, "-m", "prevalence", "check", "config.yaml"],
         cwd=folder,
@@ -481,6 +537,10 @@ def test_broken_input_gives_its_message(case, tmp_path, capsys):
 
 WORKFLOW_CASES = [
     "unlisted-code",
+    "config-key-given-twice",
+    "two-waves-same-id",
+    "unknown-domain-in-by",
+    "unknown-domain-in-comparison",
     "lonely-psu-under-fail",
     "truncated-sav",
     "weight-negative",

@@ -15,12 +15,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from prevalence.codebook import load_codebook
-from prevalence.config import load_config
+from prevalence.disclosure import disclose
 from prevalence.errors import PrevalenceError
 from prevalence.estimate import estimate_wave
 from prevalence.ingest import ingest
 from prevalence.io import read_responses
+from prevalence.validate import validate_run
 
 log = logging.getLogger("prevalence")
 
@@ -28,11 +28,11 @@ log = logging.getLogger("prevalence")
 def check(config_path: str | Path = "config.yaml") -> list[str]:
     """Validate everything a run needs; return one summary line per wave."""
     config_path = Path(config_path)
-    config = load_config(config_path)
+    config, books = validate_run(config_path)  # what the workflow checks before any job
     root = config_path.parent
     lines = []
     for wave in config.waves.values():
-        book = load_codebook(root / wave.codebook)
+        book = books[wave.id]
         raw = read_responses(root / wave.responses, sheet=book.sheet)
         data = ingest(
             raw,
@@ -51,6 +51,20 @@ def check(config_path: str | Path = "config.yaml") -> list[str]:
             ci_method=config.ci_method,
             level=config.level,
         )
+        published = disclose(table, config.publication)
+        if config.comparisons is not None:
+            from prevalence.compare import wave_comparisons
+
+            survey = data.design if data.design is not None else wave.design
+            wave_comparisons(
+                data.frame,
+                book,
+                survey,
+                config.comparisons,
+                wave=wave.id,
+                level=config.level,
+                published=published,
+            )
         rows = data.log["rows"]
         lines.append(
             f"{wave.id}: {rows['read']} rows read, {rows['kept']} kept, "
