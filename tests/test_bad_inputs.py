@@ -89,12 +89,24 @@ def raw_bytes(data: bytes, name: str = "responses.csv") -> Callable[[Path], None
     return apply
 
 
-def as_format(kind: str, damage: Callable[[bytes], bytes] | None = None, **codebook) -> Callable:
+def as_format(
+    kind: str,
+    damage: Callable[[bytes], bytes] | None = None,
+    *,
+    second_sheet: bool = False,
+    duplicate: str | None = None,
+    **codebook,
+) -> Callable:
     def apply(folder: Path) -> None:
         frame = pd.read_csv(folder / RAW / "responses.csv")
+        if duplicate is not None:  # the column again, with other answers
+            frame.insert(len(frame.columns), duplicate, frame["q1"], allow_duplicates=True)
         target = folder / RAW / f"responses.{kind}"
         if kind == "xlsx":
-            frame.to_excel(target, index=False, sheet_name="responses")
+            with pd.ExcelWriter(target) as writer:
+                frame.to_excel(writer, index=False, sheet_name="responses")
+                if second_sheet:
+                    pd.DataFrame({"note": ["exported 2026"]}).to_excel(writer, sheet_name="notes")
         elif kind == "parquet":
             frame.to_parquet(target, index=False)
         else:
@@ -110,6 +122,20 @@ def as_format(kind: str, damage: Callable[[bytes], bytes] | None = None, **codeb
             edit_yaml("codebook", lambda c: c.update(codebook))(folder)
 
     return apply
+
+
+def pa_parquet():
+    import pyarrow.parquet
+
+    return pyarrow.parquet
+
+
+def pa_table(frame: pd.DataFrame, *, nested: str):
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    column = pa.array([[v] for v in frame[nested]])
+    return table.set_column(table.schema.get_field_index(nested), nested, column)
 
 
 def set_cell(column: str, row: int, value: str) -> Callable[[Path], None]:
@@ -179,6 +205,34 @@ CASES = [
         ("responses.parquet", "cannot be read as parquet", "fix:"),
     ),
     Case(
+        "truncated-dta-at-the-end",
+        as_format("dta", lambda b: b[:-200]),
+        ("responses.dta", "cannot be read as a Stata file", "truncated"),
+    ),
+    Case(
+        "parquet-data-damaged",
+        as_format("parquet", lambda b: b[:3000] + bytes(2000) + b[5000:]),
+        ("responses.parquet", "cannot be read as parquet", "damaged", "fix:"),
+    ),
+    Case(
+        "parquet-nested-column",
+        lambda f: (
+            pa_parquet().write_table(
+                pa_table(responses(f), nested="q2"), f / RAW / "responses.parquet"
+            ),
+            edit_yaml(
+                "config",
+                lambda c: c["waves"]["tiny"].update(responses=str(RAW / "responses.parquet")),
+            )(f),
+        ),
+        ("responses.parquet", "'q2'", "nested values", "fix:"),
+    ),
+    Case(
+        "xlsx-with-a-second-sheet",
+        as_format("xlsx", second_sheet=True),
+        ("responses.xlsx", "2 worksheets", "'responses', 'notes'", "sheet: responses"),
+    ),
+    Case(
         "wrong-sheet-name",
         as_format("xlsx", sheet="answers"),
         ("responses.xlsx", "no worksheet named 'answers'", "responses"),
@@ -203,6 +257,16 @@ CASES = [
         "text-in-code-column",
         set_cell("q1", 3, "yes"),
         (CSV, "'q1'", "line 5", "code yes is not in the codebook", "fix:"),
+    ),
+    Case(
+        "duplicate-column-name",
+        edit_rows(lambda f: f.insert(len(f.columns), "q2", f["q1"], allow_duplicates=True)),
+        (CSV, "'q2'", "line 1", "names this column 2 times", "unique"),
+    ),
+    Case(
+        "duplicate-column-name-xlsx",
+        as_format("xlsx", duplicate="q3"),
+        ("responses.xlsx", "'q3'", "row 1", "names this column 2 times", "unique"),
     ),
     Case(
         "missing-indicator-column",
@@ -541,6 +605,8 @@ WORKFLOW_CASES = [
     "two-waves-same-id",
     "unknown-domain-in-by",
     "unknown-domain-in-comparison",
+    "duplicate-column-name",
+    "xlsx-with-a-second-sheet",
     "lonely-psu-under-fail",
     "truncated-sav",
     "weight-negative",
