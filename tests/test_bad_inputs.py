@@ -294,6 +294,11 @@ CASES = [
         (CSV, "'resp_id'", "line 14", "respondent id is empty", "fix:"),
     ),
     Case(
+        "skip-logic-violation",
+        both(set_cell("q4", 5, "2"), set_cell("q4a", 5, "1")),
+        (CSV, "'q4a'", "line 7", "'q4'", "routing should have skipped it", "skip_violations"),
+    ),
+    Case(
         "undeclared-email-column",
         edit_rows(
             lambda f: f.__setitem__("contact", [f"r{i}@mail.example" for i in range(len(f))])
