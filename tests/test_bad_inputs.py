@@ -306,6 +306,21 @@ CASES = [
         (CSV, "'contact'", "line 2", "e-mail addresses", "drop:"),
     ),
     Case(
+        "undeclared-names-column",
+        edit_rows(
+            lambda f: f.__setitem__(
+                "interviewee",
+                [
+                    ["Ngozi García", "Irène Sørensen", "Aïcha Ndiaye", "Søren Ødegård"][i % 4]
+                    + " "
+                    + ["Núñez", "Öztürk", "Kowalczyk", "Nakamura"][i // 4 % 4]
+                    for i in range(len(f))
+                ],
+            )
+        ),
+        (CSV, "'interviewee'", "line 2", "personal names", "drop:"),
+    ),
+    Case(
         "free-text-not-dropped",
         edit_yaml("codebook", lambda c: c.update(drop=["name"])),
         (CSV, "'comments'", "free text", "add 'comments' to `drop:`"),
@@ -599,6 +614,8 @@ def test_broken_input_gives_its_message(case, tmp_path, capsys):
     assert output.count("error:") == 1, output
     for fragment in case.expect:
         assert fragment in output, (fragment, output)
+    for personal in ("García", "Sørensen", "@mail.example"):  # a message never echoes a value
+        assert personal not in output, output
     assert tree_hashes(folder) == before
     assert written(folder) == []
     assert not [p for p in folder.rglob("*.tmp")]  # no half-written file anywhere
