@@ -1,10 +1,16 @@
-"""Command line: ``python -m prevalence check [config.yaml]``.
+"""Command line: ``python -m prevalence check [config.yaml]`` and ``verify [results]``.
 
 ``check`` runs every validation of the workflow without writing anything: the
-configuration, each wave's codebook, its responses (codes, ids, identifiers,
-small groups), its survey design and its estimation. A researcher runs it on a
+configuration, each wave's codebook and every name they share (the workflow's
+own gate before any job, :func:`prevalence.validate.validate_run`), then each
+wave's responses (codes, ids, identifiers, small groups), its survey design, its
+estimation, what may be published and its comparisons. A researcher runs it on a
 new wave before the workflow; the exit status is 0 when all is well, 1 with one
 clear message when something needs fixing, 2 for a wrong command line.
+
+``verify`` checks a results folder against its ``manifest.json`` and names every
+output that was changed, truncated, emptied or removed since the run, and every
+file added to it (exit status 1), before a reviewer trusts the folder.
 """
 
 from __future__ import annotations
@@ -74,6 +80,28 @@ def check(config_path: str | Path = "config.yaml") -> list[str]:
     return lines
 
 
+def verify(results: str | Path = "results") -> int:
+    """``verify``: every output of ``results`` against its manifest; 0 when all match."""
+    from prevalence.manifest import verify_results
+
+    try:
+        checked, problems = verify_results(results)
+    except PrevalenceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for line in problems:
+        print(line, file=sys.stderr)
+    if problems:
+        print(
+            f"error: {len(problems)} of the results in {results} differ from manifest.json\n"
+            "  fix: do not trust or publish these files; run `make run` to write them again",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"all {checked} outputs match {Path(results) / 'manifest.json'}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m prevalence", description=__doc__.split("\n")[0]
@@ -81,8 +109,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     check_parser = commands.add_parser("check", help="validate config, codebooks, data and designs")
     check_parser.add_argument("config", nargs="?", default="config.yaml")
+    verify_parser = commands.add_parser(
+        "verify", help="check a results folder against its manifest.json"
+    )
+    verify_parser.add_argument("results", nargs="?", default="results")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    if args.command == "verify":
+        return verify(args.results)
     try:
         for line in check(args.config):
             print(line)

@@ -16,6 +16,7 @@ imported inside the steps that use them, so that a step pays only for its own.
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import logging
@@ -356,6 +357,26 @@ def manifest_step(
     write_text(out, _json(build_manifest(inputs=inputs, outputs=outputs, config=config)))
 
 
+def disk_full(error: BaseException) -> bool:
+    """Whether ``error`` says that the disk (or the user's quota) is full."""
+    if getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return "No space left on device" in str(error) or "Disk quota exceeded" in str(error)
+
+
+def disk_full_message(error: BaseException) -> str:
+    """One message for a full disk: what happened, what is kept, what to do."""
+    where = getattr(error, "filename", None)
+    return (
+        "the disk is full: no space left on the device"
+        + (f" while writing {where}" if where else "")
+        + ". Nothing this job wrote is kept: every file is written whole or not at all, and "
+        "Snakemake removes the outputs of a failed job.\n"
+        "  fix: free disk space (or set `results:` to a disk with room), then run "
+        "`make run` again: it goes on from the last finished job"
+    )
+
+
 def run_step(
     snakemake: Any, step: Callable[..., Any], *args: Any, **kwargs: Any
 ) -> None:  # pragma: no cover - exercised by the end-to-end tests
@@ -380,6 +401,12 @@ def run_step(
         step(*args, **kwargs)
     except PrevalenceError as error:
         log.error("%s", error)
+        sys.exit(1)
+    except OSError as error:
+        if not disk_full(error):
+            raise
+        logging.raiseExceptions = False  # the log file may not take another line either
+        log.error("%s", disk_full_message(error))
         sys.exit(1)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     log.info(
