@@ -508,6 +508,11 @@ CASES = [
         (CODEBOOK, "comparisons.within[0].domain", "'party'", "domains:"),
     ),
     Case(
+        "unknown-value-in-pair",
+        edit_yaml("config", lambda c: c["comparisons"]["within"][0].update(pairs=[["MP", "staf"]])),
+        ("config.yaml", "comparisons.within[0].pairs[0]", "'staf'", "use one of: MP, staff"),
+    ),
+    Case(
         "unknown-indicator-in-comparison",
         edit_yaml(
             "config", lambda c: c["comparisons"]["within"][0].update(indicators=["stalking"])

@@ -37,6 +37,7 @@ def check(config_path: str | Path = "config.yaml") -> list[str]:
     config, books = validate_run(config_path)  # what the workflow checks before any job
     root = config_path.parent
     lines = []
+    values: dict[str, dict[str, list[str]]] = {}  # each wave's domain values, for comparisons
     for wave in config.waves.values():
         book = books[wave.id]
         raw = read_responses(root / wave.responses, sheet=book.sheet)
@@ -59,8 +60,9 @@ def check(config_path: str | Path = "config.yaml") -> list[str]:
         )
         published = disclose(table, config.publication)
         if config.comparisons is not None:
-            from prevalence.compare import wave_comparisons
+            from prevalence.compare import domain_values, wave_comparisons
 
+            values[wave.id] = domain_values(data.frame, book)
             survey = data.design if data.design is not None else wave.design
             wave_comparisons(
                 data.frame,
@@ -77,6 +79,11 @@ def check(config_path: str | Path = "config.yaml") -> list[str]:
             f"{rows['excluded']} excluded; {len(book.indicators)} indicators; "
             f"{len(table)} estimates"
         )
+    if config.comparisons is not None:  # the pairs name values of some wave, as publish checks
+        from prevalence.compare import check_named_values, parse_comparisons
+
+        spec = parse_comparisons(config.comparisons, source=config.source, waves=list(values))
+        check_named_values(spec, values, config.source)
     return lines
 
 
