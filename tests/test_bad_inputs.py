@@ -513,6 +513,16 @@ CASES = [
         ("config.yaml", "comparisons.within[0].pairs[0]", "'staf'", "use one of: MP, staff"),
     ),
     Case(
+        "unknown-labelled-value-in-pair",
+        edit_yaml(
+            "config",
+            lambda c: c["comparisons"]["within"].append(
+                {"domain": "region", "pairs": [["North", "Nord"]]}
+            ),
+        ),
+        ("config.yaml", "comparisons.within[2].pairs[0]", "'Nord'", "use one of: East, Islands"),
+    ),
+    Case(
         "unknown-indicator-in-comparison",
         edit_yaml(
             "config", lambda c: c["comparisons"]["within"][0].update(indicators=["stalking"])
@@ -632,6 +642,7 @@ WORKFLOW_CASES = [
     "two-waves-same-id",
     "unknown-domain-in-by",
     "unknown-domain-in-comparison",
+    "unknown-labelled-value-in-pair",
     "duplicate-column-name",
     "xlsx-with-a-second-sheet",
     "lonely-psu-under-fail",

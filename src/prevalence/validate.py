@@ -124,6 +124,10 @@ def _check_comparisons(config: Config, books: Mapping[str, Codebook], source: st
             if entry.domain not in books[wave].domains:
                 raise _unknown_domain(entry.domain, wave, books[wave], f"{key}.domain")
         _check_indicators(entry.indicators, [books[w] for w in waves], 1, key, source)
+        known = _labelled_values(entry.domain, [books[w] for w in waves], config)
+        for j, pair in enumerate(entry.pairs):
+            for value in pair:
+                _check_value(value, known, entry.domain, f"{key}.pairs[{j}]", source)
     if spec.association is not None:
         for i, name in enumerate(spec.association):
             if not any(name in book.domains for book in books.values()):
@@ -142,6 +146,33 @@ def _check_comparisons(config: Config, books: Mapping[str, Codebook], source: st
                 fix=f"add {entry.domain!r} to estimates.by, or compare `domain: overall`",
             )
         _check_indicators(entry.indicators, [books[w] for w in entry.waves], 2, key, source)
+        if entry.domain != OVERALL:
+            known = _labelled_values(entry.domain, [books[w] for w in entry.waves], config)
+            _check_value(entry.value, known, entry.domain, f"{key}.domain.value", source)
+
+
+def _labelled_values(domain: str, books: list[Codebook], config: Config) -> set[str] | None:
+    """The values a domain can take in these waves, when their codebooks label it (else None).
+
+    Without labels in every codebook, the values come from the data (or from an SPSS or
+    Stata file's labels): the comparison step checks them once the waves are read.
+    """
+    labels = [book.domains[domain].labels for book in books]
+    if not labels or any(found is None for found in labels):
+        return None
+    values = {label for found in labels for _, label in found}
+    if config.privacy.get("policy") == "coarsen":
+        values.add("Other")  # small values merged at ingest
+    return values
+
+
+def _check_value(value: str, known: set[str] | None, domain: str, key: str, source: str) -> None:
+    if known is not None and value not in known:
+        raise ConfigError(
+            f"{key}: {value!r} is not a value of {domain!r} in any wave",
+            file=source,
+            fix=f"use one of: {', '.join(sorted(known))}",
+        )
 
 
 def _check_indicators(names, books: list[Codebook], least: int, key: str, source: str) -> None:
