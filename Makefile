@@ -9,7 +9,7 @@ CORES ?= 2
 STAMP := $(VENV)/.installed
 SNAKEMAKE := $(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES)
 
-.PHONY: run test lint report dry-run clean lock bench bench-workflow
+.PHONY: run run-locked test test-faults verify lint report dry-run clean lock bench bench-workflow
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "prevalence needs Python 3.11 or newer and $(PYTHON) is not installed: install Python 3.11+ (python.org, or your system's python3 package), or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -19,9 +19,27 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-# The console shows Snakemake's progress, one line per job and, at the end, the run's summary
-# (results/summary.txt); every job's details are in results/logs/.
+# One run at a time in this folder: a second `make run` while one runs stops with a message
+# and the first goes on. A run stopped by Ctrl-C, a kill or a power cut leaves Snakemake's lock
+# and unfinished outputs behind: the next `make run` clears the lock (no run holds it: the
+# folder's run lock is free) and runs the unfinished jobs again (--rerun-incomplete, in the
+# workflow profile). The console shows Snakemake's progress, one line per job and, at the end,
+# the run's summary (results/summary.txt); every job's details are in results/logs/.
+RUN_LOCK := .snakemake/make-run.lock
+BUSY := 75
+
 run: $(STAMP)
+	@mkdir -p .snakemake
+	@flock -n -E $(BUSY) $(RUN_LOCK) $(MAKE) --no-print-directory run-locked || { status=$$?; \
+	  if [ $$status = $(BUSY) ]; then \
+	    echo "error: another \`make run\` is running in this folder; this one does nothing." >&2; \
+	    echo "  fix: wait for it to finish (or stop it with Ctrl-C), then run \`make run\` again" >&2; \
+	  fi; exit $$status; }
+
+run-locked:
+	@if [ -n "$$(ls -A .snakemake/locks 2>/dev/null)" ]; then \
+	  echo "An earlier run was interrupted: clearing its lock; its unfinished jobs run again."; \
+	  $(BIN)/snakemake --unlock --quiet; fi
 	@start=$$(date +%s.%N); \
 	PREVALENCE_SUMMARY=later $(SNAKEMAKE) || \
 	  { status=$$?; $(BIN)/python -m prevalence summary --failed --started $$start; exit $$status; }; \
@@ -29,6 +47,10 @@ run: $(STAMP)
 	  { status=$$?; tail -n 20 results/logs/report.log; exit $$status; }; \
 	echo "report: results/report.html"; \
 	$(BIN)/python -m prevalence summary --started $$start
+
+# Checks every output in results/ against results/manifest.json: changed, truncated, removed.
+verify: $(STAMP)
+	$(BIN)/python -m prevalence verify results
 
 report: $(STAMP)
 	$(SNAKEMAKE) --report results/report.html
@@ -43,7 +65,12 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/snakemake --cores 1 --dry-run --quiet
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not faults"
+
+# Faults a user meets, each through the real workflow: an interrupted run, two runs at once,
+# a full disk (root only: a small tmpfs), changed outputs (about a minute and a half).
+test-faults: $(STAMP)
+	$(BIN)/python -m pytest -m faults
 
 lock: $(STAMP)
 	{ echo '# Exact versions installed by `make` (pip install -r requirements.lock). Regenerate with `make lock`.'; \

@@ -89,12 +89,24 @@ def raw_bytes(data: bytes, name: str = "responses.csv") -> Callable[[Path], None
     return apply
 
 
-def as_format(kind: str, damage: Callable[[bytes], bytes] | None = None, **codebook) -> Callable:
+def as_format(
+    kind: str,
+    damage: Callable[[bytes], bytes] | None = None,
+    *,
+    second_sheet: bool = False,
+    duplicate: str | None = None,
+    **codebook,
+) -> Callable:
     def apply(folder: Path) -> None:
         frame = pd.read_csv(folder / RAW / "responses.csv")
+        if duplicate is not None:  # the column again, with other answers
+            frame.insert(len(frame.columns), duplicate, frame["q1"], allow_duplicates=True)
         target = folder / RAW / f"responses.{kind}"
         if kind == "xlsx":
-            frame.to_excel(target, index=False, sheet_name="responses")
+            with pd.ExcelWriter(target) as writer:
+                frame.to_excel(writer, index=False, sheet_name="responses")
+                if second_sheet:
+                    pd.DataFrame({"note": ["exported 2026"]}).to_excel(writer, sheet_name="notes")
         elif kind == "parquet":
             frame.to_parquet(target, index=False)
         else:
@@ -110,6 +122,20 @@ def as_format(kind: str, damage: Callable[[bytes], bytes] | None = None, **codeb
             edit_yaml("codebook", lambda c: c.update(codebook))(folder)
 
     return apply
+
+
+def pa_parquet():
+    import pyarrow.parquet
+
+    return pyarrow.parquet
+
+
+def pa_table(frame: pd.DataFrame, *, nested: str):
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    column = pa.array([[v] for v in frame[nested]])
+    return table.set_column(table.schema.get_field_index(nested), nested, column)
 
 
 def set_cell(column: str, row: int, value: str) -> Callable[[Path], None]:
@@ -179,6 +205,34 @@ CASES = [
         ("responses.parquet", "cannot be read as parquet", "fix:"),
     ),
     Case(
+        "truncated-dta-at-the-end",
+        as_format("dta", lambda b: b[:-200]),
+        ("responses.dta", "cannot be read as a Stata file", "truncated"),
+    ),
+    Case(
+        "parquet-data-damaged",
+        as_format("parquet", lambda b: b[:3000] + bytes(2000) + b[5000:]),
+        ("responses.parquet", "cannot be read as parquet", "damaged", "fix:"),
+    ),
+    Case(
+        "parquet-nested-column",
+        lambda f: (
+            pa_parquet().write_table(
+                pa_table(responses(f), nested="q2"), f / RAW / "responses.parquet"
+            ),
+            edit_yaml(
+                "config",
+                lambda c: c["waves"]["tiny"].update(responses=str(RAW / "responses.parquet")),
+            )(f),
+        ),
+        ("responses.parquet", "'q2'", "nested values", "fix:"),
+    ),
+    Case(
+        "xlsx-with-a-second-sheet",
+        as_format("xlsx", second_sheet=True),
+        ("responses.xlsx", "2 worksheets", "'responses', 'notes'", "sheet: responses"),
+    ),
+    Case(
         "wrong-sheet-name",
         as_format("xlsx", sheet="answers"),
         ("responses.xlsx", "no worksheet named 'answers'", "responses"),
@@ -203,6 +257,16 @@ CASES = [
         "text-in-code-column",
         set_cell("q1", 3, "yes"),
         (CSV, "'q1'", "line 5", "code yes is not in the codebook", "fix:"),
+    ),
+    Case(
+        "duplicate-column-name",
+        edit_rows(lambda f: f.insert(len(f.columns), "q2", f["q1"], allow_duplicates=True)),
+        (CSV, "'q2'", "line 1", "names this column 2 times", "unique"),
+    ),
+    Case(
+        "duplicate-column-name-xlsx",
+        as_format("xlsx", duplicate="q3"),
+        ("responses.xlsx", "'q3'", "row 1", "names this column 2 times", "unique"),
     ),
     Case(
         "missing-indicator-column",
@@ -230,11 +294,31 @@ CASES = [
         (CSV, "'resp_id'", "line 14", "respondent id is empty", "fix:"),
     ),
     Case(
+        "skip-logic-violation",
+        both(set_cell("q4", 5, "2"), set_cell("q4a", 5, "1")),
+        (CSV, "'q4a'", "line 7", "'q4'", "routing should have skipped it", "skip_violations"),
+    ),
+    Case(
         "undeclared-email-column",
         edit_rows(
             lambda f: f.__setitem__("contact", [f"r{i}@mail.example" for i in range(len(f))])
         ),
         (CSV, "'contact'", "line 2", "e-mail addresses", "drop:"),
+    ),
+    Case(
+        "undeclared-names-column",
+        edit_rows(
+            lambda f: f.__setitem__(
+                "interviewee",
+                [
+                    ["Ngozi García", "Irène Sørensen", "Aïcha Ndiaye", "Søren Ødegård"][i % 4]
+                    + " "
+                    + ["Núñez", "Öztürk", "Kowalczyk", "Nakamura"][i // 4 % 4]
+                    for i in range(len(f))
+                ],
+            )
+        ),
+        (CSV, "'interviewee'", "line 2", "personal names", "drop:"),
     ),
     Case(
         "free-text-not-dropped",
@@ -413,6 +497,77 @@ CASES = [
         edit_yaml("config", lambda c: c.update(publication={"standard": "nchs", "min_n": 10})),
         ("config.yaml", "min_n", "custom"),
     ),
+    Case(
+        "config-key-given-twice",
+        config_text("results: results", "results: results\nresults: output"),
+        ("config.yaml", "key 'results' appears twice", "line 1"),
+    ),
+    Case(
+        "unknown-domain-in-comparison",
+        edit_yaml("config", lambda c: c["comparisons"]["within"][0].update(domain="party")),
+        (CODEBOOK, "comparisons.within[0].domain", "'party'", "domains:"),
+    ),
+    Case(
+        "unknown-value-in-pair",
+        edit_yaml("config", lambda c: c["comparisons"]["within"][0].update(pairs=[["MP", "staf"]])),
+        ("config.yaml", "comparisons.within[0].pairs[0]", "'staf'", "use one of: MP, staff"),
+    ),
+    Case(
+        "unknown-labelled-value-in-pair",
+        edit_yaml(
+            "config",
+            lambda c: c["comparisons"]["within"].append(
+                {"domain": "region", "pairs": [["North", "Nord"]]}
+            ),
+        ),
+        ("config.yaml", "comparisons.within[2].pairs[0]", "'Nord'", "use one of: East, Islands"),
+    ),
+    Case(
+        "unknown-indicator-in-comparison",
+        edit_yaml(
+            "config", lambda c: c["comparisons"]["within"][0].update(indicators=["stalking"])
+        ),
+        ("config.yaml", "comparisons.within[0].indicators[0]", "'stalking'", "psychological"),
+    ),
+    Case(
+        "unknown-domain-in-association",
+        edit_yaml("config", lambda c: c["comparisons"].update(association=["party"])),
+        ("config.yaml", "comparisons.association[0]", "'party'", "fix:"),
+    ),
+    Case(
+        "between-waves-cell-not-estimated",
+        edit_yaml(
+            "config",
+            lambda c: c.update(
+                waves={**c["waves"], "again": c["waves"]["tiny"]},
+                comparisons={
+                    "between_waves": [
+                        {"waves": ["tiny", "again"], "domain": {"domain": "age_group", "value": 1}}
+                    ]
+                },
+            ),
+        ),
+        ("config.yaml", "between_waves[0].domain", "'age_group' is not estimated", "estimates.by"),
+    ),
+    Case(
+        "target-unknown-indicator",
+        lambda f: (f / "data/published/targets.yaml").write_text(
+            "- {wave: tiny, indicator: stalking, value: 10, decimals: 0}\n"
+        ),
+        ("targets.yaml", "'stalking' is not an indicator of wave 'tiny'", "fix:"),
+    ),
+    Case(
+        "target-wrong-denominator",
+        lambda f: (f / "data/published/targets.yaml").write_text(
+            "- {wave: tiny, indicator: online_hate_speech, value: 40, decimals: 0}\n"
+        ),
+        ("targets.yaml", "denominator 'all'", "denominator: online_gbv"),
+    ),
+    Case(
+        "coverage-grid-reversed",
+        edit_yaml("config", lambda c: c["coverage"].update(p="0.9:0.1:0.1")),
+        ("config.yaml", "coverage.p", "step > 0", "fix:"),
+    ),
 ]
 
 
@@ -437,7 +592,7 @@ def written(folder: Path) -> list[str]:
 
 def test_the_command_line_exits_1_with_the_message_and_no_traceback(tmp_path):
     folder = make_project(tmp_path)
-    CASES[14].breaks(folder)  # an unlisted code
+    next(c for c in CASES if c.id == "unlisted-code").breaks(folder)
     run = subprocess.run(
         [sys.executable, "-m", "prevalence", "check", "config.yaml"],
         cwd=folder,
@@ -474,6 +629,8 @@ def test_broken_input_gives_its_message(case, tmp_path, capsys):
     assert output.count("error:") == 1, output
     for fragment in case.expect:
         assert fragment in output, (fragment, output)
+    for personal in ("García", "Sørensen", "@mail.example"):  # a message never echoes a value
+        assert personal not in output, output
     assert tree_hashes(folder) == before
     assert written(folder) == []
     assert not [p for p in folder.rglob("*.tmp")]  # no half-written file anywhere
@@ -481,6 +638,13 @@ def test_broken_input_gives_its_message(case, tmp_path, capsys):
 
 WORKFLOW_CASES = [
     "unlisted-code",
+    "config-key-given-twice",
+    "two-waves-same-id",
+    "unknown-domain-in-by",
+    "unknown-domain-in-comparison",
+    "unknown-labelled-value-in-pair",
+    "duplicate-column-name",
+    "xlsx-with-a-second-sheet",
     "lonely-psu-under-fail",
     "truncated-sav",
     "weight-negative",

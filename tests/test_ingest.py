@@ -5,7 +5,7 @@ import pytest
 from prevalence.codebook import parse_codebook
 from prevalence.errors import PrevalenceError
 from prevalence.ingest import design_columns, ingest
-from prevalence.io import read_responses
+from prevalence.io import Responses, read_responses
 
 
 def run(tmp_path, frame, codebook_dict, design=None, name="responses.csv"):
@@ -54,6 +54,7 @@ def test_harmonizes_codes_skip_logic_and_drops_identifiers(
 
 def test_answers_outside_the_denominator_are_not_counted(tmp_path, codebook_dict, responses_frame):
     responses_frame.loc[1, "q2a"] = 1  # online = no, yet doxing answered yes
+    codebook_dict["skip_violations"] = "exclude"  # the default refuses (tests below)
     result = run(tmp_path, responses_frame, codebook_dict)
     assert np.isnan(result.frame["doxing"][1])
     assert result.log["indicators"]["doxing"]["outside_denominator"] == 1
@@ -178,3 +179,39 @@ def test_ids_equal_as_codes_are_duplicates(tmp_path, codebook_dict, responses_fr
         run(tmp_path, frame, codebook_dict)
     frame.loc[6, "resp_id"] = "R6"
     assert run(tmp_path, frame, codebook_dict).log["rows"]["kept"] == 10
+
+
+def _routing_broken(codebook_dict, responses_frame, policy=None):
+    """Two respondents answer the follow-up q2a although their q2 is no."""
+    frame = responses_frame.copy()
+    rows = frame.index[frame["q2a"].isin([1, 2])][:2]
+    frame.loc[rows, "q2"] = 2
+    book = dict(codebook_dict)
+    if policy:
+        book["skip_violations"] = policy
+    return Responses(frame, "responses.csv", "csv"), parse_codebook(book), rows
+
+
+def test_a_follow_up_answered_outside_its_routing_is_an_error(codebook_dict, responses_frame):
+    responses, book, rows = _routing_broken(codebook_dict, responses_frame)
+    with pytest.raises(PrevalenceError) as error:
+        ingest(responses, book, wave="w")
+    assert error.value.column == "q2a" and error.value.row == f"line {rows[0] + 2}"
+    assert "'q2'" in str(error.value) and "1 more respondents" in str(error.value)
+
+
+def test_skip_violations_exclude_leaves_the_answers_out_and_counts_them(
+    codebook_dict, responses_frame
+):
+    responses, book, rows = _routing_broken(codebook_dict, responses_frame, "exclude")
+    result = ingest(responses, book, wave="w")
+    assert result.log["skip_violations"] == {
+        "policy": "exclude",
+        "answers_excluded": 2,
+        "by_indicator": {"doxing": 2},
+    }
+    assert result.log["indicators"]["doxing"]["outside_denominator"] == 2
+    assert result.frame.loc[rows, "doxing"].isna().all()
+    clean = ingest(Responses(responses_frame, "responses.csv", "csv"), book, wave="w")
+    assert "skip_violations" not in clean.log
+    assert clean.frame.loc[rows, "doxing"].notna().all()

@@ -5,7 +5,7 @@ from prevalence.codebook import parse_codebook
 from prevalence.errors import PrevalenceError
 from prevalence.ingest import ingest
 from prevalence.io import read_responses
-from prevalence.privacy import classify, small_groups
+from prevalence.privacy import classify, looks_like_names, small_groups
 
 
 @pytest.mark.parametrize(
@@ -29,6 +29,54 @@ from prevalence.privacy import classify, small_groups
 )
 def test_identifying_columns_are_recognised(values, kind):
     assert classify(pd.Series(values))[0] == kind
+
+
+NAMES = [
+    "Ngozi García",
+    "Irène Sørensen",
+    "María de la Cruz",
+    "Jean-Pierre Dubois",
+    "DIALLO Amina",
+    "Nguyễn Thị Minh",
+    "Ольга Петрова",
+    "فاطمة الزهراء",
+    "Zoë van der Berg",
+    "Łucja Kowalczyk",
+]
+CATEGORIES = [
+    "Latin America",
+    "Asia-Pacific",
+    "Sub-Saharan Africa",
+    "Middle East",
+    "Arab States",
+    "Deputy Speaker",
+    "Member of Parliament",
+    "Senior Staff",
+    "MP",
+    "staff",
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_names_in_any_alphabet_look_like_names(name):
+    assert looks_like_names(pd.Series([name], dtype="string")).tolist() == [True]
+
+
+@pytest.mark.parametrize("label", CATEGORIES)
+def test_region_and_role_labels_are_not_names(label):
+    assert looks_like_names(pd.Series([label], dtype="string")).tolist() == [False]
+
+
+@pytest.mark.parametrize("declared", [False, True])
+def test_repeated_category_labels_pass_declared_or_not(declared):
+    column = pd.Series(CATEGORIES * 24)  # 240 rows, 10 labels
+    assert classify(column, declared=declared) is None
+
+
+def test_an_undeclared_column_of_repeated_accented_names_is_refused():
+    column = pd.Series(NAMES * 24)  # 240 rows, only 10 different names
+    assert classify(column) == ("personal names", 0)
+    assert classify(column, declared=True) is None  # a declared domain may repeat its labels
 
 
 @pytest.mark.parametrize(

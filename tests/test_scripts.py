@@ -45,3 +45,17 @@ def test_every_script_belongs_to_a_rule_and_every_rule_script_exists():
     for smk in (ROOT / "workflow" / "rules").glob("*.smk"):
         used |= set(re.findall(r'"\.\./\.\./scripts/([^"]+)\.py"', smk.read_text()))
     assert used == {p.stem for p in SCRIPTS.glob("*.py")}
+
+
+def test_a_full_disk_is_recognised_and_explained():
+    import errno
+
+    from prevalence.steps import disk_full, disk_full_message
+
+    full = OSError(errno.ENOSPC, "No space left on device", "results/tables/prevalence.csv")
+    assert disk_full(full) and disk_full(OSError(errno.EDQUOT, "Disk quota exceeded"))
+    assert disk_full(OSError("IOError: [Errno 28] No space left on device"))  # arrow's form
+    assert not disk_full(OSError(errno.EACCES, "Permission denied"))
+    message = disk_full_message(full)
+    assert "the disk is full" in message and "results/tables/prevalence.csv" in message
+    assert "make run` again" in message

@@ -163,6 +163,9 @@ VALID = ROOT / "tests" / "fixtures" / "oracle_valid"
 VALID_WAVES = ("clus1_jk1", "strat_paired_brr")  # JK1 and BRR; both lose df on awards_nr
 VALID_CODEBOOK = {
     "respondent_id": "snum",
+    # R's data answer comp_imp for every school: the "of whom" indicator is R's subset of
+    # sch_wide = 1, not a questionnaire's routing, so answers outside it are left out.
+    "skip_violations": "exclude",
     "domains": {
         "stype": {"column": "stype", "labels": {"E": "E", "H": "H", "M": "M"}},
         "stype_nr": {

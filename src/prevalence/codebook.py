@@ -11,7 +11,10 @@ every answer code::
     skip_codes     not applicable by the questionnaire's skip logic: outside the denominator
 
 An indicator may name another as its ``denominator``: it is then estimated among
-respondents whose answer to that indicator is yes ("38% *of whom*").
+respondents whose answer to that indicator is yes ("38% *of whom*"). An answer to
+it from a respondent whose denominator answer is not yes breaks the skip logic:
+ingest refuses it, unless ``skip_violations: exclude`` leaves such answers out
+(counted in the ingest log).
 """
 
 from __future__ import annotations
@@ -109,6 +112,7 @@ class Codebook:
     synthetic: bool = False
     #: who answered, in the plural ("women MPs")
     respondents: str = "respondents"
+    skip_violations: str = "error"
 
     def labels(self) -> dict[str, str]:
         """Indicator id to label."""
@@ -251,6 +255,7 @@ def parse_codebook(raw: Any, *, path: str | Path = "codebook.yaml") -> Codebook:
         sheet=raw.get("sheet"),
         synthetic=bool(raw.get("synthetic", False)),
         respondents=str(raw.get("respondents", "respondents")),
+        skip_violations=str(raw.get("skip_violations", "error")),
     )
 
 

@@ -1498,7 +1498,7 @@ def domain_values(frame: pd.DataFrame, codebook: Codebook) -> dict[str, list[str
     }
 
 
-def _check_named_values(
+def check_named_values(
     spec: Comparisons, values: Mapping[str, Mapping[str, Sequence[str]]], source: str
 ) -> None:
     """A named value must be a value of its domain in at least one wave."""
@@ -1589,7 +1589,7 @@ def combine_comparisons(
         if isinstance(comparisons, Comparisons)
         else parse_comparisons(comparisons, source=source, waves=list(within))
     )
-    _check_named_values(spec, values, source)
+    check_named_values(spec, values, source)
     parts = [*within.values(), compare_between(published, spec, level=level)]
     result = contrasts(parts, spec, published=published)
     log.info(

@@ -509,7 +509,10 @@ def parse_publication(raw: Mapping[str, Any] | None, source: str = "config.yaml"
                     value=raw[key],
                     fix="remove the key, or set `standard: custom` to change a threshold",
                 )
-    values = {**asdict(preset), **dict(raw)}
+    return _build({**asdict(preset), **dict(raw)})
+
+
+def _build(values: Mapping[str, Any]) -> Publication:
     return Publication(
         standard=str(values["standard"]),
         min_n=int(values["min_n"]),
@@ -535,9 +538,22 @@ def _number_list(value: Any) -> str:
 
 
 def _as_publication(publication: Publication | Mapping[str, Any] | None) -> Publication:
+    """The rules of a :class:`Publication`, of the block a user wrote, or of its resolved form.
+
+    The resolved form (:meth:`Publication.as_dict`, every threshold filled in, as the
+    workflow passes it to its jobs) was validated when it was resolved: it is not
+    parsed again, or ``standard: none`` would be refused for thresholds its user never
+    wrote.
+    """
     if isinstance(publication, Publication):
         return publication
+    if isinstance(publication, Mapping) and set(publication) == set(_FIELDS):
+        _validate(publication, "publication settings")
+        return _build(publication)
     return parse_publication(publication, source="publication settings")
+
+
+_FIELDS = tuple(Publication.__dataclass_fields__)
 
 
 # --------------------------------------------------------------------------------------

@@ -416,6 +416,45 @@ def _k_anonymity(
     }
 
 
+def _skip_violation(
+    ind: Indicator,
+    codebook: Codebook,
+    mask: np.ndarray,
+    path: str,
+    locate: Callable[[int], str],
+    skipped: dict[str, int],
+) -> None:
+    """Answers to a follow-up from respondents the routing sends past it: refuse or count."""
+    count = int(mask.sum())
+    parent = codebook.indicators[ind.denominator]
+    if codebook.skip_violations == "exclude":
+        skipped[ind.id] = count
+        log.warning(
+            "%s: %d answers to %s (%s) come from respondents whose %s (%s) is not yes; "
+            "excluded (skip_violations: exclude)",
+            path,
+            count,
+            ind.id,
+            ind.column,
+            ind.denominator,
+            parent.column,
+        )
+        return
+    first = _first_bad(mask)
+    others = f" ({count - 1} more respondents in the same case)" if count > 1 else ""
+    raise PrevalenceError(
+        f"column {ind.column!r} ({ind.id}) is answered although column {parent.column!r} "
+        f"({parent.id}, its denominator) is not yes: the routing should have skipped it{others}",
+        file=path,
+        column=ind.column,
+        row=locate(first),
+        fix=f"correct the routing or the export (a skipped follow-up takes a skip code, "
+        f"{', '.join(map(str, ind.skip_codes)) or 'none declared'}), or set "
+        f"`skip_violations: exclude` in {codebook.path} to leave such answers out, counted "
+        "in the ingest log",
+    )
+
+
 def _check_design(
     frame: pd.DataFrame,
     design: Mapping[str, Any],
@@ -565,6 +604,7 @@ def ingest(
         out[domain] = coarsen(pd.DataFrame(out), domain, k)[0]
         domain_log[domain]["coarsened"] = merged
     indicator_log: dict[str, Any] = {}
+    skipped: dict[str, int] = {}  # answers left out by `skip_violations: exclude`
     for ind in codebook.indicators.values():  # denominators come first
         y, counts = _harmonize_indicator(ind, values_of(ind.column), source, cb_path)
         if ind.denominator is not None:
@@ -575,14 +615,8 @@ def ingest(
                 (parent_yes & values_of(ind.column).isin(ind.skip_codes)).sum()
             )
             if counts["outside_denominator"]:
-                log.warning(
-                    "%s: %d answers to %s (%s) come from respondents outside its denominator "
-                    "%s = yes; they are not counted",
-                    responses.path,
-                    counts["outside_denominator"],
-                    ind.id,
-                    ind.column,
-                    ind.denominator,
+                _skip_violation(
+                    ind, codebook, answered & ~parent_yes, responses.path, locate, skipped
                 )
             y = np.where(parent_yes, y, np.nan)
         counts["valid"] = int((~np.isnan(y)).sum())
@@ -618,5 +652,11 @@ def ingest(
         "indicators": indicator_log,
         "k_anonymity": anonymity,
     }
+    if skipped:
+        report["skip_violations"] = {
+            "policy": codebook.skip_violations,
+            "answers_excluded": sum(skipped.values()),
+            "by_indicator": skipped,
+        }
     assert report["rows"]["read"] == report["rows"]["kept"] + report["rows"]["excluded"]
     return Ingested(result, report, survey)

@@ -110,6 +110,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
                 row="line 1",
                 fix="save the file as comma-separated CSV (or as .tsv for tabs)",
             )
+    _check_header(next(csv.reader([header], delimiter=delimiter), []), path, "line 1")
     frame = _parse_csv(raw, delimiter)
     if frame is not None:
         return frame
@@ -131,6 +132,24 @@ def _read_csv(path: Path) -> pd.DataFrame:
             fix="check that every line has the same number of fields and quotes are closed",
         ) from None
     return frame
+
+
+def _check_header(names: list[Any], path: Path, where: str | None) -> None:
+    """Refuse a header that names a column twice (pandas would rename the second copy)."""
+    names = [str(n).strip() for n in names if n is not None and str(n).strip()]
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            positions = [i + 1 for i, n in enumerate(names) if n == name]
+            raise PrevalenceError(
+                f"the header names this column {len(positions)} times (columns "
+                f"{', '.join(map(str, positions))}); which of them holds the answers is unclear",
+                file=str(path),
+                column=name,
+                row=where,
+                fix="rename or remove the extra copies in the export, so that each name is unique",
+            )
+        seen.add(name)
 
 
 def _parse_csv(raw: bytes, delimiter: str) -> pd.DataFrame | None:
@@ -196,14 +215,24 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> pd.DataFrame:
             fix="open and save it again in Excel as .xlsx",
         ) from None
     with book:
+        names = book.sheet_names
+        if sheet is None and len(names) > 1:
+            raise PrevalenceError(
+                f"the workbook has {len(names)} worksheets ({', '.join(map(repr, names))}) "
+                "and the codebook does not say which one holds the responses",
+                file=str(path),
+                fix=f"set `sheet: {names[0]}` (or another sheet's name) in the codebook",
+            )
         if sheet is None:
             sheet = 0
-        elif isinstance(sheet, str) and sheet not in book.sheet_names:
+        elif isinstance(sheet, str) and sheet not in names:
             raise PrevalenceError(
                 f"no worksheet named {sheet!r}",
                 file=str(path),
-                fix=f"set `sheet:` in the codebook to one of: {', '.join(book.sheet_names)}",
+                fix=f"set `sheet:` in the codebook to one of: {', '.join(names)}",
             )
+        header = pd.read_excel(book, sheet_name=sheet, header=None, nrows=1, dtype=object)
+        _check_header(header.iloc[0].tolist() if len(header) else [], path, "row 1")
         frame = pd.read_excel(book, sheet_name=sheet, dtype=object)
     return frame
 
@@ -232,6 +261,38 @@ def _read_spss_stata(path: Path, kind: str) -> tuple[pd.DataFrame, dict, dict]:
         if label
     }
     return frame, labels, variable_labels
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    fix = "write the file again with pandas.DataFrame.to_parquet or arrow"
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and others
+        raise PrevalenceError(
+            f"cannot be read as parquet ({type(exc).__name__}: not a parquet file, or truncated)",
+            file=str(path),
+            fix=fix,
+        ) from None
+    _check_header(list(schema.names), path, None)
+    nested = [f.name for f in schema if pa.types.is_nested(f.type)]
+    if nested:
+        raise PrevalenceError(
+            "the column holds nested values (lists or records), not one answer per respondent",
+            file=str(path),
+            column=nested[0],
+            fix="write one plain column per question (numbers or text), one row per respondent",
+        )
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # a damaged data page: ArrowInvalid, OSError and others
+        raise PrevalenceError(
+            f"cannot be read as parquet ({type(exc).__name__}: its data are damaged)",
+            file=str(path),
+            fix=fix,
+        ) from None
 
 
 def read_responses(path: str | Path, *, sheet: str | int | None = None) -> Responses:
@@ -267,14 +328,7 @@ def read_responses(path: str | Path, *, sheet: str | int | None = None) -> Respo
     elif kind in ("sav", "dta"):
         frame, labels, variable_labels = _read_spss_stata(path, kind)
     else:
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises ArrowInvalid and others
-            raise PrevalenceError(
-                f"cannot be read as parquet ({type(exc).__name__})",
-                file=str(path),
-                fix="write the file again with pandas.DataFrame.to_parquet or arrow",
-            ) from None
+        frame = _read_parquet(path)
     frame.columns = [str(c).strip() for c in frame.columns]
     duplicated = frame.columns[frame.columns.duplicated()].tolist()
     if duplicated:

@@ -90,3 +90,66 @@ def build_manifest(
         "inputs": file_hashes(inputs),
         "outputs": file_hashes(outputs),
     }
+
+
+# Written after the manifest, or beside it, and so never in it (the summary holds the
+# run's elapsed time).
+NOT_IN_MANIFEST = ("manifest.json", "report.html", "summary.txt", "logs")
+
+
+def verify_results(results: str | Path = "results") -> tuple[int, list[str]]:
+    """Check every output of a results folder against its ``manifest.json``.
+
+    Returns the number of outputs checked and one line per problem: an output that
+    was changed (its SHA-256 differs; a truncated file is one), emptied or removed,
+    and a file that the manifest does not list (added later). Logs, the report and the
+    summary, written after the manifest, are not checked.
+
+    Raises
+    ------
+    PrevalenceError
+        When the manifest is missing or cannot be read.
+    """
+    import json
+
+    from prevalence.errors import PrevalenceError
+
+    results = Path(results)
+    path = results / "manifest.json"
+    fix = "run the workflow again (`make run`) to write the results and their manifest"
+    if not path.is_file():
+        raise PrevalenceError("no manifest.json in the results folder", file=str(path), fix=fix)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        outputs = dict(manifest["outputs"])
+        configured = Path(manifest["config"]["results"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise PrevalenceError(
+            "the manifest is damaged (not the JSON the workflow writes)", file=str(path), fix=fix
+        ) from None
+    root = results  # outputs are named from the project folder: results/tables/...
+    for _ in configured.parts:
+        root = root / ".."
+
+    def inside(name: str) -> Path:
+        try:
+            return results / Path(name).relative_to(configured)
+        except ValueError:
+            return Path(name) if Path(name).is_absolute() else root / name
+
+    problems = []
+    for name, digest in sorted(outputs.items()):
+        file = inside(name)
+        shown = file.as_posix()
+        if not file.is_file():
+            problems.append(f"removed: {shown}")
+        elif sha256(file) != digest:
+            size = file.stat().st_size
+            what = "emptied (0 bytes)" if size == 0 else f"changed ({size} bytes, other content)"
+            problems.append(f"{what}: {shown}")
+    listed = {inside(name).resolve() for name in outputs}
+    for file in sorted(p for p in results.rglob("*") if p.is_file()):
+        if file.relative_to(results).parts[0] in NOT_IN_MANIFEST or file.resolve() in listed:
+            continue
+        problems.append(f"added (not in the manifest): {file.as_posix()}")
+    return len(outputs), problems

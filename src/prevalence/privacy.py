@@ -40,7 +40,26 @@ def _phones(text: pd.Series) -> pd.Series:
     return (digits >= 8) & ~date
 
 
-NAME = re.compile(r"^[A-Z][a-z'’-]+(?: [A-Z][a-z'’-]+){1,3}$")
+# A word of a personal name in any alphabet: letters, inner apostrophes, hyphens or dots
+# ("García", "Sørensen", "O'Brien", "Jean-Pierre", "J."), no digit.
+NAME_WORD = re.compile(r"[^\W\d_]+(?:['’.-][^\W\d_]+)*\.?")
+# Lower-case words inside names ("María de la Cruz", "Ludwig van Beethoven", "al-Sayed").
+PARTICLES = frozenset(
+    "de da das do dos du del della der den van von la le el al bin binti bint ibn abu ben "
+    "y e di ter ten zu af av".split()
+)
+# Words of ordinary category labels, never of a personal name: a region ("Latin America",
+# "Asia-Pacific", "Middle East") or a role ("Deputy Speaker") is not a person.
+CATEGORY_WORDS = frozenset(
+    "north south east west northern southern eastern western central middle latin america "
+    "americas african africa asia asian europe european pacific oceania caribbean arab states "
+    "nordic gulf islands island region regions sub saharan countries country union kingdom "
+    "republic federation world global international other others unknown rest "
+    "member members parliament parliamentary staff speaker deputy chair chairperson committee "
+    "minister senator senate assembly adviser advisor officer secretary president clerk mp mps "
+    "party house council leader head assistant director senior junior researcher opposition "
+    "government majority minority group upper lower chamber".split()
+)
 
 
 @dataclass(frozen=True)
@@ -64,14 +83,57 @@ def _text(series: pd.Series) -> pd.Series | None:
     return text
 
 
-def classify(series: pd.Series) -> tuple[str, int] | None:
+def looks_like_names(text: pd.Series) -> np.ndarray:
+    """Which values look like a personal name, in any alphabet ("Ngozi García", "Irène Sørensen").
+
+    Two to five words, each a :data:`NAME_WORD`; at least two begin with a capital
+    (or a letter of a script without case, such as Arabic or Chinese), the others are
+    particles ("de", "van", "al-"); no word of an ordinary category label
+    (:data:`CATEGORY_WORDS`: "Latin America", "Deputy Speaker" are not people).
+    """
+    codes, uniques = pd.factorize(text)  # each distinct value once
+    if not len(uniques):
+        return np.zeros(len(text), dtype=bool)
+    return _names(pd.Series(uniques, dtype="string"))[codes] & (codes >= 0)
+
+
+def _names(text: pd.Series) -> np.ndarray:
+    words = text.str.split().explode()
+    words = words[words.notna()]
+    lower = words.str.lower()
+    first = words.str[0]
+    capital = first.str.isupper() | (first.str.lower() == first.str.upper())
+    head = lower.str.split(r"['’-]", n=1, regex=True).str[0]
+    particle = lower.isin(PARTICLES) | (head.isin(PARTICLES) & lower.str.contains(r"['’-]"))
+    shaped = words.str.fullmatch(NAME_WORD).fillna(False).astype(bool)
+    parts = lower.str.split(r"[-'’.]", regex=True).explode()
+    category = parts.isin(CATEGORY_WORDS).groupby(level=0).any()
+    frame = pd.DataFrame(
+        {"good": shaped & (capital | particle), "capital": shaped & capital}, index=words.index
+    )
+    per_value = frame.groupby(level=0).agg(
+        words=("good", "size"), good=("good", "all"), capitals=("capital", "sum")
+    )
+    per_value["category"] = category.reindex(per_value.index, fill_value=False)
+    ok = (
+        per_value["good"]
+        & per_value["words"].between(2, 5)
+        & (per_value["capitals"] >= 2)
+        & ~per_value["category"]
+    )
+    return ok.reindex(text.index, fill_value=False).to_numpy(dtype=bool)
+
+
+def classify(series: pd.Series, *, declared: bool = False) -> tuple[str, int] | None:
     """What identifying content a column holds, and the first row showing it; None if none.
 
     Rules (any one suffices): a value with an e-mail address, a URL or a phone
-    number; values that look like personal names ("Amina Diallo") in most rows and
-    mostly distinct; free text: values of four words or more on average, longer
-    than 25 characters on average, with at least five different values; an
-    identifier: text values nearly all different (over 90% distinct, 10 rows or more).
+    number; values that look like personal names (:func:`looks_like_names`) in most
+    rows, either mostly distinct or, in a column the codebook does not declare, ten
+    different names or more (a declared domain keeps its few repeated labels);
+    free text: values of four words or more on average, longer than 25 characters
+    on average, with at least five different values; an identifier: text values
+    nearly all different (over 90% distinct, 10 rows or more).
     """
     text = _text(series)
     if text is None:
@@ -83,9 +145,11 @@ def classify(series: pd.Series) -> tuple[str, int] | None:
         if hits.any():
             return kind, int(text.index[hits][0])
     distinct = text.nunique() / len(text)
-    names = text.str.fullmatch(NAME).to_numpy(dtype=bool)
-    if len(text) >= 5 and names.mean() > 0.5 and distinct > 0.5:
-        return "personal names", int(text.index[names][0])
+    names = looks_like_names(text)
+    if len(text) >= 5 and names.mean() > 0.5:
+        many = not declared and text[names].nunique() >= 10
+        if distinct > 0.5 or many:
+            return "personal names", int(text.index[names][0])
     words = text.str.count(" ") + 1
     if len(text) >= 5 and text.str.len().mean() > 25 and words.mean() >= 4 and text.nunique() >= 5:
         return "free text", int(text.index[0])
@@ -114,7 +178,7 @@ def scan_columns(
     for column in frame.columns:  # a handful of columns; each check is vectorized
         if column in skip:
             continue
-        found = classify(frame[column])
+        found = classify(frame[column], declared=column in declared)
         if found is None:
             continue
         kind, index = found

@@ -16,6 +16,7 @@ imported inside the steps that use them, so that a step pays only for its own.
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import logging
@@ -473,6 +474,24 @@ def _log_to(log_file: str | None, *, prefix: str) -> None:
     # fontTools logs the glyph ids of every font subset at INFO: thousands of lines per chart
     logging.getLogger("fontTools").setLevel(logging.WARNING)
     logging.captureWarnings(True)  # Python warnings: to the log file, as WARNING py.warnings
+def disk_full(error: BaseException) -> bool:
+    """Whether ``error`` says that the disk (or the user's quota) is full."""
+    if getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return "No space left on device" in str(error) or "Disk quota exceeded" in str(error)
+
+
+def disk_full_message(error: BaseException) -> str:
+    """One message for a full disk: what happened, what is kept, what to do."""
+    where = getattr(error, "filename", None)
+    return (
+        "the disk is full: no space left on the device"
+        + (f" while writing {where}" if where else "")
+        + ". Nothing this job wrote is kept: every file is written whole or not at all, and "
+        "Snakemake removes the outputs of a failed job.\n"
+        "  fix: free disk space (or set `results:` to a disk with room), then run "
+        "`make run` again: it goes on from the last finished job"
+    )
 
 
 def run_step(
@@ -498,6 +517,12 @@ def run_step(
     if not _said[0]:
         files = len(snakemake.output)
         console.info("%d %s written", files, "file" if files == 1 else "files")
+    except OSError as error:
+        if not disk_full(error):
+            raise
+        logging.raiseExceptions = False  # the log file may not take another line either
+        log.error("%s", disk_full_message(error))
+        sys.exit(1)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     log.info(
         "%s: %.2f s, CPU %.2f s, peak memory %.0f MB",

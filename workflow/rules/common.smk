@@ -2,19 +2,18 @@
 import os
 import sys
 
-from prevalence.codebook import load_codebook, of_whom_parents
-from prevalence.config import check_populations, parse_config
+from prevalence.codebook import of_whom_parents
 from prevalence.errors import PrevalenceError
+from prevalence.validate import validate_run
 
-# Config and codebooks are validated before the DAG is built: a bad one fails in a second.
+# Config, codebooks and every name they share are validated before the DAG is built, by the
+# same function as `python -m prevalence check`: a bad one fails in a second, before any job.
 try:
-    CONFIG = parse_config(
-        config,
-        source=workflow.configfiles[0] if workflow.configfiles else "config.yaml",
+    CONFIG, CODEBOOKS = validate_run(
+        workflow.configfiles[0] if workflow.configfiles else "config.yaml",
+        config=config,
         root=workflow.basedir,
     )
-    CODEBOOKS = {w.id: load_codebook(w.codebook) for w in CONFIG.waves.values()}
-    check_populations(CONFIG, CODEBOOKS)
 except PrevalenceError as error:
     sys.exit(f"Configuration error: {error}")
 
