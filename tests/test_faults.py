@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from workflow_project import ROOT, make_project
+from workflow_project import ROOT, make_project, reproducible_files
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
@@ -84,12 +84,11 @@ def any_file(folder: Path) -> bool:
 
 
 def outputs(folder: Path) -> dict[str, str]:
-    """SHA-256 of every result but the logs and the report (they hold times)."""
+    """SHA-256 of every result but the logs, the report and the summary (they hold times)."""
     results = folder / "results"
     return {
         str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(results.rglob("*"))
-        if p.is_file() and p.parts[len(results.parts)] != "logs" and p.name != "report.html"
+        for p in reproducible_files(results)
     }
 
 
