@@ -26,6 +26,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from prevalence.config import load_config
 from prevalence.disclosure import disclose
 from prevalence.errors import PrevalenceError
 from prevalence.estimate import estimate_wave

@@ -371,6 +371,8 @@ def check_populations(config: Config, books: Mapping[str, Any]) -> None:
                 file=config.source,
                 fix=f"use one of: {', '.join(known)}",
             )
+
+
 def _population(
     design: Mapping[str, Any], wave: str, root: Path, source: str, check_files: bool
 ) -> Path | None:

@@ -474,6 +474,8 @@ def _log_to(log_file: str | None, *, prefix: str) -> None:
     # fontTools logs the glyph ids of every font subset at INFO: thousands of lines per chart
     logging.getLogger("fontTools").setLevel(logging.WARNING)
     logging.captureWarnings(True)  # Python warnings: to the log file, as WARNING py.warnings
+
+
 def disk_full(error: BaseException) -> bool:
     """Whether ``error`` says that the disk (or the user's quota) is full."""
     if getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
@@ -514,15 +516,15 @@ def run_step(
     except PrevalenceError as error:
         log.error("%s", error)
         sys.exit(1)
-    if not _said[0]:
-        files = len(snakemake.output)
-        console.info("%d %s written", files, "file" if files == 1 else "files")
     except OSError as error:
         if not disk_full(error):
             raise
         logging.raiseExceptions = False  # the log file may not take another line either
         log.error("%s", disk_full_message(error))
         sys.exit(1)
+    if not _said[0]:
+        files = len(snakemake.output)
+        console.info("%d %s written", files, "file" if files == 1 else "files")
     usage = resource.getrusage(resource.RUSAGE_SELF)
     log.info(
         "%s: %.2f s, CPU %.2f s, peak memory %.0f MB",
