@@ -10,7 +10,7 @@ import pytest
 from conftest import FIXTURES
 
 from prevalence.cli import main
-from prevalence.summary import failure_message, run_summary, write_summary
+from prevalence.summary import failure_message, run_summary, summary_ready, write_summary
 
 
 def _results(tmp_path, *, match=(True, True, False)):
@@ -71,6 +71,7 @@ def test_the_summary_counts_rows_cells_figures_and_flags(tmp_path):
 
 def test_the_summary_is_written_beside_the_results(tmp_path):
     results = _results(tmp_path, match=(True, True, True))
+    assert summary_ready(results, ["w1", "w2"]) and not summary_ready(results, ["w3"])
     text = write_summary(results, ["w1", "w2"])
     assert (results / "summary.txt").read_text() == text
     assert "published figures reproduced: 3 of 3\n" in text

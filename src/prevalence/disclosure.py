@@ -540,20 +540,13 @@ def _number_list(value: Any) -> str:
 def _as_publication(publication: Publication | Mapping[str, Any] | None) -> Publication:
     """The rules of a :class:`Publication`, of the block a user wrote, or of its resolved form.
 
-    The resolved form (:meth:`Publication.as_dict`, every threshold filled in, as the
-    workflow passes it to its jobs) was validated when it was resolved: it is not
-    parsed again, or ``standard: none`` would be refused for thresholds its user never
-    wrote.
+    The resolved form (:meth:`Publication.as_dict`, as the workflow passes it to its jobs)
+    holds only the thresholds its standard uses, so it parses again to the same rules
+    (``standard: none`` holds none, and is not refused for thresholds it never had).
     """
     if isinstance(publication, Publication):
         return publication
-    if isinstance(publication, Mapping) and set(publication) == set(_FIELDS):
-        _validate(publication, "publication settings")
-        return _build(publication)
     return parse_publication(publication, source="publication settings")
-
-
-_FIELDS = tuple(Publication.__dataclass_fields__)
 
 
 # --------------------------------------------------------------------------------------

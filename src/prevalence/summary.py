@@ -180,6 +180,14 @@ def run_summary(
     return RunSummary(**summary)
 
 
+def summary_ready(results: str | Path, waves: Sequence[str]) -> bool:
+    """Whether the run wrote what the summary reads (a run of some targets only may not)."""
+    results = Path(results)
+    return (results / "tables" / "prevalence.csv").is_file() and all(
+        (results / "ingest" / f"{wave}.json").is_file() for wave in waves
+    )
+
+
 def write_summary(
     results: str | Path, waves: Sequence[str], *, elapsed: float | None = None
 ) -> str:

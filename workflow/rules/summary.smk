@@ -6,12 +6,14 @@ RUN_STARTED = time.time()
 
 
 onsuccess:
-    from prevalence.summary import write_summary
+    from prevalence.summary import summary_ready, write_summary
 
-    text = write_summary(RESULTS, WAVES, elapsed=time.time() - RUN_STARTED)
-    # `make run` prints the summary (or the failure) at its very end instead
-    if os.environ.get("PREVALENCE_SUMMARY") != "later":
-        print(f"\nsummary ({RESULTS}/summary.txt):\n{text}", end="", file=sys.stderr)
+    # a run of some targets only (data/processed/..., a table) has nothing to sum up
+    if summary_ready(RESULTS, WAVES):
+        text = write_summary(RESULTS, WAVES, elapsed=time.time() - RUN_STARTED)
+        # `make run` prints the summary (or the failure) at its very end instead
+        if os.environ.get("PREVALENCE_SUMMARY") != "later":
+            print(f"\nsummary ({RESULTS}/summary.txt):\n{text}", end="", file=sys.stderr)
 
 
 onerror:
