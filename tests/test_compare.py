@@ -19,7 +19,6 @@ from conftest_oracle import (
     valid_data,
     valid_reference,
 )
-from PIL import Image
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
@@ -35,7 +34,6 @@ from prevalence.compare import (
     compare_within,
     contrasts,
     contrasts_step,
-    forest_step,
     newcombe_interval,
     parse_comparisons,
     rao_scott,
@@ -46,8 +44,8 @@ from prevalence.compare import (
 from prevalence.design import SurveyDesign
 from prevalence.errors import ConfigError
 from prevalence.estimate import estimate_wave
-from prevalence.figures import build_forest, plot_forest
 from prevalence.ingest import design_columns
+from prevalence.steps import forest_step
 from prevalence.variance import domain_proportions, ratio_covariance
 
 ORACLE_INDICATORS = ("sch_wide", "comp_imp", "both", "awards")
@@ -706,7 +704,7 @@ def test_parse_comparisons_errors(raw, message):
 
 
 # --------------------------------------------------------------------------------------
-# steps and the forest plot
+# the comparison steps and the forest plots of the study
 # --------------------------------------------------------------------------------------
 CODEBOOK_YAML = """respondent_id: id
 domains:
@@ -780,44 +778,6 @@ def test_steps_end_to_end(tmp_path):
         for stem in ("w1_role", "w2_role", "waves_overall")
         for ext in ("png", "svg", "pdf")
     )
-
-
-def _forest_table() -> pd.DataFrame:
-    frame = _synthetic(11, 200, ["psych", "phys"])
-    book = _codebook(
-        [_indicator("psych", "Psychological violence"), _indicator("phys", "Physical violence")],
-        ["role", "region"],
-    )
-    table = estimate_wave(frame, book, wave="w", by=[["role"]])
-    table.loc[
-        (table.domain_value == "staff") & (table.indicator == "phys"), ["suppressed", "flag"]
-    ] = [True, "fewer than 3 cases"]
-    spec = {"within": [{"domain": "role", "pairs": [["MP", "staff"]]}]}
-    return contrasts([compare_within(frame, book, {}, spec, wave="w")], spec, published=table)
-
-
-def test_forest_rows_labels_and_suppression():
-    rows = _forest_table()
-    labels = {"psych": "Psychological violence", "phys": "Physical violence"}
-    fig = build_forest(rows, labels=labels, wave_labels={"w": "Wave 2024"}, group_by=None)
-    texts = [t.get_text() for t in fig.findobj(match=lambda o: hasattr(o, "get_text"))]
-    assert "MP \u2212 staff: Psychological violence" in texts
-    assert any(t.startswith("suppressed (staff (fewer than 3 cases))") for t in texts)
-    grouped = build_forest(rows, labels=labels, group_by="indicator")
-    grouped_texts = [t.get_text() for t in grouped.findobj(match=lambda o: hasattr(o, "get_text"))]
-    assert "Psychological violence" in grouped_texts and "MP \u2212 staff" in grouped_texts
-
-
-def test_forest_files_are_byte_identical(tmp_path):
-    rows = _forest_table()
-    labels = {"psych": "Psychological violence", "phys": "Physical violence"}
-    first = plot_forest(rows, labels=labels, out_stem=tmp_path / "a" / "forest")
-    second = plot_forest(rows, labels=labels, out_stem=tmp_path / "b" / "forest")
-    assert [p.suffix for p in first] == [".png", ".svg", ".pdf"]
-    for x, y in zip(first, second, strict=True):
-        assert x.read_bytes() == y.read_bytes(), x.name
-    dpi = Image.open(first[0]).info["dpi"]
-    assert dpi == pytest.approx((300, 300), abs=0.01)
 
 
 # --------------------------------------------------------------------------------------

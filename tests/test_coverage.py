@@ -1,4 +1,4 @@
-"""prevalence.coverage: exact and simulated coverage of interval methods, chart, command."""
+"""prevalence.coverage: exact and simulated coverage of interval methods, the step, command."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from prevalence.coverage import (
     DEFAULT_METHODS,
     TABLE_COLUMNS,
     _simulate_sums,
-    build_coverage,
     coverage_step,
     exact_coverage,
     main,
@@ -23,7 +22,7 @@ from prevalence.coverage import (
     simulated_coverage,
     summarize_coverage,
 )
-from prevalence.errors import ConfigError, PrevalenceError
+from prevalence.errors import ConfigError
 from prevalence.intervals import METHODS
 
 SIMULATED_COLUMNS = [
@@ -284,29 +283,6 @@ def test_summary_gives_minimum_and_mean_per_method():
     wald = table.loc[table["method"] == "wald"]
     assert summary["min_coverage"].iloc[0] == wald["coverage"].min()
     assert summary["p_at_min"].iloc[0] == wald.loc[wald["coverage"].idxmin(), "p"]
-
-
-def test_chart_refuses_mixed_levels():
-    table = pd.concat(
-        [exact_coverage("wilson", 10, 0.5, 0.95), exact_coverage("wilson", 10, 0.5, 0.9)]
-    )
-    with pytest.raises(PrevalenceError, match="one confidence level"):
-        build_coverage(table)
-    with pytest.raises(ConfigError, match="layout"):
-        build_coverage(table.iloc[:1], layout="columns")
-
-
-def test_layouts_have_a_panel_per_sample_and_method():
-    table = exact_coverage(["wilson", "jeffreys", "wald"], [18, 55], "0.05:0.95:0.05")
-    grid = build_coverage(table)  # a row per method, a column per sample size
-    assert len(grid.axes) == 3 * 2
-    overlay = build_coverage(table, layout="overlay")  # one panel per sample size
-    assert len(overlay.axes) == 2
-    assert [len(ax.get_lines()) for ax in overlay.axes] == [1 + 3, 1 + 3]  # nominal + methods
-    texts = [t.get_text() for t in grid.texts]
-    assert "n = 18" in texts and "Wilson" in texts
-    notes = [t.get_text() for ax in grid.axes for t in ax.texts]
-    assert any(note.startswith("min ") for note in notes)
 
 
 def test_step_writes_table_and_chart_and_reruns_byte_identical(tmp_path):

@@ -178,7 +178,6 @@ __all__ = [
     "compare_within",
     "contrasts",
     "contrasts_step",
-    "forest_step",
     "newcombe_interval",
     "parse_comparisons",
     "rao_scott",
@@ -1712,79 +1711,3 @@ def association_step(
     )
     write_csv(tests, out)
     return tests
-
-
-def forest_step(
-    contrasts_table: str | Path,
-    codebooks: Mapping[str, str | Path],
-    *,
-    wave_labels: Mapping[str, str],
-    out_dir: str | Path,
-    group_by: str | None = "indicator",
-) -> list[Path]:
-    """Draw forest plots of the differences, one chart per set of comparisons.
-
-    Within a wave: one chart per wave, domain and kind (``forest_<wave>_<domain>``
-    for pairs, ``..._others`` for each value against the rest). Between waves:
-    ``forest_waves_<domain>[_<value>]``. Each is written as PNG (300 dpi), SVG and
-    PDF (:func:`prevalence.figures.plot_forest`).
-
-    Parameters
-    ----------
-    contrasts_table
-        The table written by :func:`contrasts_step`.
-    codebooks
-        ``{wave_id: codebook path}`` for the indicator labels.
-    wave_labels
-        ``{wave_id: label}``.
-    out_dir
-        Folder of the charts.
-    group_by
-        ``"indicator"`` or ``"comparison"``.
-
-    Returns
-    -------
-    list of pathlib.Path
-        Every file written.
-    """
-    from prevalence import figures
-
-    table = pd.read_csv(contrasts_table, keep_default_na=False, na_values=[""])
-    table["flag"] = table["flag"].fillna("")
-    labels: dict[str, str] = {}
-    synthetic = False
-    for path in codebooks.values():
-        book = load_codebook(path)
-        synthetic |= book.synthetic
-        for key, value in book.labels().items():
-            labels.setdefault(key, value)
-    note = "Synthetic microdata: only the published percentages are real." if synthetic else None
-    out_dir = Path(out_dir)
-    written: list[Path] = []
-    if table.empty:
-        return written
-    kind = table["comparison"].astype(str)
-    others = table["value_b"].astype(str) == OTHERS
-    stem = np.where(
-        kind == BETWEEN,
-        "forest_waves_"
-        + table["domain"].astype(str)
-        + np.where(table["domain"].astype(str) == OVERALL, "", "_" + table["value_a"].astype(str)),
-        "forest_"
-        + table["wave_a"].astype(str)
-        + "_"
-        + table["domain"].astype(str)
-        + np.where(others, "_others", ""),
-    )
-    stems = pd.Series(stem).str.replace(r"[^A-Za-z0-9_+-]+", "-", regex=True)
-    for name in dict.fromkeys(stems):
-        rows = table[(stems == name).to_numpy()]
-        written += figures.plot_forest(
-            rows,
-            labels=labels,
-            wave_labels=wave_labels,
-            out_stem=out_dir / name,
-            group_by=group_by,
-            source_note=note,
-        )
-    return written

@@ -16,10 +16,8 @@ so that an analyst can choose the interval method (see
   freedom that the estimation step uses.
 * :func:`summarize_coverage` -- one row per method and sample: minimum and
   mean coverage over the prevalence grid.
-* :func:`plot_coverage` -- coverage against the true prevalence, a column of
-  panels per sample size (and simulated design), a row per method (or every
-  method in one panel per sample size), in the house style of
-  :mod:`prevalence.figures`.
+* the chart of coverage against the true prevalence is
+  :func:`prevalence.publication.charts.coverage.plot_coverage`.
 * :func:`coverage_step` -- the workflow step; ``python -m prevalence.coverage``
   is the same as a command.
 
@@ -58,54 +56,30 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib import rc_context
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.ticker import MultipleLocator, PercentFormatter
 from scipy import stats
 
 from prevalence.errors import ConfigError, PrevalenceError
-from prevalence.figures import (
-    _GRID,
-    _INK,
-    _LABEL_PT,
-    _LINESPACING,
-    _MUTED,
-    _NOTE_PT,
-    _PAD,
-    _REFERENCE,
-    _SPINE,
-    _VALUE_PT,
-    _WIDTH,
-    MARKERS,
-    PALETTE,
-    _draw_frame,
-    _frame,
-    _legend_grid,
-    _level_text,
-    _new_figure,
-    _save,
-    _text_height,
-    _text_width,
-    _top_legend,
-    _wrap_to,
-    house_style,
-)
-from prevalence.intervals import METHOD_NAMES, _check_level, check_method, confint
+from prevalence.intervals import _check_level, check_method, confint
 from prevalence.io import write_csv
+from prevalence.publication.charts.coverage import (
+    LAYOUTS,
+    CoverageOptions,
+    check_layout,
+    panel_keys,
+    panel_title,
+    plot_coverage,
+)
 
 __all__ = [
     "DEFAULT_METHODS",
     "LAYOUTS",
     "TABLE_COLUMNS",
     "VARIANCES",
-    "build_coverage",
     "coverage_step",
     "coverage_table",
     "exact_coverage",
     "main",
     "parse_grid",
-    "plot_coverage",
     "simulated_coverage",
     "summarize_coverage",
 ]
@@ -152,7 +126,6 @@ TABLE_COLUMNS = (
 )
 
 # as in notes, but the two logit forms are told apart when compared side by side
-_METHOD_LABELS = {**METHOD_NAMES, "xlogit": "logit (xlogit)"}
 
 
 # --------------------------------------------------------------------------------------
@@ -588,15 +561,6 @@ def _simulate_sums(
 # --------------------------------------------------------------------------------------
 # summary
 # --------------------------------------------------------------------------------------
-def _panel_keys(table: pd.DataFrame) -> list[str]:
-    """Columns that identify one sample (panel) of a coverage table."""
-    keys = ["n"]
-    if "source" in table.columns:
-        keys.insert(0, "source")
-    keys += [c for c in ("clusters", "cluster_size", "deff", "variance") if c in table.columns]
-    return keys
-
-
 def summarize_coverage(table: pd.DataFrame) -> pd.DataFrame:
     """Minimum and mean coverage over the prevalence grid, per sample and method.
 
@@ -614,7 +578,7 @@ def summarize_coverage(table: pd.DataFrame) -> pd.DataFrame:
         share_below`` (share of the grid's ``p`` where coverage < level) and
         ``mean_width`` (average of the expected widths over the grid).
     """
-    keys = _panel_keys(table) + ["method", "level"]
+    keys = panel_keys(table) + ["method", "level"]
     rows = []
     for key, group in table.groupby(keys, sort=False, dropna=False):
         lowest = group["coverage"].idxmin()
@@ -629,417 +593,6 @@ def summarize_coverage(table: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-# --------------------------------------------------------------------------------------
-# chart
-# --------------------------------------------------------------------------------------
-LAYOUTS = ("grid", "overlay")
-
-_Y_FLOOR = 0.80  # lowest coverage drawn; lower values are noted in the panel and footer
-_COL_GAP = 0.34  # inches between panels side by side (grid)
-_ROW_GAP = 0.22  # inches between rows of panels (grid)
-_GRID_PANEL_HEIGHT = 1.05  # inches of one plotting area (grid)
-_TICKS_LEFT = 0.42  # inches for the coverage tick labels
-_X_AXIS = 0.48  # inches under a row of panels for tick labels and the axis label
-_OVERLAY_PANEL_HEIGHT = 2.8  # inches of one plotting area (overlay)
-_OVERLAY_TITLE = 0.34  # inches above a plotting area for its title (overlay)
-_OVERLAY_GAP = 0.42  # inches between panels side by side (overlay)
-_OVERLAY_LEFT = 0.62  # inches for tick labels and the axis label (overlay)
-_MARK_EVERY = 10  # one marker per this many grid points (overlay)
-_LINESTYLES = ("-", (0, (4, 1.4)), "-", (0, (1, 1.1)), (0, (5, 1.2, 1, 1.2)), "-", "-", "-")
-
-
-def _method_label(method: str) -> str:
-    return _METHOD_LABELS.get(method, method)
-
-
-def _number_text(value: float) -> str:
-    return f"{value:g}"
-
-
-def _panel_title(key: Mapping[str, object], *, short: bool = False) -> str:
-    """Name of one sample: ``n = 30``, or the simulated cluster design.
-
-    ``short`` puts the design on a second line (column headers of the grid).
-    """
-    n = int(key["n"])
-    if _is_simulated(key):
-        clusters, size = int(key["clusters"]), int(key["cluster_size"])
-        design = f"{clusters} clusters of {size}, deff {_number_text(float(key['deff']))}"
-        if short:
-            return f"n = {n}, simulated\n{design}"
-        return f"n = {n}: {design} (simulated)"
-    text = f"n = {n}"
-    if key.get("variance") == "design":
-        text += ", design-based SE" if short else " (design-based SE)"
-    return text
-
-
-def _present(value: object) -> bool:
-    return value is not None and not bool(pd.isna(value))
-
-
-def _is_simulated(key: Mapping[str, object]) -> bool:
-    return key.get("source") == "simulated" or _present(key.get("clusters"))
-
-
-def _check_coverage_table(table: pd.DataFrame) -> None:
-    if not isinstance(table, pd.DataFrame):
-        raise PrevalenceError(
-            f"expected a pandas DataFrame, got {type(table).__name__}",
-            fix="pass a table from exact_coverage or simulated_coverage",
-        )
-    missing = [c for c in ("method", "n", "p", "level", "coverage") if c not in table.columns]
-    if missing:
-        raise PrevalenceError(
-            f"coverage table lacks column(s) {', '.join(missing)}",
-            fix="pass a table from exact_coverage or simulated_coverage",
-        )
-    if table.empty:
-        raise PrevalenceError(
-            "the coverage table has no rows",
-            fix="compute it with at least one method, sample size and prevalence",
-        )
-    levels = table["level"].dropna().unique()
-    if len(levels) != 1:
-        raise PrevalenceError(
-            "the coverage table must have exactly one confidence level",
-            value=", ".join(_level_text(float(v)) for v in sorted(levels)) or None,
-            fix="draw one chart per level",
-        )
-
-
-def _check_layout(layout: str) -> str:
-    if layout in LAYOUTS:
-        return layout
-    raise ConfigError(f"unknown chart layout {layout!r}", fix=f"use one of: {', '.join(LAYOUTS)}")
-
-
-def build_coverage(
-    table: pd.DataFrame,
-    *,
-    title: str | None = None,
-    source_note: str | None = None,
-    layout: str = "grid",
-    width: float = _WIDTH,
-) -> Figure:
-    """Build the coverage chart without writing it; see :func:`plot_coverage`."""
-    _check_coverage_table(table)
-    layout = _check_layout(layout)
-    with rc_context(house_style()):
-        build = _build_grid if layout == "grid" else _build_overlay
-        return build(table, title=title, source_note=source_note, width=width)
-
-
-def plot_coverage(
-    table: pd.DataFrame,
-    *,
-    out_stem: str | Path,
-    title: str | None = None,
-    source_note: str | None = None,
-    layout: str = "grid",
-) -> list[Path]:
-    """Write the chart of actual coverage against the true prevalence.
-
-    One column of panels per sample (each sample size of the exact
-    calculation, then each simulated cluster design), x = true prevalence
-    0-100%, y = actual coverage, with a dashed line at the nominal level.
-    The coverage axis runs from 80% to 100%; a curve that falls below 80%
-    (the Wald interval near 0% and 100%) runs off the bottom and the panel
-    states its minimum.
-
-    Parameters
-    ----------
-    table
-        A table from :func:`exact_coverage`, :func:`simulated_coverage` or
-        both concatenated (the table written by :func:`coverage_step`); one
-        confidence level.
-    out_stem
-        Output path without extension; parent folders are created.
-    title
-        Chart title; default ``"Actual coverage of nominal 95% confidence intervals"``.
-    source_note
-        Optional extra line in the footer.
-    layout
-        ``"grid"`` (default): one row of panels per method, each panel one
-        curve in the method's colour, with its minimum and mean coverage;
-        easy to read although the curves oscillate. ``"overlay"``: one panel
-        per sample with every method in it (Okabe-Ito colour, marker and line
-        style per method, legend on top); compact, but with more than two or
-        three methods the oscillating curves overlap near the nominal level.
-
-    Returns
-    -------
-    list of pathlib.Path
-        ``<out_stem>.png`` (300 dpi), ``.svg`` and ``.pdf``; reruns give
-        byte-identical files.
-
-    Raises
-    ------
-    PrevalenceError
-        If the table lacks a column, has no rows or mixes confidence levels.
-    ConfigError
-        For an unknown layout.
-    """
-    fig = build_coverage(table, title=title, source_note=source_note, layout=layout)
-    return _save(fig, out_stem)
-
-
-def _chart_text(
-    table: pd.DataFrame, panels, title: str | None, source_note: str | None
-) -> tuple[float, str, str, list[str]]:
-    """Level, title, subtitle and footer lines shared by both layouts."""
-    level = float(table["level"].dropna().iloc[0])
-    level_text = _level_text(level)
-    title = title or f"Actual coverage of nominal {level_text} confidence intervals"
-    exact = any(not _is_simulated(key) for key, _ in panels)
-    simulated = [(key, group) for key, group in panels if _is_simulated(key)]
-    kinds = ["exact for a simple random sample"] if exact else []
-    if simulated:
-        kinds.append("simulated for a cluster sample" if exact else "simulated, cluster sample")
-    subtitle = f"Share of samples whose interval contains the true prevalence; {', '.join(kinds)}"
-    footer = [
-        f"Dashed line: nominal {level_text}. Coverage oscillates with the true prevalence "
-        "because the number of cases is a whole number."
-    ]
-    if simulated:
-        reps = sorted({int(group["reps"].iloc[0]) for _, group in simulated})
-        worst = max(float(group["mc_se"].max()) for _, group in simulated)
-        footer.append(
-            f"Simulated: one-stage cluster sample, {' or '.join(f'{r:,}' for r in reps)} samples "
-            f"per point (Monte Carlo SE at most {100 * worst:.1f} points), each analysed with its "
-            "design-based SE and clusters \u2212 1 degrees of freedom."
-        )
-    low = table.loc[table["coverage"] < _Y_FLOOR]
-    if not low.empty:
-        worst_by_method = low.groupby("method", sort=False)["coverage"].min()
-        parts = [f"{_method_label(m)} down to {100 * v:.0f}%" for m, v in worst_by_method.items()]
-        footer.append(
-            f"Coverage below {100 * _Y_FLOOR:.0f}% runs off the panels: {'; '.join(parts)}."
-        )
-    if source_note:
-        footer.append(source_note)
-    return level, title, subtitle, footer
-
-
-def _panels(table: pd.DataFrame) -> list[tuple[dict[str, object], pd.DataFrame]]:
-    """Samples in the table's order (exact sample sizes first), each with its rows."""
-    keys = _panel_keys(table)
-    panels = [
-        (dict(zip(keys, key, strict=True)), group.sort_values("p", kind="stable"))
-        for key, group in table.groupby(keys, sort=False, dropna=False)
-    ]
-    return sorted(panels, key=lambda item: _is_simulated(item[0]))
-
-
-def _row_label(method: str, width_in: float) -> str:
-    """Method name for the left column, broken after a dash or at spaces if too wide."""
-    text = _method_label(method)
-    if _text_width(text, _LABEL_PT, weight="bold") <= width_in:
-        return text
-    return text.replace("\u2013", "\u2013\n").replace(" ", "\n")
-
-
-def _build_grid(
-    table: pd.DataFrame, *, title: str | None, source_note: str | None, width: float
-) -> Figure:
-    panels = _panels(table)
-    methods = list(dict.fromkeys(table["method"].astype(str)))
-    level, title, subtitle, footer = _chart_text(table, panels, title, source_note)
-    grid_p = table["p"].nunique()
-    plural = "s" if grid_p > 1 else ""
-    footer.insert(
-        1,
-        f"Under each curve: its minimum and mean over the {grid_p} true prevalence{plural} drawn.",
-    )
-    frame = _frame(title, subtitle, footer, width)
-
-    labels = [_row_label(m, 1.0) for m in methods]
-    label_width = max(_text_width(t, _LABEL_PT, weight="bold") for t in labels)
-    left = _PAD + label_width + 0.12 + _TICKS_LEFT
-    ncols = len(panels)
-    panel_width = (width - left - _PAD - 0.12 - (ncols - 1) * _COL_GAP) / ncols
-    headers = [
-        _wrap_to(
-            _panel_title(key, short=True), panel_width + _COL_GAP * 0.8, _LABEL_PT, weight="bold"
-        )
-        for key, _ in panels
-    ]
-    x_step = 0.25 if panel_width >= 1.6 else 0.5
-    header_height = max(_text_height(h, _LABEL_PT) for h in headers) + 0.1
-    label_heights = [_text_height(t, _LABEL_PT) for t in labels]
-    row_height = max([_GRID_PANEL_HEIGHT, *(h + 0.1 for h in label_heights)])
-
-    top = frame.header_height + 0.2 + header_height
-    rows_height = len(methods) * row_height + (len(methods) - 1) * _ROW_GAP
-    height = top + rows_height + _X_AXIS + 0.14 + frame.footer_height
-    fig = _new_figure(width, height)
-    _draw_frame(fig, frame, height)
-    inches = fig.dpi_scale_trans
-
-    for col, header in enumerate(headers):
-        fig.text(
-            left + col * (panel_width + _COL_GAP),
-            height - top + 0.08,
-            header,
-            transform=inches,
-            ha="left",
-            va="bottom",
-            fontsize=_LABEL_PT,
-            fontweight="bold",
-            linespacing=_LINESPACING,
-            color=_INK,
-        )
-    for row, (method, label) in enumerate(zip(methods, labels, strict=True)):
-        y0 = height - top - (row + 1) * row_height - row * _ROW_GAP
-        fig.text(
-            _PAD,
-            y0 + row_height / 2,
-            label,
-            transform=inches,
-            ha="left",
-            va="center",
-            fontsize=_LABEL_PT,
-            fontweight="bold",
-            linespacing=_LINESPACING,
-            color=_INK,
-        )
-        bottom_row = row == len(methods) - 1
-        for col, (_, group) in enumerate(panels):
-            x0 = left + col * (panel_width + _COL_GAP)
-            ax = fig.add_axes((x0 / width, y0 / height, panel_width / width, row_height / height))
-            rows = group.loc[group["method"].astype(str) == method]
-            _coverage_axes(ax, level, x_labels=bottom_row, y_labels=col == 0, x_step=x_step)
-            if bottom_row:
-                ax.set_xlabel("True prevalence", labelpad=3)
-            if rows.empty:
-                _panel_note(ax, "not computed", y=0.5)
-                continue
-            ax.plot(
-                rows["p"].to_numpy(dtype=float),
-                rows["coverage"].to_numpy(dtype=float),
-                color=PALETTE[methods.index(method) % len(PALETTE)],
-                linewidth=1.0,
-                marker="o" if len(rows) == 1 else "none",
-                markersize=3.5,
-                solid_joinstyle="round",
-                zorder=3,
-            )
-            coverage = rows["coverage"].to_numpy(dtype=float)
-            minimum = f"min {100 * coverage.min():.1f}%"
-            mean = f"mean {100 * coverage.mean():.1f}%"
-            note = f"{minimum}  \u00b7  {mean}"
-            if _text_width(note, _NOTE_PT) > panel_width - 0.12:
-                note = f"{minimum}\n{mean}"
-            _panel_note(ax, note, y=0.04)
-    return fig
-
-
-def _coverage_axes(ax, level: float, *, x_labels: bool, y_labels: bool, x_step: float) -> None:
-    """Axis ranges, ticks, grid and nominal line of one panel."""
-    ax.set_xlim(0, 1)
-    ax.set_ylim(_Y_FLOOR, 1.0)
-    ax.xaxis.set_major_locator(MultipleLocator(x_step))
-    ax.xaxis.set_minor_locator(MultipleLocator(0.05 if x_step < 0.2 else 0.1))
-    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
-    ax.yaxis.set_major_locator(MultipleLocator(0.05))
-    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
-    ax.tick_params(axis="x", which="minor", length=1.8, color=_SPINE)
-    ax.tick_params(axis="y", length=3.0, width=0.8)
-    ax.tick_params(axis="x", labelbottom=x_labels)
-    ax.tick_params(axis="y", labelleft=y_labels)
-    ax.grid(axis="y", color=_GRID, linewidth=0.6)
-    ax.grid(axis="x", which="major", color=_GRID, linewidth=0.6)
-    ax.axhline(level, zorder=4, **_nominal_style())
-
-
-def _panel_note(ax, text: str, *, y: float) -> None:
-    ax.text(
-        0.5,
-        y,
-        text,
-        transform=ax.transAxes,
-        ha="center",
-        va="bottom",
-        fontsize=_NOTE_PT,
-        linespacing=1.1,
-        color=_MUTED,
-        zorder=5,
-        bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none"},
-    )
-
-
-def _build_overlay(
-    table: pd.DataFrame, *, title: str | None, source_note: str | None, width: float
-) -> Figure:
-    panels = _panels(table)
-    methods = list(dict.fromkeys(table["method"].astype(str)))
-    level, title, subtitle, footer = _chart_text(table, panels, title, source_note)
-
-    handles = [Line2D([], [], **_line_style(i), markersize=5.0) for i in range(len(methods))]
-    entries = [_method_label(m) for m in methods]
-    handles.append(Line2D([], [], **_nominal_style()))
-    entries.append(f"Nominal {_level_text(level)}")
-    ncol, handles, entries = _legend_grid(handles, entries, width - 2 * _PAD)
-    legend_height = math.ceil(len(entries) / ncol) * _VALUE_PT * 1.75 / 72
-
-    k = len(panels)
-    ncols = k if k <= 3 else (2 if k == 4 else 3)
-    nrows = math.ceil(k / ncols)
-    left = _PAD + _OVERLAY_LEFT
-    panel_width = (width - left - _PAD - 0.1 - (ncols - 1) * _OVERLAY_GAP) / ncols
-    titles = [_wrap_to(_panel_title(key), panel_width, _LABEL_PT) for key, _ in panels]
-    title_height = max(_text_height(t, _LABEL_PT) for t in titles) + 0.12
-    frame = _frame(title, subtitle, footer, width)
-    row_height = title_height + _OVERLAY_PANEL_HEIGHT + _X_AXIS
-    top_block = frame.header_height + 0.16 + legend_height + 0.06
-    height = top_block + nrows * row_height + 0.1 + frame.footer_height
-    fig = _new_figure(width, height)
-    _draw_frame(fig, frame, height)
-    _top_legend(fig, handles, entries, frame, width, height, ncol, handlelength=2.6)
-    for index, ((_, group), panel_title) in enumerate(zip(panels, titles, strict=True)):
-        row, col = divmod(index, ncols)
-        x0 = left + col * (panel_width + _OVERLAY_GAP)
-        y0 = height - top_block - (row + 1) * row_height + _X_AXIS
-        ax = fig.add_axes(
-            (x0 / width, y0 / height, panel_width / width, _OVERLAY_PANEL_HEIGHT / height)
-        )
-        _coverage_axes(ax, level, x_labels=True, y_labels=col == 0, x_step=0.2)
-        ax.set_title(panel_title, loc="left", fontsize=_LABEL_PT, fontweight="bold", pad=6)
-        if col == 0:
-            ax.set_ylabel("Actual coverage", labelpad=4)
-        ax.set_xlabel("True prevalence", labelpad=3)
-        points = int(group.groupby("method")["p"].size().max())
-        step = max(round(points / _MARK_EVERY), 1)
-        for i, method in enumerate(methods):
-            rows = group.loc[group["method"].astype(str) == method]
-            if rows.empty:
-                continue
-            ax.plot(
-                rows["p"].to_numpy(dtype=float),
-                rows["coverage"].to_numpy(dtype=float),
-                **_line_style(i),
-                markersize=4.0,
-                markevery=((i * max(step // len(methods), 1)) % step, step),
-                zorder=3 + 0.01 * i,
-            )
-    return fig
-
-
-def _line_style(i: int) -> dict[str, object]:
-    return {
-        "color": PALETTE[i % len(PALETTE)],
-        "linestyle": _LINESTYLES[i % len(_LINESTYLES)],
-        "linewidth": 0.9,
-        "marker": MARKERS[i % len(MARKERS)],
-        "markeredgecolor": "white",
-        "markeredgewidth": 0.5,
-    }
-
-
-def _nominal_style() -> dict[str, object]:
-    return {"color": _REFERENCE, "linestyle": (0, (4, 2.5)), "linewidth": 1.0}
 
 
 # --------------------------------------------------------------------------------------
@@ -1135,7 +688,7 @@ def coverage_step(
     source_note
         Optional extra footer line of the chart.
     layout
-        Chart layout, ``"grid"`` or ``"overlay"`` (see :func:`plot_coverage`).
+        Chart layout, ``"grid"`` or ``"overlay"`` (see :mod:`prevalence.publication.charts.coverage`).
 
     Returns
     -------
@@ -1147,7 +700,7 @@ def coverage_step(
     ConfigError
         For any invalid setting; nothing is written then.
     """
-    layout = _check_layout(layout)
+    layout = check_layout(layout)
     table = coverage_table(
         n=n, p=p, methods=methods, level=level, simulate=simulate, variance=variance
     )
@@ -1164,7 +717,8 @@ def coverage_step(
     if out_table is not None:
         write_csv(table, out_table)
     if out_figure_stem is not None:
-        plot_coverage(table, out_stem=out_figure_stem, source_note=source_note, layout=layout)
+        options = CoverageOptions(source_note=source_note, layout=layout)
+        plot_coverage(table, options, out_stem=out_figure_stem)
     return table
 
 
@@ -1316,9 +870,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _print_summary(table: pd.DataFrame, out_table: Path | None, out_figure: Path | None) -> None:
     summary = summarize_coverage(table)
     lines = []
-    for panel, group in summary.groupby(_panel_keys(summary), sort=False, dropna=False):
-        key = dict(zip(_panel_keys(summary), panel, strict=True))
-        lines.append(_panel_title(key))
+    for panel, group in summary.groupby(panel_keys(summary), sort=False, dropna=False):
+        key = dict(zip(panel_keys(summary), panel, strict=True))
+        lines.append(panel_title(key))
         for row in group.itertuples(index=False):
             lines.append(
                 f"  {row.method:<20} min {row.min_coverage:6.1%} at p = {row.p_at_min:<6g}"

@@ -309,28 +309,30 @@ def figures_step(
     ``table`` is the published table, of this wave or of all. A wave whose codebook
     says ``synthetic: true`` gets a line saying so.
     """
-    from prevalence import figures
     from prevalence.codebook import load_codebook
+    from prevalence.publication import charts
 
     frame = read_table(table)
     frame = frame[frame["wave"] == wave]
     book = load_codebook(codebook)
     labels = book.labels()
     out_dir = Path(out_dir)
-    note = _synthetic_note(book)
-    figures.plot_by_indicator(
-        frame,
-        wave=wave,
-        wave_label=wave_label,
-        labels=labels,
-        out_stem=out_dir / "by_indicator",
-        source_note=note,
+    common = dict(
+        wave=wave, wave_label=wave_label, labels=labels, source_note=_synthetic_note(book)
+    )
+    charts.plot_by_indicator(
+        frame, charts.ByIndicatorOptions(**common), out_stem=out_dir / "by_indicator"
     )
     for domain in domains:
-        common = dict(wave=wave, wave_label=wave_label, labels=labels, domain=domain)
-        figures.plot_by_domain(frame, **common, out_stem=out_dir / f"by_{domain}", source_note=note)
-        figures.plot_heatmap(
-            frame, **common, out_stem=out_dir / f"heatmap_{domain}", source_note=note
+        charts.plot_by_domain(
+            frame,
+            charts.ByDomainOptions(**common, domain=domain),
+            out_stem=out_dir / f"by_{domain}",
+        )
+        charts.plot_heatmap(
+            frame,
+            charts.HeatmapOptions(**common, domain=domain),
+            out_stem=out_dir / f"heatmap_{domain}",
         )
 
 
@@ -350,10 +352,10 @@ def study_charts_step(
     Each parent indicator of each wave with its "of whom" breakdown
     (``<figures_dir>/<wave>/of_whom_<parent>``), each harmonized indicator across the
     waves that asked it (``<figures_dir>/waves/<indicator>``) and, with ``contrasts``,
-    forest plots of the differences in ``comparisons_dir``.
+    forest plots of the differences in ``comparisons_dir`` (:func:`forest_step`).
     """
-    from prevalence import figures
     from prevalence.codebook import load_codebook
+    from prevalence.publication import charts
 
     frame = read_table(table)
     books = {wave: load_codebook(path) for wave, path in codebooks.items()}
@@ -361,34 +363,106 @@ def study_charts_step(
     for wave, parents in of_whom.items():
         book = books[wave]
         for parent in parents:
-            figures.plot_of_whom(
-                frame[frame["wave"] == wave],
+            options = charts.OfWhomOptions(
                 wave=wave,
                 wave_label=wave_labels[wave],
                 labels=book.labels(),
                 parent=parent,
-                out_stem=figures_dir / wave / f"of_whom_{parent}",
                 source_note=_synthetic_note(book),
             )
+            out_stem = figures_dir / wave / f"of_whom_{parent}"
+            charts.plot_of_whom(frame[frame["wave"] == wave], options, out_stem=out_stem)
     labels: dict[str, str] = {}
     for book in books.values():
         labels = {**book.labels(), **labels}
     for indicator in across_waves:
-        figures.plot_across_waves(
-            frame,
+        options = charts.AcrossWavesOptions(
             indicator=indicator,
             labels=labels,
             wave_labels=dict(wave_labels),
-            out_stem=figures_dir / "waves" / indicator,
             note="The waves are separate convenience samples, not a panel: differences between "
             "them mix change over time with differences between the studies.",
         )
+        charts.plot_across_waves(frame, options, out_stem=figures_dir / "waves" / indicator)
     if contrasts is not None:
-        from prevalence.compare import forest_step
-
         forest_step(
             contrasts, codebooks, wave_labels=wave_labels, out_dir=comparisons_dir or figures_dir
         )
+
+
+def forest_step(
+    contrasts_table: str | Path,
+    codebooks: Mapping[str, str | Path],
+    *,
+    wave_labels: Mapping[str, str],
+    out_dir: str | Path,
+    group_by: str | None = "indicator",
+) -> list[Path]:
+    """Draw forest plots of the differences, one chart per set of comparisons.
+
+    Within a wave: one chart per wave, domain and kind (``forest_<wave>_<domain>``
+    for pairs, ``..._others`` for each value against the rest). Between waves:
+    ``forest_waves_<domain>[_<value>]``. Each is written as PNG (300 dpi), SVG and
+    PDF (:func:`prevalence.publication.charts.plot_forest`).
+
+    Parameters
+    ----------
+    contrasts_table
+        The table of differences (``contrasts.csv``, :func:`publish_step`).
+    codebooks
+        ``{wave_id: codebook path}`` for the indicator labels.
+    wave_labels
+        ``{wave_id: label}``.
+    out_dir
+        Folder of the charts.
+    group_by
+        ``"indicator"`` or ``"comparison"``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Every file written.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from prevalence.codebook import load_codebook
+    from prevalence.compare import BETWEEN, OTHERS
+    from prevalence.estimate import OVERALL
+    from prevalence.publication import charts
+
+    table = pd.read_csv(contrasts_table, keep_default_na=False, na_values=[""])
+    table["flag"] = table["flag"].fillna("")
+    labels: dict[str, str] = {}
+    synthetic = False
+    for path in codebooks.values():
+        book = load_codebook(path)
+        synthetic |= book.synthetic
+        for key, value in book.labels().items():
+            labels.setdefault(key, value)
+    note = "Synthetic microdata: only the published percentages are real." if synthetic else None
+    options = charts.ForestOptions(
+        labels=labels, wave_labels=wave_labels, group_by=group_by, source_note=note
+    )
+    out_dir = Path(out_dir)
+    written: list[Path] = []
+    if table.empty:
+        return written
+    kind = table["comparison"].astype(str)
+    others = table["value_b"].astype(str) == OTHERS
+    domain = table["domain"].astype(str)
+    stem = np.where(
+        kind == BETWEEN,
+        "forest_waves_"
+        + domain
+        + np.where(domain == OVERALL, "", "_" + table["value_a"].astype(str)),
+        "forest_" + table["wave_a"].astype(str) + "_" + domain + np.where(others, "_others", ""),
+    )
+    stems = pd.Series(stem).str.replace(r"[^A-Za-z0-9_+-]+", "-", regex=True)
+    for name in dict.fromkeys(stems):
+        rows = table[(stems == name).to_numpy()]
+        written += charts.plot_forest(rows, options, out_stem=out_dir / name)
+    return written
 
 
 def check_reproduction_step(reproduction: str | Path, *, out: str | Path) -> None:

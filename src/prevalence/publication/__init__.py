@@ -1,0 +1,1 @@
+"""What a study publishes, drawn from its published tables: the charts (:mod:`.charts`)."""

@@ -1,0 +1,328 @@
+"""Drawing primitives shared by the charts, and writing a chart to disk.
+
+Every chart is a :class:`~matplotlib.figure.Figure` on a
+:class:`~matplotlib.backends.backend_agg.FigureCanvasAgg` (pyplot and its global
+figure registry are never used), placed in inches from a layout. Files are
+byte-for-byte reproducible: dates are stripped from the metadata, SVG ids use a
+fixed hash salt and text is stored as paths in SVG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+
+import matplotlib as mpl
+from matplotlib import rc_context
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MultipleLocator, PercentFormatter
+from matplotlib.transforms import blended_transform_factory
+
+from prevalence.publication.charts.cells import Estimate
+from prevalence.publication.charts.layout import (
+    Frame,
+    Row,
+    arrow_width,
+    count_offset,
+    frame,
+    text_height,
+    wrap_to,
+)
+from prevalence.publication.charts.style import (
+    ARROW,
+    BAR_HEIGHT,
+    DPI,
+    INDENT,
+    INK,
+    LABEL_PT,
+    LINESPACING,
+    MUTED,
+    NOTE_PT,
+    PAD,
+    PALETTE,
+    SPINE,
+    SUBTITLE_PT,
+    TITLE_PT,
+    VALUE_OFFSET,
+    VALUE_PT,
+    WHISKER,
+    house_style,
+    tint,
+)
+
+__all__ = ["save"]
+
+
+def new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def draw_frame(fig: Figure, frame: Frame, height: float) -> None:
+    """Title and subtitle at the top, footer at the bottom of the page."""
+    inches = fig.dpi_scale_trans
+    fig.text(
+        PAD,
+        height - PAD,
+        frame.title,
+        transform=inches,
+        ha="left",
+        va="top",
+        fontsize=TITLE_PT,
+        fontweight="bold",
+        linespacing=LINESPACING,
+        color=INK,
+    )
+    if frame.subtitle:
+        fig.text(
+            PAD,
+            height - PAD - text_height(frame.title, TITLE_PT) - 0.06,
+            frame.subtitle,
+            transform=inches,
+            ha="left",
+            va="top",
+            fontsize=SUBTITLE_PT,
+            linespacing=LINESPACING,
+            color=MUTED,
+        )
+    if frame.footer:
+        fig.text(
+            PAD,
+            PAD,
+            frame.footer,
+            transform=inches,
+            ha="left",
+            va="bottom",
+            fontsize=NOTE_PT,
+            linespacing=LINESPACING,
+            color=MUTED,
+        )
+
+
+def framed_figure(frame: Frame, width: float, height: float) -> Figure:
+    """A new page of ``width`` x ``height`` inches with its title block and footer."""
+    fig = new_figure(width, height)
+    draw_frame(fig, frame, height)
+    return fig
+
+
+def message_figure(frame: Frame, message: str, width: float) -> Figure:
+    """A chart that only says why there is nothing to draw."""
+    box = 1.1
+    height = frame.header_height + 0.2 + box + 0.2 + frame.footer_height
+    fig = framed_figure(frame, width, height)
+    bottom = frame.footer_height + 0.2
+    ax = fig.add_axes((PAD / width, bottom / height, (width - 2 * PAD) / width, box / height))
+    ax.set_axis_off()
+    ax.add_patch(
+        mpl.patches.Rectangle(
+            (0, 0), 1, 1, transform=ax.transAxes, facecolor="#F4F4F4", edgecolor="none"
+        )
+    )
+    ax.text(
+        0.5,
+        0.5,
+        wrap_to(message, width - 2 * PAD - 0.4, SUBTITLE_PT),
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        fontsize=SUBTITLE_PT,
+        color=MUTED,
+        style="italic",
+    )
+    return fig
+
+
+def render(chart, width: float, draw: Callable[[], Figure]) -> Figure:
+    """``draw()`` in the house style; a chart that says why when ``chart.message`` is set.
+
+    ``chart`` is a selection with ``title``, ``subtitle``, ``footer`` and ``message``.
+    """
+    with rc_context(house_style()):
+        if chart.message:
+            page = frame(chart.title, chart.subtitle, chart.footer, width)
+            return message_figure(page, chart.message, width)
+        return draw()
+
+
+def draw_labels(fig: Figure, ax: Axes, rows: Sequence[Row], centers: Sequence[float]) -> None:
+    """The label column left of ``ax``; "of whom" rows indented under a ``↳``."""
+    transform = blended_transform_factory(fig.dpi_scale_trans, ax.transData)
+    arrow = arrow_width()
+    for row, y in zip(rows, centers, strict=True):
+        x = PAD + row.depth * INDENT
+        colour = INK if row.depth == 0 else MUTED
+        if row.depth:
+            first_line = y - (text_height(row.text, LABEL_PT) - LABEL_PT * LINESPACING / 72) / 2
+            ax.text(
+                x,
+                first_line,
+                ARROW,
+                transform=transform,
+                ha="left",
+                va="center",
+                fontsize=LABEL_PT,
+                color=MUTED,
+                clip_on=False,
+            )
+            x += arrow
+        ax.text(
+            x,
+            y,
+            row.text,
+            transform=transform,
+            ha="left",
+            va="center",
+            fontsize=LABEL_PT,
+            linespacing=LINESPACING,
+            color=colour,
+            clip_on=False,
+        )
+
+
+def percent_axis(ax: Axes, xlabel: str, total_height: float) -> None:
+    """A 0--100% value axis along x, rows from the top down."""
+    ax.set_xlim(0, 100)
+    ax.set_ylim(total_height, 0)
+    ax.xaxis.set_major_locator(MultipleLocator(20))
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
+    ax.set_xlabel(xlabel, labelpad=5)
+    ax.set_yticks([])
+    ax.spines["left"].set_color(SPINE)
+    ax.spines["bottom"].set_color(SPINE)
+    ax.tick_params(axis="x", pad=3)
+
+
+def draw_note(ax: Axes, y: float, text: str, size: float, *, x: float = 0) -> None:
+    """Italic text at ``x`` (the left of a 0--100% axis), in place of an estimate."""
+    ax.annotate(
+        text,
+        xy=(x, y),
+        xycoords="data",
+        xytext=(5, 0),
+        textcoords="offset points",
+        ha="left",
+        va="center",
+        fontsize=size,
+        style="italic",
+        color=MUTED,
+        linespacing=1.1,
+        annotation_clip=False,
+        bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none"},
+        zorder=4,
+    )
+
+
+def draw_bar(ax: Axes, y: float, est: Estimate, *, depth: int) -> None:
+    """One bar with its interval; "of whom" bars (``depth`` 1, 2) lighter, outlined."""
+    face = tint(PALETTE[0], (0.0, 0.5, 0.68)[depth])
+    ax.barh(
+        y,
+        est.estimate,
+        height=BAR_HEIGHT,
+        color=face,
+        edgecolor=PALETTE[0] if depth else face,
+        linewidth=0.8 if depth else 0.0,
+        zorder=2,
+    )
+    if est.has_interval:
+        cap = BAR_HEIGHT * 0.3
+        ax.hlines(y, est.low, est.high, colors=WHISKER, linewidth=1.0, zorder=3)
+        ax.vlines([est.low, est.high], y - cap, y + cap, colors=WHISKER, linewidth=1.0, zorder=3)
+
+
+def draw_value_labels(ax: Axes, x: float, y: float, value: str, count: str) -> None:
+    """Bold value then muted ``n`` right of ``(x, y)``."""
+    ax.annotate(
+        value,
+        xy=(x, y),
+        xytext=(VALUE_OFFSET, 0),
+        textcoords="offset points",
+        ha="left",
+        va="center",
+        fontsize=VALUE_PT,
+        fontweight="bold",
+        color=INK,
+        annotation_clip=False,
+    )
+    ax.annotate(
+        count,
+        xy=(x, y),
+        xytext=(count_offset(value), 0),
+        textcoords="offset points",
+        ha="left",
+        va="center",
+        fontsize=VALUE_PT,
+        color=MUTED,
+        annotation_clip=False,
+    )
+
+
+def draw_mark(ax: Axes, x: float, y: float, mark: str, *, above: bool = False) -> None:
+    """A flag's footnote mark right of (or, ``above``, over) a point."""
+    ax.annotate(
+        mark,
+        xy=(x, y),
+        xytext=(0, 2) if above else (2, 0),
+        textcoords="offset points",
+        ha="center" if above else "left",
+        va="bottom" if above else "center",
+        fontsize=NOTE_PT,
+        color=MUTED,
+        annotation_clip=False,
+    )
+
+
+def top_legend(fig, handles, entries, frame, width, height, ncol, *, handlelength=1.8) -> None:
+    """The legend of a chart, left-aligned under its title block."""
+    fig.legend(
+        handles,
+        entries,
+        loc="upper left",
+        bbox_to_anchor=(PAD / width, (height - frame.header_height - 0.16) / height),
+        bbox_transform=fig.transFigure,
+        ncol=ncol,
+        frameon=False,
+        borderpad=0.0,
+        borderaxespad=0.0,
+        handlelength=handlelength,
+        handletextpad=0.5,
+        columnspacing=1.4,
+        labelspacing=0.5,
+        fontsize=VALUE_PT,
+    )
+
+
+def save(fig: Figure, out_stem: str | Path) -> list[Path]:
+    """Write PNG (300 dpi), SVG and PDF with date-free, fixed metadata.
+
+    Returns ``<out_stem>.png``, ``.svg`` and ``.pdf``; parent folders are created.
+    """
+    stem = Path(out_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        creator = f"prevalence {importlib_metadata.version('prevalence')}"
+    except importlib_metadata.PackageNotFoundError:
+        creator = "prevalence"
+    producer = f"matplotlib {mpl.__version__}"
+    metadata = {
+        "png": {"Software": creator},
+        "svg": {"Creator": creator, "Date": None},
+        "pdf": {
+            "Creator": creator,
+            "Producer": producer,
+            "CreationDate": None,
+            "ModDate": None,
+        },
+    }
+    written = []
+    with rc_context(house_style()):
+        for fmt, meta in metadata.items():
+            path = stem.with_name(f"{stem.name}.{fmt}")
+            fig.savefig(path, format=fmt, dpi=DPI, metadata=meta)
+            written.append(path)
+    return written
