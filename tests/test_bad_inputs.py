@@ -646,6 +646,7 @@ WORKFLOW_CASES = [
     "duplicate-column-name",
     "xlsx-with-a-second-sheet",
     "lonely-psu-under-fail",
+    "privacy-refuse",
     "truncated-sav",
     "weight-negative",
     "level-1.5",

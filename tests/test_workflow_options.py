@@ -6,7 +6,8 @@ several options at once on copies of the tiny survey and asks Snakemake only for
 those options change (a wave's tables without its charts, say). test_workflow.py runs the
 defaults (wilson, NCHS, Holm by indicator, named pairs, coverage of wald and wilson) to the
 end; the `fail` policy for a lonely PSU and `privacy.policy: refuse` stop the run, as
-tests/test_bad_inputs.py shows through the workflow too.
+tests/test_bad_inputs.py shows through the workflow too; two-stage designs (`psu` and `fpc` as
+lists) run through the workflow in tests/test_workflow_oracle.py, equal to R.
 """
 
 from __future__ import annotations
