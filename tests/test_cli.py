@@ -17,6 +17,7 @@ COMMANDS = [
     ["check"],
     ["run"],
     ["summary"],
+    ["verify"],
     ["codebook"],
     ["codebook", "draft"],
     ["published"],
@@ -119,3 +120,15 @@ def test_codebook_draft_of_a_worksheet(tmp_path):
     book = load_codebook(tmp_path / "cb.yaml")
     assert book.sheet == "Data" and list(book.indicators) == ["q1"]
     assert book.respondent_id == "id" and list(book.domains) == ["role"]
+
+
+def test_verify_through_the_installed_script(tmp_path, monkeypatch):
+    from test_verify import results_folder
+
+    monkeypatch.chdir(tmp_path)
+    results_folder(tmp_path)
+    ok = prevalence("verify", "results", cwd=tmp_path)
+    assert ok.returncode == 0 and "all 3 outputs match" in ok.stdout, ok.stderr
+    (tmp_path / "results" / "tables" / "a.csv").write_text("x\n")
+    changed = prevalence("verify", "results", cwd=tmp_path)
+    assert changed.returncode == 1 and "changed" in changed.stderr and "a.csv" in changed.stderr
