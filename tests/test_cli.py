@@ -17,6 +17,7 @@ COMMANDS = [
     ["check"],
     ["run"],
     ["summary"],
+    ["verify"],
     ["codebook"],
     ["codebook", "draft"],
     ["published"],
@@ -99,9 +100,25 @@ def test_run_stops_with_the_message_of_bad_input(tmp_path):
     lines[1] = lines[1].replace(",MP,2,1,", ",MP,2,6,", 1)  # q1 of line 2: a code not listed
     assert lines[1] != responses.read_text().splitlines()[1]
     responses.write_text("\n".join(lines) + "\n")
+    (folder / ".snakemake" / "locks").mkdir(parents=True)  # as an interrupted run leaves it
+    (folder / ".snakemake" / "locks" / "0.input.lock").write_text(str(folder))
     run = prevalence("run", "--no-report", cwd=folder)
     assert run.returncode == 1
+    assert "An earlier run was interrupted: clearing its lock" in run.stdout
     assert "code 6 is not in the codebook" in run.stderr and "Traceback" not in run.stderr
+    assert "LockException" not in run.stderr
+
+
+def test_a_second_run_in_the_same_folder_does_nothing(tmp_path):
+    import fcntl
+
+    folder = make_project(tmp_path)
+    (folder / ".snakemake").mkdir()
+    with open(folder / ".snakemake" / "make-run.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running `make run` holds it
+        run = prevalence("run", cwd=folder)
+    assert run.returncode == 1 and "another run" in run.stderr and "fix: wait" in run.stderr
+    assert not (folder / "results").exists()
 
 
 def test_codebook_draft_of_a_worksheet(tmp_path):
@@ -119,3 +136,15 @@ def test_codebook_draft_of_a_worksheet(tmp_path):
     book = load_codebook(tmp_path / "cb.yaml")
     assert book.sheet == "Data" and list(book.indicators) == ["q1"]
     assert book.respondent_id == "id" and list(book.domains) == ["role"]
+
+
+def test_verify_through_the_installed_script(tmp_path, monkeypatch):
+    from test_verify import results_folder
+
+    monkeypatch.chdir(tmp_path)
+    results_folder(tmp_path)
+    ok = prevalence("verify", "results", cwd=tmp_path)
+    assert ok.returncode == 0 and "all 3 outputs match" in ok.stdout, ok.stderr
+    (tmp_path / "results" / "tables" / "a.csv").write_text("x\n")
+    changed = prevalence("verify", "results", cwd=tmp_path)
+    assert changed.returncode == 1 and "changed" in changed.stderr and "a.csv" in changed.stderr

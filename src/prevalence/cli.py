@@ -254,10 +254,14 @@ def _snakemake() -> str:
     return found
 
 
+#: The lock `make run` holds (Makefile RUN_LOCK): one run at a time in a folder, by either.
+RUN_LOCK = Path(".snakemake") / "make-run.lock"
+
+
 def _run(args: argparse.Namespace) -> int:
-    """The workflow, its report and the run's summary, as `make run`."""
-    import os
-    import time
+    """The workflow, its report and the run's summary, as `make run`: one run at a time in a
+    folder, and a run after an interrupted one clears its stale Snakemake lock first."""
+    import fcntl
 
     folder = Path(args.directory)
     if not (folder / "Snakefile").is_file():
@@ -266,14 +270,36 @@ def _run(args: argparse.Namespace) -> int:
             file=str(folder.resolve()),
             fix="run `prevalence run` in the project folder, or give it with --directory",
         )
-    config_path = folder / "config.yaml"
-    config = load_config(config_path)  # a bad config stops here, with its message
+    config = load_config(folder / "config.yaml")  # a bad config stops here, with its message
+    (folder / RUN_LOCK).parent.mkdir(exist_ok=True)
+    with open(folder / RUN_LOCK, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PrevalenceError(
+                "another run (`make run` or `prevalence run`) is running in this folder; "
+                "this one does nothing",
+                file=str(folder.resolve()),
+                fix="wait for it to finish (or stop it with Ctrl-C), then run again",
+            ) from None
+        return _run_locked(args, folder, config)
+
+
+def _run_locked(args: argparse.Namespace, folder: Path, config) -> int:
+    import os
+    import time
+
     extra = args.snakemake_args[1:] if args.snakemake_args[:1] == ["--"] else args.snakemake_args
     snakemake = [_snakemake(), "--cores", str(args.cores)]
     if (folder / "workflow" / "profiles" / "default").is_dir():
         snakemake[1:1] = ["--workflow-profile", "workflow/profiles/default"]
+    locks = folder / ".snakemake" / "locks"
+    if locks.is_dir() and any(locks.iterdir()):
+        print("An earlier run was interrupted: clearing its lock; its unfinished jobs run again.")
+        subprocess.run([snakemake[0], "--unlock", "--quiet"], cwd=folder, check=False)
     started = time.time()
     env = {**os.environ, "PREVALENCE_SUMMARY": "later"}
+    config_path = folder / "config.yaml"
     if subprocess.run([*snakemake, *extra], cwd=folder, env=env).returncode != 0:
         _summary(config_path, started, failed=True)
         return 1
