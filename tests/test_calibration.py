@@ -143,3 +143,32 @@ def test_two_stage_and_lonely_psu_designs_calibrated_equal_r(design, case):
         np.testing.assert_allclose(est, rows.loc[values, "estimate"], atol=1e-10, rtol=0)
         np.testing.assert_allclose(se, rows.loc[values, "se"], rtol=1e-8)
         np.testing.assert_array_equal(df, rows.loc[values, "df"])
+
+
+@pytest.mark.parametrize(
+    ("method", "bounds", "column"),
+    [("logit", [0.5, 2.0], "logit"), ("linear", [0.7, 1.7], "linear_bounded")],
+)
+def test_bounds_on_weights_far_below_the_totals_are_read_as_r_does(method, bounds, column):
+    """R's grake scales weights first when every total exceeds 20 times its sample total
+    (``generate_rescaled.R``: apiclus1 with weights 1, bounds relative to the scaled ones)."""
+    from prevalence.design import SurveyDesign
+
+    frame = pd.read_csv(ORACLE / "data" / "apiclus1.csv")
+    population = pd.read_csv(ORACLE / "population" / "totals_stype_sch_wide.csv")
+    block = {
+        "method": method,
+        "population": "p.csv",
+        "margins": ["stype", "sch_wide"],
+        "bounds": bounds,
+        "maxit": 100,
+        "epsilon": 1e-12,
+    }
+    survey = SurveyDesign.from_frame(
+        frame,
+        {"psu": "dnum", "calibration": block},
+        domains=frame,
+        populations={"p.csv": population},
+    )
+    ref = pd.read_csv(ORACLE / "weights_rescaled.csv")
+    np.testing.assert_allclose(survey.weights, ref[column], rtol=1e-10)
