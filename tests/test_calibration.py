@@ -172,3 +172,23 @@ def test_bounds_on_weights_far_below_the_totals_are_read_as_r_does(method, bound
     )
     ref = pd.read_csv(ORACLE / "weights_rescaled.csv")
     np.testing.assert_allclose(survey.weights, ref[column], rtol=1e-10)
+
+
+def test_rao_scott_tests_on_a_calibrated_design_equal_r():
+    """R (``generate_chisq.R``): ``svychisq(~y + stype, cal[!is.na(y), ])`` after linear
+    calibration of apiclus1; R's Pearson statistic counts every row of the calibrated design."""
+    from prevalence.compare import rao_scott
+
+    _, result = ingested("clus1-linear")
+    frame = result.frame
+    codes = pd.Categorical(frame["stype"], categories=list("EHM")).codes.astype(np.intp)
+    indicators = ["comp_imp", "api00_gt700"]
+    ours = rao_scott(result.design, frame[indicators].to_numpy(dtype=float), codes, 3)
+    ours["indicator"] = [indicators[j] for j in ours["indicator"]]
+    ref = pd.read_csv(ORACLE / "chisq.csv")
+    merged = ref.merge(ours, on=["indicator", "statistic"], suffixes=("_r", ""))
+    assert len(merged) == 4
+    for column in ("value", "ndf", "p_value"):
+        np.testing.assert_allclose(merged[column], merged[f"{column}_r"], rtol=1e-8)
+    f = merged[merged["statistic"] == "F"]
+    np.testing.assert_allclose(f["ddf"], f["ddf_r"], rtol=1e-8)
