@@ -66,6 +66,7 @@ def test_the_population_file_is_an_input_of_the_run(tmp_path):
             "waves": {
                 "a": {"responses": "w.csv", "codebook": "cb.yaml"},
                 "b": {"responses": "w.csv", "codebook": "cb.yaml", "design": {"weight": "x"}},
+                "c": {"responses": "w.csv", "codebook": "cb.yaml", "design": {"calibration": None}},
             },
             "design": {"calibration": block},
             "estimates": {"by": []},
@@ -74,6 +75,7 @@ def test_the_population_file_is_an_input_of_the_run(tmp_path):
     )
     assert config.input_files() == ["w.csv", "cb.yaml", "pop.csv"]
     assert str(config.waves["b"].population) == "pop.csv"  # the global block, merged
+    assert config.waves["c"].population is None  # a wave without the global calibration
 
 
 def test_weights_summary_and_trimming():
