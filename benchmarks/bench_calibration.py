@@ -31,7 +31,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from generate import INDICATORS, REPLICATE_PREFIX, parse_size, replicate_factors, structure
+from generate import (
+    INDICATORS,
+    REPLICATE_PREFIX,
+    parse_size,
+    replicate_factors,
+    size_label,
+    structure,
+)
 from generate import respondents as draw
 from sections import write_section
 
@@ -136,13 +143,15 @@ rows <- list()
 for (ind in inds) {
   sub <- r[!is.na(data[[ind]]), ]
   f <- as.formula(paste0("~", ind))
-  all <- svyciprop(f, sub, method = "beta")
+  all <- svyciprop(f, sub, method = "beta", na.rm = TRUE)
   rows[[length(rows) + 1]] <- data.frame(domain = "overall", indicator = ind,
-    estimate = coef(all), se = SE(all), low = confint(all)[1], high = confint(all)[2])
-  by <- svyby(f, ~region, sub, svyciprop, method = "beta", vartype = c("se", "ci"))
-  ci <- confint(by)
+    estimate = as.numeric(coef(all)), se = as.numeric(SE(all)),
+    low = as.numeric(confint(all)[1]), high = as.numeric(confint(all)[2]))
+  by <- svyby(f, ~region, sub, svyciprop, method = "beta", vartype = c("se", "ci"),
+              na.rm = TRUE)
   rows[[length(rows) + 1]] <- data.frame(domain = as.character(by$region), indicator = ind,
-    estimate = coef(by), se = SE(by), low = ci[, 1], high = ci[, 2])
+    estimate = as.numeric(coef(by)), se = as.numeric(SE(by)),
+    low = as.numeric(by$ci_l), high = as.numeric(by$ci_u))
 }
 done <- proc.time()[["elapsed"]]
 out <- do.call(rbind, rows)
@@ -166,8 +175,9 @@ def run_r(frame: pd.DataFrame, population: pd.DataFrame, folder: Path) -> dict:
         ],
         capture_output=True,
         text=True,
-        check=True,
     )
+    if run.returncode != 0:
+        raise SystemExit(f"R failed:\n{run.stderr[-3000:]}")
     info = json.loads(run.stdout.strip().splitlines()[-1])
     return {**info, "table": pd.read_csv(folder / "r.csv")}
 
@@ -201,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
         "",
         "```",
         ".venv/bin/python benchmarks/bench_calibration.py --n "
-        f"{args.n:.0e} --replicates {args.replicates}{' --r' if args.r else ''}",
+        f"{size_label(args.n)} --replicates {args.replicates}{' --r' if args.r else ''}",
         "```",
         "",
         "| Variance | Tool | Calibration + design (s) | Total (s) | Target | Met |",

@@ -66,6 +66,7 @@ def test_the_population_file_is_an_input_of_the_run(tmp_path):
             "waves": {
                 "a": {"responses": "w.csv", "codebook": "cb.yaml"},
                 "b": {"responses": "w.csv", "codebook": "cb.yaml", "design": {"weight": "x"}},
+                "c": {"responses": "w.csv", "codebook": "cb.yaml", "design": {"calibration": None}},
             },
             "design": {"calibration": block},
             "estimates": {"by": []},
@@ -74,6 +75,7 @@ def test_the_population_file_is_an_input_of_the_run(tmp_path):
     )
     assert config.input_files() == ["w.csv", "cb.yaml", "pop.csv"]
     assert str(config.waves["b"].population) == "pop.csv"  # the global block, merged
+    assert config.waves["c"].population is None  # a wave without the global calibration
 
 
 def test_weights_summary_and_trimming():
@@ -143,3 +145,52 @@ def test_two_stage_and_lonely_psu_designs_calibrated_equal_r(design, case):
         np.testing.assert_allclose(est, rows.loc[values, "estimate"], atol=1e-10, rtol=0)
         np.testing.assert_allclose(se, rows.loc[values, "se"], rtol=1e-8)
         np.testing.assert_array_equal(df, rows.loc[values, "df"])
+
+
+@pytest.mark.parametrize(
+    ("method", "bounds", "column"),
+    [("logit", [0.5, 2.0], "logit"), ("linear", [0.7, 1.7], "linear_bounded")],
+)
+def test_bounds_on_weights_far_below_the_totals_are_read_as_r_does(method, bounds, column):
+    """R's grake scales weights first when every total exceeds 20 times its sample total
+    (``generate_rescaled.R``: apiclus1 with weights 1, bounds relative to the scaled ones)."""
+    from prevalence.design import SurveyDesign
+
+    frame = pd.read_csv(ORACLE / "data" / "apiclus1.csv")
+    population = pd.read_csv(ORACLE / "population" / "totals_stype_sch_wide.csv")
+    block = {
+        "method": method,
+        "population": "p.csv",
+        "margins": ["stype", "sch_wide"],
+        "bounds": bounds,
+        "maxit": 100,
+        "epsilon": 1e-12,
+    }
+    survey = SurveyDesign.from_frame(
+        frame,
+        {"psu": "dnum", "calibration": block},
+        domains=frame,
+        populations={"p.csv": population},
+    )
+    ref = pd.read_csv(ORACLE / "weights_rescaled.csv")
+    np.testing.assert_allclose(survey.weights, ref[column], rtol=1e-10)
+
+
+def test_rao_scott_tests_on_a_calibrated_design_equal_r():
+    """R (``generate_chisq.R``): ``svychisq(~y + stype, cal[!is.na(y), ])`` after linear
+    calibration of apiclus1; R's Pearson statistic counts every row of the calibrated design."""
+    from prevalence.compare import rao_scott
+
+    _, result = ingested("clus1-linear")
+    frame = result.frame
+    codes = pd.Categorical(frame["stype"], categories=list("EHM")).codes.astype(np.intp)
+    indicators = ["comp_imp", "api00_gt700"]
+    ours = rao_scott(result.design, frame[indicators].to_numpy(dtype=float), codes, 3)
+    ours["indicator"] = [indicators[j] for j in ours["indicator"]]
+    ref = pd.read_csv(ORACLE / "chisq.csv")
+    merged = ref.merge(ours, on=["indicator", "statistic"], suffixes=("_r", ""))
+    assert len(merged) == 4
+    for column in ("value", "ndf", "p_value"):
+        np.testing.assert_allclose(merged[column], merged[f"{column}_r"], rtol=1e-8)
+    f = merged[merged["statistic"] == "F"]
+    np.testing.assert_allclose(f["ddf"], f["ddf_r"], rtol=1e-8)

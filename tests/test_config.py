@@ -22,7 +22,10 @@ def test_project_config_is_valid(raw):
         "2018-europe",
         "2021-africa",
         "2025-asia-pacific",
+        "2016-global-weighted",
+        "2025-asia-pacific-weighted",
     ]
+    assert str(config.waves["2016-global-weighted"].population) == "data/population/2016-global.csv"
     assert config.by[-1] == ("region", "role")
     assert config.ci_method == "wilson" and config.level == 0.95
     assert config.resolved()["estimates"]["by"][0] == ["region"]

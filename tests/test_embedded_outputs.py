@@ -43,7 +43,7 @@ def _digests(results: Path) -> dict[str, str]:
 def test_the_embedded_run_gives_the_recorded_outputs(tmp_path):
     for item in ("Snakefile", "config.yaml"):
         shutil.copy(ROOT / item, tmp_path / item)
-    for folder in ("workflow", "scripts", "data/raw", "data/published"):
+    for folder in ("workflow", "scripts", "data/raw", "data/published", "data/population"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     # as `make run` runs it
     run = snakemake(tmp_path, "--workflow-profile", "workflow/profiles/default", timeout=900)

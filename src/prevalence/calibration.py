@@ -508,21 +508,28 @@ def _g_of(method: str, u: np.ndarray, bounds: tuple[float, float] | None):
 
 
 def _newton(
-    x: np.ndarray, d: np.ndarray, t: np.ndarray, method: str, spec: CalibrationSpec
+    x: np.ndarray,
+    d: np.ndarray,
+    t: np.ndarray,
+    method: str,
+    spec: CalibrationSpec,
+    factor: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Solve sum_c d_c F(x_c' lambda) x_c = T for every column of d (C, R) at once.
 
-    Newton's method with a generalised inverse and step halving, as R's ``grake``.
-    Returns the g (C, R), the relative misfit (p, R) and the iterations used.
+    Newton's method with a generalised inverse and step halving, as R's ``grake``, on the
+    weights scaled by ``factor`` (:func:`_rescale`). Returns the g (C, R), the relative
+    misfit (p, R) and the iterations used.
     """
     p = x.shape[1]
     lam = np.zeros((p, d.shape[1]))
+    d = d * factor
     scale = 1.0 + np.abs(t)[:, None]
     for iteration in range(1, spec.maxit + 1):
         g, dg = _g_of(method, x @ lam, spec.bounds)
         misfit = t[:, None] - x.T @ (d * g)
         if np.all(np.abs(misfit) / scale < spec.epsilon):
-            return g, misfit / t[:, None], iteration
+            return g * factor, misfit / t[:, None], iteration
         jac = np.einsum("cq,cr,cs->rqs", x, d * dg, x)  # (R, p, p)
         step = np.einsum("rqs,sr->qr", np.linalg.pinv(jac, rcond=_GINV_TOL), misfit)
         lam = lam + step
@@ -535,7 +542,28 @@ def _newton(
             lam = lam - step
     g, _ = _g_of(method, x @ lam, spec.bounds)
     misfit = t[:, None] - x.T @ (d * g)
-    return g, misfit / t[:, None], spec.maxit + 1
+    return g * factor, misfit / t[:, None], spec.maxit + 1
+
+
+#: R's ``grake``: when every population total is more than this many times its sample
+#: total, the weights are first scaled by the mean of those ratios, and bounds on g are
+#: read relative to the scaled weights.
+RESCALE_ABOVE = 20.0
+
+
+def _rescale(cells: _Cells, d: np.ndarray) -> np.ndarray:
+    """(1, R) factor of each column of cell totals ``d`` (C, R): 1, or R's rescaling.
+
+    The ratios are those of R's model matrix ``~ a + b``: the intercept (the grand total)
+    and every category of each margin but its first (in the population file's order).
+    """
+    ratios = [np.array([[cells.totals[0].sum()]]) / d.sum(axis=0, keepdims=True)]
+    for codes, total in zip(cells.margin_codes, cells.totals, strict=True):
+        k = total.shape[0]
+        x = (codes[:, None] == np.arange(1, k)[None, :]).astype(np.float64)
+        ratios.append(total[1:, None] / (x.T @ d))
+    ratios = np.vstack(ratios)
+    return np.where(ratios.min(axis=0) > RESCALE_ABOVE, ratios.mean(axis=0), 1.0)[None, :]
 
 
 def _rake(
@@ -580,7 +608,7 @@ def _solve(
     if method == "poststratify":
         codes, total = cells.margin_codes[0], cells.totals[0]  # the cells are its categories
         g = total[codes][:, None] / d
-        _check_bounds(g, cells, spec, source, what)
+        _check_bounds(g, d, cells, spec, source, what)
         return g
     _check_grand_totals(cells, spec)
     if method == "raking":
@@ -595,7 +623,7 @@ def _solve(
                 fix="raise design.calibration.maxit or epsilon, or merge sparse categories; "
                 "raking that does not converge often means margins that contradict each other",
             )
-        _check_bounds(g, cells, spec, source, what)
+        _check_bounds(g, d, cells, spec, source, what)
         return g
     x, t, columns = _model(cells)
     if method == "linear" and spec.bounds is None:
@@ -603,7 +631,7 @@ def _solve(
         rhs = (t[:, None] - x.T @ d).T[:, :, None]
         lam = np.linalg.solve(lhs, rhs)[:, :, 0].T
         return 1.0 + x @ lam
-    g, misfit, used = _newton(x, d, t, method, spec)
+    g, misfit, used = _newton(x, d, t, method, spec, _rescale(cells, d))
     if used > spec.maxit:
         r, off = _worst(misfit, d)
         m, j = columns[r]
@@ -641,11 +669,13 @@ def _check_grand_totals(cells: _Cells, spec: CalibrationSpec) -> None:
 
 
 def _check_bounds(
-    g: np.ndarray, cells: _Cells, spec: CalibrationSpec, source: str, what: str
+    g: np.ndarray, d: np.ndarray, cells: _Cells, spec: CalibrationSpec, source: str, what: str
 ) -> None:
+    """Post-stratification and raking cannot move g into bounds: check that it is inside."""
     if spec.bounds is None:
         return
     lo, hi = spec.bounds
+    g = g / _rescale(cells, d)  # as R reads bounds (see RESCALE_ABOVE)
     out = (g < lo * (1 - 1e-12)) | (g > hi * (1 + 1e-12))
     if out.any():
         c = int(np.argwhere(out)[0][0])

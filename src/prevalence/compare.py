@@ -1357,8 +1357,11 @@ def rao_scott(design: Any, y: np.ndarray, codes: np.ndarray, m: int) -> pd.DataF
             if not np.all(np.isfinite(cov)) or not nu[j] > 0:
                 flag = "variance or df undefined: no test"
             else:
+                # R's nrow(): every row of a calibrated Taylor design (its subsets keep them)
+                calibrated = getattr(design, "calibration", None) is not None
+                rows_r = design.n if calibrated and design.replicates is None else n_rows
                 try:
-                    result = _rao_scott_table(p_cells, cov, float(n_rows), float(nu[j]), 2, c)
+                    result = _rao_scott_table(p_cells, cov, float(rows_r), float(nu[j]), 2, c)
                 except np.linalg.LinAlgError:
                     flag = "singular design effect matrix: no test"
                 if result is not None and not np.isfinite(result["F"][0]):

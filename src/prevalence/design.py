@@ -256,6 +256,7 @@ class ReplicateWeights:
         combined_weights: bool = True,
         full_weights: np.ndarray | None = None,
         copy: bool = True,
+        patterns: bool = True,
     ) -> ReplicateWeights:
         """Validate replicate weights and precompute their row patterns.
 
@@ -276,6 +277,9 @@ class ReplicateWeights:
         copy
             Copy ``weights`` (default). ``False`` takes over a float64 C-ordered
             array without copying and makes it read-only.
+        patterns
+            Group the rows by direction (for ranks). ``False`` leaves every row its
+            own pattern: for weights that are about to be replaced (calibrated).
 
         Raises
         ------
@@ -302,7 +306,10 @@ class ReplicateWeights:
             rs = np.full(n_rep, float(rs))
         if rs.shape != (n_rep,):
             raise ValueError(f"rscales has {rs.size} values for {n_rep} replicates")
-        pattern, rows, mass = _row_patterns(w)
+        if patterns:
+            pattern, rows, mass = _row_patterns(w)
+        else:
+            pattern, rows, mass = np.arange(w.shape[0], dtype=np.intp), None, np.ones(w.shape[0])
         return cls(
             weights=_readonly(w),
             type=rep_type,
@@ -804,7 +811,7 @@ class SurveyDesign:
         block = spec.get("calibration") if isinstance(spec, Mapping) else None
         if block is not None:
             spec = {k: v for k, v in spec.items() if k != "calibration"}
-        design = _build_from_frame(cls, frame, spec, source)
+        design = _build_from_frame(cls, frame, spec, source, patterns=block is None)
         if block is None:
             return design
         return _calibrated(design, block, domains, populations, source)
@@ -1207,7 +1214,12 @@ def _check_block(
 
 
 def _build_from_frame(
-    cls: type[SurveyDesign], frame: pd.DataFrame, spec: Mapping[str, Any] | None, source: str
+    cls: type[SurveyDesign],
+    frame: pd.DataFrame,
+    spec: Mapping[str, Any] | None,
+    source: str,
+    *,
+    patterns: bool = True,
 ) -> SurveyDesign:
     if spec is None:
         spec = {}
@@ -1263,7 +1275,7 @@ def _build_from_frame(
                 file=source,
                 fix="set design.weight to the full-sample weight column",
             )
-        reps = _replicates_from_frame(frame, spec["replicates"], w_given, source)
+        reps = _replicates_from_frame(frame, spec["replicates"], w_given, source, patterns)
         return cls(
             weights=_readonly(w_given),
             psu=_readonly(np.arange(n, dtype=np.intp)),
@@ -1527,7 +1539,7 @@ def _calibrated(
 
 
 def _replicates_from_frame(
-    frame: pd.DataFrame, rspec: Any, w: np.ndarray, source: str
+    frame: pd.DataFrame, rspec: Any, w: np.ndarray, source: str, patterns: bool = True
 ) -> ReplicateWeights:
     _check_block(
         rspec,
@@ -1727,6 +1739,7 @@ def _replicates_from_frame(
         combined_weights=combined,
         full_weights=w,
         copy=False,
+        patterns=patterns,
     )
 
 
