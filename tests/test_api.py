@@ -358,6 +358,9 @@ def test_an_unknown_design_key_is_refused():
     assert "unknown key 'wieght' in the design block" in text and "use only weight" in text
     with pytest.raises(DesignError, match="unknown key 'metod' in design.calibration"):
         pv.calibrate(FRAME, {"weight": "w", "calibration": {"metod": "raking"}})
+    block = {"method": "raking", "population": "no/such.csv", "margins": ["region"]}
+    with pytest.raises(DesignError, match="file no/such.csv: population file not found"):
+        pv.calibrate(FRAME, {"weight": "w", "calibration": block})
     with pytest.raises(DesignError, match="mapping like the design: block"):
         pv.prevalence(FRAME, ["online_gbv"], design="w")
 

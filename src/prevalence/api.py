@@ -285,6 +285,13 @@ def _populations(design: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, p
         return named, {_POPULATION: population}
     from prevalence.io import read_populations
 
+    if not Path(population).is_file():
+        raise DesignError(
+            "population file not found",
+            file=str(population),
+            fix="give design['calibration']['population'] the path of a CSV file with columns "
+            "margin,value,total, or a DataFrame of them",
+        )
     return dict(design), read_populations(design, None)[0]
 
 
