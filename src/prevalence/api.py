@@ -104,7 +104,7 @@ def read_wave(
     design: Mapping[str, Any] | None = None,
     privacy: Mapping[str, Any] | None = None,
 ) -> Wave:
-    """Read a wave's raw responses and codebook as the workflow's ingest does.
+    r"""Read a wave's raw responses and codebook as the workflow's ingest does.
 
     Parameters
     ----------
@@ -135,11 +135,39 @@ def read_wave(
 
     Examples
     --------
+    A wave of four respondents whose answers are coded 1 yes, 2 no, 9 refused:
+
+    >>> import tempfile
+    >>> from pathlib import Path
     >>> import prevalence as pv
-    >>> w = pv.read_wave(
-    ...     "data/raw/2016-global/responses.csv", "data/raw/2016-global/codebook.yaml"
-    ... )  # doctest: +SKIP
-    >>> pv.prevalence(w.frame, w.indicators, by=["region"])  # doctest: +SKIP
+    >>> folder = Path(tempfile.mkdtemp()) / "2027-test"
+    >>> folder.mkdir()
+    >>> _ = (folder / "responses.csv").write_text(
+    ...     "id,name,role,q1,q1a\n1,A,MP,1,1\n2,B,MP,2,7\n3,C,staff,1,2\n4,D,staff,9,7\n"
+    ... )
+    >>> _ = (folder / "codebook.yaml").write_text(
+    ...     "respondent_id: id\n"
+    ...     "drop: [name]\n"
+    ...     "domains: {role: {column: role}}\n"
+    ...     "indicators:\n"
+    ...     "  online_gbv: {label: Online violence, column: q1}\n"
+    ...     "  hate_speech: {label: Hate speech, column: q1a, denominator: online_gbv}\n"
+    ... )
+    >>> w = pv.read_wave(folder / "responses.csv", folder / "codebook.yaml")
+    >>> w.frame
+        role  online_gbv  hate_speech
+    0     MP         1.0          1.0
+    1     MP         0.0          NaN
+    2  staff         1.0          0.0
+    3  staff         NaN          NaN
+    >>> w.indicators, w.log["rows"]["kept"]
+    ({'online_gbv': None, 'hate_speech': 'online_gbv'}, 4)
+    >>> pv.prevalence(w.frame, w.indicators)[["indicator", "denominator", "n", "estimate"]]
+         indicator denominator  n  estimate
+    0   online_gbv         all  3  0.666667
+    1  hate_speech  online_gbv  2  0.500000
+    >>> import shutil
+    >>> shutil.rmtree(folder.parent)
     """
     from prevalence.steps import read_wave as read
 
