@@ -156,6 +156,7 @@ def classical_proportions(y: np.ndarray, codes: np.ndarray, m: int) -> dict[str,
         "se": se,
         "df": np.full(p.shape, np.inf),
         "deff": np.where(n > 0, 1.0, np.nan),
+        "deff_replace": np.where(n > 0, 1.0, np.nan),
     }
 
 
@@ -176,6 +177,7 @@ def _design_proportions(
             "se": r.se,
             "df": r.df,
             "deff": r.deff,
+            "deff_replace": r.deff_replace,
             "logit_se": r.logit_se,
             "logit_edge": r.logit_edge,
         }
@@ -248,18 +250,69 @@ def estimate_wave(
         not depend on it.
     """
     check_method(ci_method)
-    indicators = list(codebook.indicators.values())
-    y = frame[[i.id for i in indicators]].to_numpy(dtype=float)
-    k = len(indicators)
     from prevalence.ingest import wave_design
 
     survey = wave_design(frame, design, source=f"wave {wave}")
+    return prevalence_table(
+        frame,
+        {i.id: i.denominator for i in codebook.indicators.values()},
+        wave=wave,
+        by=by,
+        survey=survey,
+        ci_method=ci_method,
+        level=level,
+        threads=threads,
+        codebook_path=codebook.path,
+    )
+
+
+def prevalence_table(
+    frame: pd.DataFrame,
+    indicators: Mapping[str, str | None],
+    *,
+    wave: str,
+    by: Sequence[Sequence[str]] = (),
+    survey: Any = None,
+    ci_method: str = "wilson",
+    level: float = 0.95,
+    threads: int | None = None,
+    codebook_path: str = "",
+    columns: Sequence[str] = COLUMNS,
+) -> pd.DataFrame:
+    """The prevalence table of indicators in a frame: the one estimation of the package.
+
+    :func:`estimate_wave` (the workflow) and :func:`prevalence.api.prevalence` (the
+    Python API) both estimate through this function.
+
+    Parameters
+    ----------
+    frame
+        Indicator columns (float 1/0/NaN) and domain columns (categorical).
+    indicators
+        Indicator id (its column) to the id of its denominator indicator, or None
+        ("all"), in the order of the table's rows.
+    wave, by, ci_method, level, threads
+        As for :func:`estimate_wave`.
+    survey
+        The :class:`~prevalence.design.SurveyDesign` of the frame's rows, or None for
+        a simple random sample.
+    codebook_path
+        The codebook named by an error about a domain.
+    columns
+        The columns returned: by default :data:`COLUMNS`; ``deff_replace`` (R's
+        ``svymean(deff = "replace")``, 1 without a design) may be among them.
+    """
+    check_method(ci_method)
+    ids = list(indicators)
+    y = frame[ids].to_numpy(dtype=float)
+    k = len(ids)
     parts = [Partition(OVERALL, [ALL], np.zeros(len(frame), dtype=np.int64))]
-    parts += [partition(frame, d, codebook_path=codebook.path) for d in by]
+    parts += [partition(frame, d, codebook_path=codebook_path) for d in by]
     if survey is not None:  # one pass over the rows for all domain variables
         results = _design_proportions(survey, y, parts, threads)
     else:
         results = [classical_proportions(y, p.codes, len(p.values)) for p in parts]
+    denominators = [indicators[i] or "all" for i in ids]
     pieces = []
     for part, res in zip(parts, results, strict=True):
         m = len(part.values)
@@ -268,8 +321,8 @@ def estimate_wave(
                 {
                     "domain": part.name,
                     "domain_value": np.repeat(np.array(part.values, dtype=object), k),
-                    "indicator": np.tile([i.id for i in indicators], m),
-                    "denominator": np.tile([i.denominator or "all" for i in indicators], m),
+                    "indicator": np.tile(ids, m),
+                    "denominator": np.tile(denominators, m),
                     **{key: value.T.reshape(-1) for key, value in res.items()},
                 }
             )
@@ -303,4 +356,4 @@ def estimate_wave(
     )
     table["n"] = table["n"].astype(np.int64)
     table["cases"] = table["cases"].astype(np.int64)
-    return table[COLUMNS]
+    return table[list(columns)]

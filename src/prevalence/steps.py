@@ -32,6 +32,9 @@ from prevalence.errors import PrevalenceError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from prevalence.codebook import Codebook
+    from prevalence.ingest import Ingested
+
 log = logging.getLogger("prevalence")
 #: one line per job for the console (:func:`run_step` prefixes the rule and wave)
 console = logging.getLogger("prevalence.console")
@@ -86,44 +89,14 @@ def wave_step(
     full table), ``published`` (the wave's rows of the published table) and, with
     comparisons, ``within``, ``association`` and ``domain_values``.
     """
-    from prevalence.codebook import load_codebook
     from prevalence.disclosure import disclose
     from prevalence.estimate import estimate_wave
-    from prevalence.ingest import ingest
-    from prevalence.io import (
-        read_populations,
-        read_responses,
-        sha256,
-        write_csv,
-        write_text,
-        write_with,
-    )
+    from prevalence.io import write_csv, write_text, write_with
 
-    book = load_codebook(codebook)
-    raw = read_responses(responses, sheet=book.sheet)
-    privacy = {"k": 3, "policy": "report", **(privacy or {})}
-    populations, population_file = read_populations(design, population)
-    result = ingest(
-        raw,
-        book,
-        wave=wave,
-        design=design,
-        k=privacy["k"],
-        policy=privacy["policy"],
-        populations=populations,
+    book, result, report = read_wave(
+        responses, codebook, wave=wave, design=design, population=population, privacy=privacy
     )
-    del raw
-    report = {
-        **result.log,
-        "responses_sha256": sha256(responses),
-        "codebook_sha256": sha256(codebook),
-    }
-    calibration = getattr(result.design, "calibration", None)
-    if calibration is not None:
-        report["calibration"] = {
-            **calibration.describe(),
-            "population_sha256": sha256(population_file),
-        }
+    if "calibration" in report:
         _log_weights(wave, report["calibration"])
     rows = report["rows"]
     log.info(
@@ -162,6 +135,55 @@ def wave_step(
         write_with(out["within"], lambda p: within.to_parquet(p, index=False))
         write_with(out["association"], lambda p: association.to_parquet(p, index=False))
         write_text(out["domain_values"], _json(domain_values(frame, book)))
+
+
+def read_wave(
+    responses: str | Path,
+    codebook: str | Path,
+    *,
+    wave: str,
+    design: Mapping[str, Any] | None = None,
+    population: str | Path | Sequence[str | Path] | None = None,
+    privacy: Mapping[str, Any] | None = None,
+) -> tuple[Codebook, Ingested, dict[str, Any]]:
+    """A wave read from its raw files as :func:`wave_step` reads it.
+
+    Returns the codebook, ingest's result (:func:`prevalence.ingest.ingest`: the
+    harmonized frame and the wave's survey design, built once) and the ingest log with
+    the digests of the files read and, with ``design.calibration``, the weights before
+    and after calibration.
+    """
+    from prevalence.codebook import load_codebook
+    from prevalence.ingest import ingest
+    from prevalence.io import read_populations, read_responses, sha256
+
+    design = dict(design or {})
+    book = load_codebook(codebook)
+    raw = read_responses(responses, sheet=book.sheet)
+    privacy = {"k": 3, "policy": "report", **(privacy or {})}
+    populations, population_file = read_populations(design, population)
+    result = ingest(
+        raw,
+        book,
+        wave=wave,
+        design=design,
+        k=privacy["k"],
+        policy=privacy["policy"],
+        populations=populations,
+    )
+    del raw
+    report = {
+        **result.log,
+        "responses_sha256": sha256(responses),
+        "codebook_sha256": sha256(codebook),
+    }
+    calibration = getattr(result.design, "calibration", None)
+    if calibration is not None:
+        report["calibration"] = {
+            **calibration.describe(),
+            "population_sha256": sha256(population_file),
+        }
+    return book, result, report
 
 
 def _log_weights(wave: str, calibration: Mapping[str, Any]) -> None:
