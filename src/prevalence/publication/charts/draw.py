@@ -9,7 +9,8 @@ fixed hash salt and text is stored as paths in SVG.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
@@ -320,9 +321,34 @@ def save(fig: Figure, out_stem: str | Path) -> list[Path]:
         },
     }
     written = []
-    with rc_context(house_style()):
+    with rc_context(house_style()), _font_subsets_without_layout_tables():
         for fmt, meta in metadata.items():
             path = stem.with_name(f"{stem.name}.{fmt}")
             fig.savefig(path, format=fmt, dpi=DPI, metadata=meta)
             written.append(path)
     return written
+
+
+#: OpenType layout tables (glyph substitution and positioning): a PDF places every glyph
+#: itself, so the fonts it embeds never use them
+LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH")
+
+
+@contextmanager
+def _font_subsets_without_layout_tables() -> Iterator[None]:
+    """Leave the layout tables out of the font subsets a PDF embeds.
+
+    matplotlib subsets each TrueType font it embeds with fontTools, which reads and prunes
+    the font's layout tables every time: about a fifth of the time a chart takes to write.
+    Dropping them gives the same glyphs, drawn at the same places, in a smaller file.
+    fontTools' options have no public default to change, hence the class attribute, set
+    only while the chart is written and restored after.
+    """
+    from fontTools.subset import Options
+
+    default = Options._drop_tables_default
+    Options._drop_tables_default = [*default, *(t for t in LAYOUT_TABLES if t not in default)]
+    try:
+        yield
+    finally:
+        Options._drop_tables_default = default
