@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import doctest
 import hashlib
 import json
@@ -76,12 +77,15 @@ def _sha256(data: bytes) -> str:
 @pytest.fixture(scope="module")
 def embedded():
     config = load_config(ROOT / "config.yaml")
-    waves = {
-        wave_id: pv.read_wave(
-            ROOT / w.responses, ROOT / w.codebook, wave=wave_id, privacy=config.privacy
-        )
-        for wave_id, w in config.waves.items()
-    }
+    with contextlib.chdir(
+        ROOT
+    ):  # population files are named relative to the project, as in the run
+        waves = {
+            wave_id: pv.read_wave(
+                w.responses, w.codebook, wave=wave_id, design=w.design, privacy=config.privacy
+            )
+            for wave_id, w in config.waves.items()
+        }
     return config, waves
 
 
@@ -98,6 +102,7 @@ def test_the_embedded_waves_give_the_published_table_of_the_run(embedded, tmp_pa
             ci_method=config.ci_method,
             level=config.level,
             wave=wave_id,
+            design=w.design,
         )
         assert list(table.columns) == COLUMNS
         workflow = estimate_wave(
@@ -105,6 +110,7 @@ def test_the_embedded_waves_give_the_published_table_of_the_run(embedded, tmp_pa
             w.codebook,
             wave=wave_id,
             by=by,
+            design=w.design,
             ci_method=config.ci_method,
             level=config.level,
         )
