@@ -192,8 +192,8 @@ def _keys(rows: Sequence[HeatRow]) -> tuple[Key, ...]:
                 missing_reasons["not estimated"] = None
             elif est.status == "suppressed":
                 has_suppressed = True
-                if est.flag:
-                    suppressed_flags[est.flag] = None
+                for reason in cells.reasons_of(est.flag):  # each reason once
+                    suppressed_flags[reason] = None
             elif est.status == "empty":
                 missing_reasons["no respondents"] = None
             elif est.status == "missing":
