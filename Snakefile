@@ -23,6 +23,7 @@ include: "workflow/rules/summary.smk"
 rule all:
     input:
         final_outputs(),
+        population_outputs,
         manifest=f"{RESULTS}/manifest.json",
         check=[f"{RESULTS}/logs/reproduction_check.txt"] if CONFIG.targets else [],
     default_target: True

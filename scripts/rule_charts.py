@@ -1,4 +1,5 @@
-"""Rule charts: a wave's charts (prevalence.steps.figures_step)."""
+"""Rule charts and rules population_charts_*: a wave's charts, of all respondents or of one
+population (prevalence.steps.figures_step)."""
 
 from prevalence.steps import figures_step, run_step
 
@@ -7,8 +8,11 @@ run_step(
     figures_step,
     snakemake.input.table,
     snakemake.input.codebook,
-    wave=snakemake.wildcards.wave,
+    wave=snakemake.params.wave,
     wave_label=snakemake.params.wave_label,
     domains=snakemake.params.domains,
     out_dir=snakemake.params.out_dir,
+    population=snakemake.params.population,
+    of_whom=snakemake.params.of_whom,
+    publication=snakemake.params.publication,
 )

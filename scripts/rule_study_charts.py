@@ -13,4 +13,5 @@ run_step(
     contrasts=snakemake.input.contrasts[0] if snakemake.input.contrasts else None,
     figures_dir=snakemake.params.figures_dir,
     comparisons_dir=snakemake.params.comparisons_dir,
+    publication=snakemake.params.publication,
 )

@@ -121,9 +121,16 @@ def check_image(path: Path) -> None:
     assert (pixels < 128).mean() > 0.005  # a real amount of ink, not a blank page
 
 
+DATA_COLUMNS = ["estimate", "ci_low", "ci_high", "n", "suppressed", "reason"]
+
+
 def check_outputs(paths, stem: Path) -> None:
-    assert [p.name for p in paths] == [f"{stem.name}.png", f"{stem.name}.svg", f"{stem.name}.pdf"]
-    for path in paths:
+    """The images, then the chart's data as CSV (its last columns what is drawn)."""
+    names = [f"{stem.name}.{ext}" for ext in ("png", "svg", "pdf", "csv")]
+    assert [p.name for p in paths] == names
+    data = pd.read_csv(paths[3])
+    assert list(data.columns[-len(DATA_COLUMNS) :]) == DATA_COLUMNS
+    for path in paths[:3]:
         assert path.is_file() and path.stat().st_size > 1000
     check_image(paths[0])
     assert paths[1].read_text(encoding="utf-8").lstrip().startswith("<?xml")

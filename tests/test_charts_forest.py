@@ -153,7 +153,16 @@ def test_forest_draws_rows_labels_and_suppression(table):
 def test_forest_files_are_byte_identical(table, tmp_path):
     first = plot_forest(table, ForestOptions(labels=LABELS), out_stem=tmp_path / "a" / "forest")
     second = plot_forest(table, ForestOptions(labels=LABELS), out_stem=tmp_path / "b" / "forest")
-    assert [p.suffix for p in first] == [".png", ".svg", ".pdf"]
+    assert [p.suffix for p in first] == [".png", ".svg", ".pdf", ".csv"]
+    data = pd.read_csv(first[3], keep_default_na=False, na_values=[""])
+    chart = select_forest(table, ForestOptions(labels=LABELS))
+    drawn = [row for rows in chart.groups.values() for row in rows]
+    assert data["label"].tolist() == [row.label for row in drawn]
+    shown = [row.status == "ok" for row in drawn]
+    assert data["difference"][shown].tolist() == pytest.approx(
+        [row.difference / 100 for row in drawn if row.status == "ok"]
+    )
+    assert data["suppressed"].tolist() == [row.status == "suppressed" for row in drawn]
     for x, y in zip(first, second, strict=True):
         assert x.read_bytes() == y.read_bytes(), x.name
     dpi = Image.open(first[0]).info["dpi"]

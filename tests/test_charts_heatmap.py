@@ -200,3 +200,20 @@ def test_select_withholds_hidden_n_and_decimals(table):
     assert chart.rows[0].cells[0].text.count(".") == 1
     empty = select_heatmap(table, replace(OPTIONS, domain="age_group"))
     assert empty.message == "No estimates by age group for Asia-Pacific 2025."
+
+
+def test_the_key_names_each_reason_once(table):
+    """Cells suppressed for overlapping sets of reasons: the key lists each reason once."""
+    flags = {"psych": "n < 30; wide interval", "online": "wide interval; fewer than 3 cases"}
+    pacific = table["domain_value"] == "Pacific"
+    changed = table.copy()
+    for indicator, flag in flags.items():
+        rows = pacific & (changed["indicator"] == indicator)
+        changed.loc[rows, ["suppressed", "flag"]] = [True, flag]
+    chart = select_heatmap(
+        changed,
+        HeatmapOptions(wave="AP2025", wave_label=WAVE_LABEL, labels=LABELS, domain="region"),
+    )
+    assert chart.keys[0].text == (
+        f"suppressed (n < 30; wide interval; fewer than 3 cases; {SUPPRESSION_FLAG})"
+    )

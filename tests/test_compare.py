@@ -776,7 +776,7 @@ def test_steps_end_to_end(tmp_path):
     assert names == sorted(
         f"forest_{stem}.{ext}"
         for stem in ("w1_role", "w2_role", "waves_overall")
-        for ext in ("png", "svg", "pdf")
+        for ext in ("png", "svg", "pdf", "csv")
     )
 
 

@@ -50,6 +50,7 @@ def test_the_embedded_run_gives_the_recorded_outputs(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     _check_console(run.stdout, run.stderr, tmp_path / "results")
     _check_key_findings(tmp_path / "results")
+    _check_mp_breakdown(tmp_path / "results")
     found = _digests(tmp_path / "results")
     if os.environ.get("PREVALENCE_RECORD_OUTPUTS"):
         header = [line for line in DIGESTS.read_text().splitlines() if line.startswith("#")]
@@ -67,12 +68,13 @@ def test_the_embedded_run_gives_the_recorded_outputs(tmp_path):
 
 
 def _check_console(stdout: str, stderr: str, results: Path) -> None:
-    """About 150 lines at most, none from a library's logging; the job lines and the summary
+    """About 180 lines at most (some five per job: Snakemake's own and the job's line), none
+    from a library's logging; the job lines and the summary
     (Snakemake's log, on stderr) agree with the ingest logs and reproduction.csv."""
     import pandas as pd
 
     everything = stdout.splitlines() + stderr.splitlines()
-    assert len(everything) <= 150, f"{len(everything)} lines on the console"
+    assert len(everything) <= 180, f"{len(everything)} lines on the console"
     assert [line for line in everything if LIBRARY_LINE.search(line)] == []
     lines = stderr.splitlines()
     logs = {p.stem: json.loads(p.read_text()) for p in sorted((results / "ingest").glob("*.json"))}
@@ -109,3 +111,29 @@ def _check_key_findings(results: Path) -> None:
     mps = found[(found["wave"] == "2025-asia-pacific") & (found["domain_value"] == "MP")]
     sentence = mps.set_index("indicator").loc["online_gbv", "sentence"]
     assert sentence.startswith("60% (95% CI ") and "of the 88 women MPs who answered" in sentence
+
+
+#: The published breakdown of women MPs, Asia-Pacific 2025 (IPU 2025): 60% online
+#: gender-based violence; of them 38% hate speech, 17% image-based abuse, 18% doxing
+MP_BREAKDOWN = {"online_gbv": 60, "online_hate_speech": 38, "image_based_abuse": 17, "doxing": 18}
+
+
+def _check_mp_breakdown(results: Path) -> None:
+    """The MPs' "of whom" chart draws the published breakdown, each figure that may be published
+    (a cell withheld by disclosure control says so instead)."""
+    import pandas as pd
+
+    data = pd.read_csv(
+        results / "figures" / "2025-asia-pacific" / "role-MP" / "of_whom_online_gbv.csv",
+        keep_default_na=False,
+        na_values=[""],
+    ).set_index("indicator")
+    assert data.index[0] == "online_gbv" and set(data.index) == set(MP_BREAKDOWN)
+    assert data.loc["online_gbv", "n"] == 88
+    for indicator, percent in MP_BREAKDOWN.items():
+        row = data.loc[indicator]
+        if row["suppressed"]:
+            assert row["reason"] and pd.isna(row["estimate"]), indicator
+        else:
+            assert round(row["estimate"] * 100) == percent, indicator
+    assert not data.loc[["online_gbv", "online_hate_speech"], "suppressed"].any()

@@ -99,6 +99,37 @@ def test_no_identifier_or_free_text_leaves_ingest(project):
             assert not found, (path, found)
 
 
+def test_a_population_gets_its_charts_and_their_data(project):
+    results = project / "results"
+    figures = results / "figures" / "tiny"
+    stems = ("by_indicator", "of_whom_online_gbv", "by_region", "heatmap_region")
+    for stem in stems:
+        for ext in ("png", "svg", "pdf"):
+            assert (figures / "role-MP" / f"{stem}.{ext}").stat().st_size > 1000
+    assert sorted(p.name for p in (figures / "role-MP").iterdir()) == sorted(
+        f"{stem}.{ext}" for stem in stems for ext in ("png", "svg", "pdf", "csv")
+    )
+    assert not (figures / "role-clerk").exists()  # no clerk in the wave
+    table = pd.read_csv(results / "tables" / "prevalence.csv", keep_default_na=False)
+    mps = table[(table["domain"] == "role") & (table["domain_value"] == "MP")]
+    data = pd.read_csv(figures / "role-MP" / "by_indicator.csv", keep_default_na=False)
+    assert set(data["indicator"]) == set(mps["indicator"])
+    merged = data.merge(mps, on="indicator", suffixes=("", "_table"))
+    for column in ("estimate", "ci_low", "ci_high", "n"):
+        assert merged[column].astype(str).tolist() == merged[f"{column}_table"].astype(str).tolist()
+    # the breakdown among MPs: the parent, then its children, each of the MPs' own cells
+    of_whom = pd.read_csv(figures / "role-MP" / "of_whom_online_gbv.csv")
+    assert of_whom["indicator"].iloc[0] == "online_gbv"
+    assert set(of_whom["denominator"].iloc[1:]) == {"online_gbv"}
+    by_region = pd.read_csv(figures / "role-MP" / "by_region.csv", keep_default_na=False)
+    crossed = table[table["domain"] == "region+role"]["domain_value"]
+    regions = {v.split("+")[0] for v in crossed if v.endswith("+MP")}
+    assert set(by_region["domain_value"]) == regions | {""}
+    manifest = json.loads((results / "manifest.json").read_text())
+    listed = json.dumps(manifest)
+    assert "figures/tiny/role-MP/of_whom_online_gbv.csv" in listed
+
+
 def test_unchanged_inputs_do_nothing_on_rerun(project):
     run = snakemake(project, "--dry-run")
     assert run.returncode == 0

@@ -41,6 +41,9 @@ def run(folder, publication: dict, *targets: str):
     return table, (results / "prevalence.md").read_text("utf-8"), results
 
 
+CHART_DATA = "results/figures/tiny/by_indicator.csv"
+
+
 def reasons(table: pd.DataFrame) -> pd.Series:
     return table["flag"].fillna("").str.split("; ")
 
@@ -49,8 +52,9 @@ def reasons(table: pd.DataFrame) -> pd.Series:
 def published(request, tmp_path_factory):
     standard = request.param
     folder = tmp_path_factory.mktemp(standard)
-    # statcan draws the charts too: the published table with both mark columns feeds them
-    targets = () if standard == "statcan" else TABLES
+    # statcan draws every chart too: the published table with both mark columns feeds them;
+    # dhs draws the wave's charts
+    targets = {"statcan": (), "dhs": (*TABLES, CHART_DATA)}.get(standard, TABLES)
     return (standard, *run(folder, STANDARDS[standard], *targets))
 
 
@@ -105,6 +109,26 @@ def test_each_standard_applies_its_own_rules_and_columns(published):
         graded = shown.iloc[0]
         assert f"% ({int(round(graded['ci_low'] * 100))}" in markdown
         assert f") {graded['grade']} |" in markdown
+
+
+def test_the_charts_carry_the_standards_marks(published):
+    standard, table, _, results = published
+    if standard not in ("dhs", "statcan"):
+        pytest.skip("no marks under this standard")
+    project = results.parent.parent
+    data = pd.read_csv(project / CHART_DATA, keep_default_na=False, na_values=[""])
+    overall = table[table["domain"] == "overall"].set_index("indicator")
+    drawn = data.set_index("indicator")
+    marks = ["caution", "grade"] if standard == "statcan" else ["caution"]
+    assert list(data.columns[-len(marks) :]) == marks
+    for column in marks:
+        expected = overall.loc[drawn.index, column]
+        assert (
+            drawn[column].fillna("").astype(str).tolist()
+            == expected.fillna("").astype(str).tolist()
+        )
+    if standard == "statcan":
+        assert (project / "results/figures/tiny/role-MP/by_indicator.csv").is_file()
 
 
 @pytest.mark.parametrize(

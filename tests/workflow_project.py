@@ -46,6 +46,10 @@ def make_project(
             "level": 0.95,
         },
         "targets": "data/published/targets.yaml",
+        # MPs get charts of their own; the tiny wave has no clerks: none for them
+        "figures": {
+            "populations": [{"domain": "role", "value": "MP"}, {"domain": "role", "value": "clerk"}]
+        },
         "comparisons": {
             "within": [
                 {"domain": "role", "pairs": [["MP", "staff"]]},

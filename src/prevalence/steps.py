@@ -325,26 +325,53 @@ def figures_step(
     wave_label: str,
     domains: Sequence[str],
     out_dir: str | Path,
+    population: Sequence[str] | None = None,
+    of_whom: Sequence[str] = (),
+    publication: Mapping[str, Any] | None = None,
 ) -> None:
-    """Draw the wave's charts: by indicator, and by each domain in ``domains``.
+    """Draw the wave's charts: by indicator, each "of whom" breakdown of ``of_whom`` and by
+    each domain in ``domains``, each with its data (``<chart>.csv``).
 
-    ``table`` is the published table, of this wave or of all. A wave whose codebook
-    says ``synthetic: true`` gets a line saying so.
+    ``table`` is the published table, of this wave or of all. With ``population``, a
+    ``(domain, value)`` pair, the charts are of that population alone
+    (:func:`prevalence.publication.charts.population_table`: ``domains`` are then those
+    crossed with its domain), named by the codebook's noun for it
+    (:func:`prevalence.findings.population_noun`). ``publication`` (the block the table
+    was disclosed under) gives the charts its standard's marks and notes. A wave whose
+    codebook says ``synthetic: true`` gets a line saying so.
     """
     from prevalence.codebook import load_codebook
+    from prevalence.disclosure import parse_publication
     from prevalence.publication import charts
 
     frame = read_table(table)
     frame = frame[frame["wave"] == wave]
     book = load_codebook(codebook)
-    labels = book.labels()
+    noun = None
+    if population is not None:
+        from prevalence.findings import population_noun
+
+        domain, value = population
+        frame = charts.population_table(frame, domain, value)
+        noun = population_noun(book, domain, value)
     out_dir = Path(out_dir)
     common = dict(
-        wave=wave, wave_label=wave_label, labels=labels, source_note=_synthetic_note(book)
+        wave=wave,
+        wave_label=wave_label,
+        labels=book.labels(),
+        source_note=_synthetic_note(book),
+        population=noun,
+        publication=parse_publication(publication),
     )
     charts.plot_by_indicator(
         frame, charts.ByIndicatorOptions(**common), out_stem=out_dir / "by_indicator"
     )
+    for parent in of_whom:
+        charts.plot_of_whom(
+            frame,
+            charts.OfWhomOptions(**common, parent=parent),
+            out_stem=out_dir / f"of_whom_{parent}",
+        )
     for domain in domains:
         charts.plot_by_domain(
             frame,
@@ -368,17 +395,21 @@ def study_charts_step(
     contrasts: str | Path | None = None,
     figures_dir: str | Path,
     comparisons_dir: str | Path | None = None,
+    publication: Mapping[str, Any] | None = None,
 ) -> None:
     """The charts of the study as a whole, from the published tables.
 
     Each parent indicator of each wave with its "of whom" breakdown
     (``<figures_dir>/<wave>/of_whom_<parent>``), each harmonized indicator across the
     waves that asked it (``<figures_dir>/waves/<indicator>``) and, with ``contrasts``,
-    forest plots of the differences in ``comparisons_dir`` (:func:`forest_step`).
+    forest plots of the differences in ``comparisons_dir`` (:func:`forest_step`), each chart
+    with the marks of the ``publication`` standard (see :func:`figures_step`).
     """
     from prevalence.codebook import load_codebook
+    from prevalence.disclosure import parse_publication
     from prevalence.publication import charts
 
+    rules = parse_publication(publication)
     frame = read_table(table)
     books = {wave: load_codebook(path) for wave, path in codebooks.items()}
     figures_dir = Path(figures_dir)
@@ -391,6 +422,7 @@ def study_charts_step(
                 labels=book.labels(),
                 parent=parent,
                 source_note=_synthetic_note(book),
+                publication=rules,
             )
             out_stem = figures_dir / wave / f"of_whom_{parent}"
             charts.plot_of_whom(frame[frame["wave"] == wave], options, out_stem=out_stem)
@@ -404,6 +436,7 @@ def study_charts_step(
             wave_labels=dict(wave_labels),
             note="The waves are separate convenience samples, not a panel: differences between "
             "them mix change over time with differences between the studies.",
+            publication=rules,
         )
         charts.plot_across_waves(frame, options, out_stem=figures_dir / "waves" / indicator)
     if contrasts is not None:

@@ -33,10 +33,15 @@ rule charts:
             category="{wave}",
             subcategory="Charts",
         ),
+        [f"{RESULTS}/figures/{{wave}}/{stem}.csv" for stem in WAVE_CHART_STEMS],
     params:
+        wave=lambda wc: wc.wave,
         wave_label=lambda wc: wave_of(wc).label,
         domains=CHART_DOMAINS,
+        population=None,
+        of_whom=[],  # drawn by rule study_charts
         out_dir=lambda wc, output: os.path.dirname(output[0]),
+        publication=CONFIG.publication,
     threads: 1
     resources:
         mem_mb=1000,
@@ -63,7 +68,7 @@ if STUDY_CHARTS:
         output:
             *[
                 report(
-                    of_whom_charts(wave),
+                    of_whom_charts(wave, EXTS),
                     caption="../report/of_whom.rst",
                     category=wave,
                     subcategory="Charts",
@@ -71,10 +76,12 @@ if STUDY_CHARTS:
                 for wave in WAVES
                 if OF_WHOM[wave]
             ],
+            *[of_whom_charts(wave, ["csv"]) for wave in WAVES],
+            across_waves_charts(["csv"]),
             *(
                 [
                     report(
-                        ACROSS_WAVES_CHARTS,
+                        across_waves_charts(EXTS),
                         caption="../report/across_waves.rst",
                         category="Across waves",
                     )
@@ -101,6 +108,7 @@ if STUDY_CHARTS:
             across_waves=ACROSS_WAVES,
             figures_dir=lambda wc, output: f"{RESULTS}/figures",
             comparisons_dir=lambda wc, output: f"{RESULTS}/figures/comparisons",
+            publication=CONFIG.publication,
         priority: 20  # the longest chart job, started before the charts of each wave
         threads: 1
         resources:
@@ -114,3 +122,48 @@ if STUDY_CHARTS:
             f"{RESULTS}/logs/benchmarks/study_charts.tsv",
         script:
             "../../scripts/rule_study_charts.py"
+
+
+# The charts of each population (figures.populations) in each wave whose codebook has its
+# domain: a rule per wave and domain (its "of whom" charts and crossed domains are its own),
+# the value a wildcard. rule all asks for the values each wave's published table holds.
+for _wave in WAVES:
+    for _domain in [d for d in CROSSED if d in CODEBOOKS[_wave].domains]:
+        _stem = f"{RESULTS}/figures/{_wave}/{_domain}-{{value}}"
+
+        rule:
+            name:
+                re.sub(r"\W", "_", f"population_charts_{_wave}_{_domain}")
+            input:
+                table=f"{PROCESSED}/{_wave}/published.csv",
+                codebook=str(CONFIG.waves[_wave].codebook),
+            output:
+                report(
+                    [f"{_stem}/{s}.{e}" for s in population_stems(_wave, _domain) for e in EXTS],
+                    caption="../report/population.rst",
+                    category=_wave,
+                    subcategory=f"Charts: {_domain} {{value}}",
+                ),
+                [f"{_stem}/{s}.csv" for s in population_stems(_wave, _domain)],
+            params:
+                wave=_wave,
+                wave_label=WAVE_LABELS[_wave],
+                population=lambda wc, domain=_domain: [domain, wc.value],
+                domains=CROSSED[_domain],
+                of_whom=OF_WHOM[_wave],
+                out_dir=lambda wc, output: os.path.dirname(output[0]),
+                publication=CONFIG.publication,
+            wildcard_constraints:
+                value="[^/]+",
+            threads: 1
+            resources:
+                mem_mb=1000,
+                runtime=10,
+            conda:
+                ENV
+            log:
+                f"{RESULTS}/logs/charts/{_wave}/{_domain}-{{value}}.log",
+            benchmark:
+                f"{RESULTS}/logs/benchmarks/charts/{_wave}/{_domain}-{{value}}.tsv",
+            script:
+                "../../scripts/rule_charts.py"

@@ -1,5 +1,6 @@
 # Validate the configuration before the DAG is built; shared names for the rules.
 import os
+import re
 import sys
 
 from prevalence.codebook import of_whom_parents
@@ -73,6 +74,8 @@ def wave_of(wildcards):
 
 
 EXTS = ("png", "svg", "pdf")
+# Every chart's images, then its data (what it draws) as CSV.
+CHART_FILES = (*EXTS, "csv")
 WAVE_LABELS = {w.id: w.label for w in CONFIG.waves.values()}
 OF_WHOM = {wave: of_whom_parents(book) for wave, book in CODEBOOKS.items()}
 # Harmonized indicators asked in two waves or more get a chart across waves.
@@ -110,23 +113,72 @@ WAVE_FILES = {
 }
 
 
-def wave_charts(wave):
-    stems = ["by_indicator"] + [f"{kind}_{d}" for d in CHART_DOMAINS for kind in ("by", "heatmap")]
-    return [f"{RESULTS}/figures/{wave}/{s}.{ext}" for s in stems for ext in EXTS]
+def domain_stems(domains):
+    return [f"{kind}_{d}" for d in domains for kind in ("by", "heatmap")]
 
 
-def of_whom_charts(wave):
-    return [f"{RESULTS}/figures/{wave}/of_whom_{p}.{ext}" for p in OF_WHOM[wave] for ext in EXTS]
+WAVE_CHART_STEMS = ["by_indicator", *domain_stems(CHART_DOMAINS)]
 
 
-ACROSS_WAVES_CHARTS = [f"{RESULTS}/figures/waves/{i}.{ext}" for i in ACROSS_WAVES for ext in EXTS]
+def wave_charts(wave, exts=CHART_FILES):
+    return [f"{RESULTS}/figures/{wave}/{s}.{ext}" for s in WAVE_CHART_STEMS for ext in exts]
+
+
+def of_whom_charts(wave, exts=CHART_FILES):
+    return [f"{RESULTS}/figures/{wave}/of_whom_{p}.{ext}" for p in OF_WHOM[wave] for ext in exts]
+
+
+def across_waves_charts(exts=CHART_FILES):
+    return [f"{RESULTS}/figures/waves/{i}.{ext}" for i in ACROSS_WAVES for ext in exts]
+
+
+ACROSS_WAVES_CHARTS = across_waves_charts()
+
+# The charts of each population of figures.populations, in figures/<wave>/<domain>-<value>/:
+# by indicator, each "of whom" breakdown, and by each single domain that estimates.by crosses
+# with the population's domain (region+role gives the MPs by region).
+CROSSED = {
+    domain: [
+        d for d in CHART_DOMAINS if d != domain and any(set(c) == {d, domain} for c in CONFIG.by)
+    ]
+    for domain, _ in CONFIG.populations
+}
+
+
+def population_stems(wave, domain):
+    return ["by_indicator", *(f"of_whom_{p}" for p in OF_WHOM[wave]), *domain_stems(CROSSED[domain])]
+
+
+def wave_populations(wave):
+    """The populations of the wave, as prevalence.findings.populations_of finds them in its
+    published table: known once rule wave (a checkpoint) has run."""
+    from prevalence.findings import populations_of
+    from prevalence.steps import read_table
+
+    published = checkpoints.wave.get(wave=wave).output.published
+    return populations_of(CODEBOOKS[wave], read_table(published), CONFIG.populations)[1:]
+
+
+def population_charts(wave, exts=CHART_FILES):
+    return [
+        f"{RESULTS}/figures/{wave}/{domain}-{value}/{stem}.{ext}"
+        for domain, value in wave_populations(wave)
+        for stem in population_stems(wave, domain)
+        for ext in exts
+    ]
 # Rule study_charts draws these, when there are any.
 STUDY_CHARTS = [p for w in WAVES for p in of_whom_charts(w)] + ACROSS_WAVES_CHARTS
 if CONFIG.comparisons is not None:
     STUDY_CHARTS.append(f"{RESULTS}/figures/comparisons")
 
 
+def population_outputs(wildcards=None):
+    """The populations' charts of every wave: an input function (known once the waves ran)."""
+    return [f for wave in WAVES for f in population_charts(wave)]
+
+
 def final_outputs():
+    """Every output of the run known before it starts (see also population_outputs)."""
     files = [f"{RESULTS}/tables/prevalence.csv", *TABLE_FILES]
     files += ACROSS_WAVES_CHARTS
     for wave in WAVES:

@@ -73,12 +73,13 @@ rule manifest:
     """Provenance: hashes of every input and output, the resolved config, versions, commit."""
     input:
         final_outputs(),
+        population_outputs,
         raw=CONFIG.input_files(),
     output:
         f"{RESULTS}/manifest.json",
     params:
         config=CONFIG.resolved(),
-        outputs=final_outputs(),
+        outputs=lambda wc: final_outputs() + population_outputs(wc),
         raw=CONFIG.input_files(),
     threads: 1
     resources:

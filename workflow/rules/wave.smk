@@ -1,7 +1,8 @@
-rule wave:
+checkpoint wave:
     """A wave from its raw file to all its microdata give, read once: validated and harmonized
     responses (identifiers and free text dropped), the ingest log, the estimates, what of them may
-    be published and, with comparisons, the differences and tests within the wave."""
+    be published and, with comparisons, the differences and tests within the wave. A checkpoint:
+    which populations' charts a wave has depends on the values its published table holds."""
     input:
         responses=lambda wc: str(wave_of(wc).responses),
         codebook=lambda wc: str(wave_of(wc).codebook),

@@ -28,6 +28,12 @@ module                 chart
 :mod:`.coverage`       actual coverage of interval methods (the coverage table)
 =====================  ===========================================================
 
+:func:`.population_table` turns the rows of one population (women MPs) into a table of
+their own, so that every per-wave chart can be drawn for it (``population`` in the options
+names it). ``plot_<chart>`` also writes ``<out_stem>.csv``, what the chart draws (the
+selection's ``data()``): the keys of each bar, dot or cell in drawing order, its estimate
+and bounds as proportions, ``n``, whether it is suppressed and why it is not drawn.
+
 Charts are drawn with :class:`~matplotlib.figure.Figure` and the Agg canvas
 (pyplot is never used) inside ``matplotlib.rc_context(house_style())``, so the
 global ``rcParams`` are left untouched. Output is byte-for-byte reproducible.
@@ -84,6 +90,7 @@ from prevalence.publication.charts.of_whom import (
     plot_of_whom,
     select_of_whom,
 )
+from prevalence.publication.charts.population import population_table
 from prevalence.publication.charts.style import FONT_FAMILY, MARKERS, PALETTE, house_style
 from prevalence.publication.charts.waves import (
     AcrossWaves,
@@ -131,6 +138,7 @@ __all__ = [
     "plot_forest",
     "plot_heatmap",
     "plot_of_whom",
+    "population_table",
     "save",
     "select_across_waves",
     "select_by_domain",

@@ -22,6 +22,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from prevalence.disclosure import Marks, Publication
 from prevalence.publication.charts import cells
 from prevalence.publication.charts.cells import Estimate
 from prevalence.publication.charts.draw import (
@@ -90,6 +91,15 @@ class ByDomainOptions:
     width
         Figure width in inches; the height follows the number of rows and
         domain values.
+    population
+        Who the table's ``overall`` cell is, in the plural (``"women MPs"``), when the
+        chart is of a population (its ``domain`` then holds the population's values,
+        e.g. regions of MPs): the title, the legend and the notes name it.
+    publication
+        The publication standard the table was disclosed under
+        (:func:`prevalence.disclosure.parse_publication`): its marks are drawn (DHS: a
+        figure to use with caution in parentheses, a hidden one ``*``; Statistics Canada:
+        the grade, ``F`` hidden) and its notes put under the chart.
     """
 
     wave: object
@@ -102,6 +112,8 @@ class ByDomainOptions:
     title: str | None = None
     xlabel: str = XLABEL
     width: float = WIDTH
+    population: str | None = None
+    publication: Publication | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,20 @@ class ByDomain:
     reference_entry: bool
     rows: tuple[DotRow, ...]
     message: str = ""
+    values: tuple[str, ...] = ()  # the domain values, one dot each in every row
+    standard: Marks | None = None  # the publication standard's marks
+
+    def data(self) -> pd.DataFrame:
+        """What is drawn, one row per dot (and reference tick) in drawing order, top down
+        (``by_<domain>.csv``); ``domain_value`` is empty for the tick of the whole group."""
+        records = []
+        for row in self.rows:
+            keys = {"indicator": row.indicator, "label": row.label}
+            if row.reference is not None:
+                records.append(cells.data_record(row.reference, **keys, domain_value=""))
+            for value, dot in zip(self.values, row.dots, strict=True):
+                records.append(cells.data_record(dot.estimate, **keys, domain_value=value))
+        return cells.data_frame(records, ["indicator", "label", "domain_value"], self.standard)
 
 
 def select_by_domain(table: pd.DataFrame, options: ByDomainOptions) -> ByDomain:
@@ -157,7 +183,9 @@ def select_by_domain(table: pd.DataFrame, options: ByDomainOptions) -> ByDomain:
     found = cells.across_domain(table, o, where="")
     values, by_value, overall, wanted = found.values, found.cells, found.overall, found.wanted
     domain = str(o.domain)
-    title = o.title if o.title is not None else cells.by_domain_title(domain)
+    title = o.title if o.title is not None else cells.by_domain_title(domain, o.population)
+    whole = cells.whole(o.population)
+    rules = cells.standard(o.publication)
     all_estimates = [c[i] for c in by_value.values() for i in wanted if i in c]
     reference = [overall[i] for i in wanted if i in overall]
 
@@ -170,9 +198,9 @@ def select_by_domain(table: pd.DataFrame, options: ByDomainOptions) -> ByDomain:
         footer.append(o.source_note)
     subtitle = o.wave_label
     if not values or not wanted:
-        what = cells.domain_name(domain).lower() if domain != "overall" else "all respondents"
+        what = cells.domain_name(domain).lower() if domain != "overall" else f"all {whole}"
         message = f"No estimates by {what} for {o.wave_label}."
-        return ByDomain(title, subtitle, tuple(footer), (), False, (), message)
+        return ByDomain(title, subtitle, tuple(footer), (), False, (), message, standard=rules)
 
     sources = [*by_value.values(), overall]
 
@@ -184,11 +212,12 @@ def select_by_domain(table: pd.DataFrame, options: ByDomainOptions) -> ByDomain:
     if not any(e.drawn for e in all_estimates):
         subtitle += cells.NONE_SHOWN
     if conditional:
-        footer.append(cells.CONDITIONAL_NOTE.format(mark="Open markers"))
+        footer.append(cells.CONDITIONAL_NOTE.format(mark="Open markers", whole=whole))
     if reference and any(e.drawn for e in reference):
-        footer.append("Dashed ticks mark the estimate for all respondents.")
-    marks = cells.flag_marks(all_estimates)
+        footer.append(f"Dashed ticks mark the estimate for all {whole}.")
+    marks = cells.flag_marks(all_estimates + reference, rules)
     footer.extend(cells.flag_notes(marks))
+    footer.extend(cells.standard_notes(all_estimates + reference, rules))
 
     legend = []
     for v in values:
@@ -196,7 +225,8 @@ def select_by_domain(table: pd.DataFrame, options: ByDomainOptions) -> ByDomain:
         legend.append(name if n is None else f"{name} (n = {cells.count(n)})")
     reference_entry = any(e.drawn for e in reference)
     if reference_entry:
-        legend.append(f"All respondents (n = {cells.count(cells.base_n(overall))})")
+        everyone = cells.everyone(o.population)
+        legend.append(f"{everyone} (n = {cells.count(cells.base_n(overall))})")
 
     rows = []
     for ind, depth in cells.order(wanted, parent_of, sort_key):
@@ -207,12 +237,17 @@ def select_by_domain(table: pd.DataFrame, options: ByDomainOptions) -> ByDomain:
             if est is None:
                 dots.append(Dot(None, note=f"{name}: not estimated"))
             elif not est.drawn:
-                dots.append(Dot(est, note=cells.note_text(est, prefix=f"{name}: ") or ""))
+                note = cells.note_text(est, prefix=f"{name}: ", rules=rules) or ""
+                dots.append(Dot(est, note=note))
             else:
-                dots.append(Dot(est, mark=marks.get(est.flag, "")))
+                mark = cells.standard_mark(est, rules) + marks.get(cells.shown_flag(est, rules), "")
+                dots.append(Dot(est, mark=mark))
         label = cells.row_label(ind, parent_of(ind), o.labels)
         rows.append(DotRow(ind, depth, label, ind in conditional, overall.get(ind), tuple(dots)))
-    return ByDomain(title, subtitle, tuple(footer), tuple(legend), reference_entry, tuple(rows))
+    return ByDomain(
+        title, subtitle, tuple(footer), tuple(legend), reference_entry, tuple(rows), "",
+        tuple(values), rules,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -339,7 +374,10 @@ def build_by_domain(table: pd.DataFrame, options: ByDomainOptions) -> Figure:
     PrevalenceError
         As :func:`select_by_domain`.
     """
-    chart = select_by_domain(table, options)
+    return _figure(select_by_domain(table, options), options)
+
+
+def _figure(chart: ByDomain, options: ByDomainOptions) -> Figure:
     return render(
         chart, options.width, lambda: _draw(chart, _lay_out(chart, options.width), options)
     )
@@ -348,5 +386,7 @@ def build_by_domain(table: pd.DataFrame, options: ByDomainOptions) -> Figure:
 def plot_by_domain(
     table: pd.DataFrame, options: ByDomainOptions, *, out_stem: str | Path
 ) -> list[Path]:
-    """Write the chart of :func:`build_by_domain`: ``<out_stem>.png`` (300 dpi), ``.svg``, ``.pdf``."""
-    return save(build_by_domain(table, options), out_stem)
+    """Write the chart of :func:`build_by_domain`: ``<out_stem>.png`` (300 dpi), ``.svg``, ``.pdf``
+    and its data, ``.csv`` (:meth:`ByDomain.data`)."""
+    chart = select_by_domain(table, options)
+    return save(_figure(chart, options), out_stem, data=chart.data())

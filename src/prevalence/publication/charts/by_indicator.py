@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from prevalence.disclosure import Marks, Publication
 from prevalence.publication.charts import cells
 from prevalence.publication.charts.cells import Bar
 from prevalence.publication.charts.draw import (
@@ -87,6 +88,14 @@ class ByIndicatorOptions:
         Decimals of the percentages printed at the bars.
     width
         Figure width in inches; the height follows the number of bars.
+    population
+        Who the table's ``overall`` cell is, in the plural (``"women MPs"``), when it is a
+        population rather than all respondents: the subtitle and notes name it.
+    publication
+        The publication standard the table was disclosed under
+        (:func:`prevalence.disclosure.parse_publication`): its marks are drawn (DHS: a
+        figure to use with caution in parentheses, a hidden one ``*``; Statistics Canada:
+        the grade, ``F`` hidden) and its notes put under the chart.
     """
 
     wave: object
@@ -99,6 +108,8 @@ class ByIndicatorOptions:
     xlabel: str = XLABEL
     decimals: int = 1
     width: float = WIDTH
+    population: str | None = None
+    publication: Publication | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,11 @@ class ByIndicator:
     footer: tuple[str, ...]
     bars: tuple[Bar, ...]
     message: str = ""
+    standard: Marks | None = None  # the publication standard's marks
+
+    def data(self) -> pd.DataFrame:
+        """What is drawn, one row per bar in drawing order (``by_indicator.csv``)."""
+        return cells.bars_data(self.bars, self.standard)
 
 
 def select_by_indicator(table: pd.DataFrame, options: ByIndicatorOptions) -> ByIndicator:
@@ -127,7 +143,7 @@ def select_by_indicator(table: pd.DataFrame, options: ByIndicatorOptions) -> ByI
     cells.check_table(table)
     o = options
     domain, domain_value = str(o.domain), str(o.domain_value)
-    cell_name = cells.cell_name(domain, domain_value)
+    cell_name = cells.cell_name(domain, domain_value, o.population)
     title = o.title or "Prevalence by indicator"
     subtitle = f"{o.wave_label} \u00b7 {cell_name}"
     where = f"wave {o.wave}, {domain} = {domain_value}"
@@ -135,19 +151,23 @@ def select_by_indicator(table: pd.DataFrame, options: ByIndicatorOptions) -> ByI
     cell = cells.cell(found, where=where)
     estimates = list(cell.values())
 
-    marks = cells.flag_marks(estimates)
+    rules = cells.standard(o.publication)
+    marks = cells.flag_marks(estimates, rules)
     footer = [cells.source_line(o.wave_label, cells.base_n(cell), estimates)]
     if o.source_note:
         footer.append(o.source_note)
     if not estimates:
         message = f"No estimates for {o.wave_label}, {cell_name}."
-        return ByIndicator(title, subtitle, tuple(footer), (), message)
+        return ByIndicator(title, subtitle, tuple(footer), (), message, rules)
 
     if not any(e.drawn for e in estimates):
         subtitle += cells.NONE_SHOWN
     if any(e.parent is not None for e in estimates):
-        footer.append(cells.CONDITIONAL_NOTE.format(mark="Lighter bars"))
+        footer.append(
+            cells.CONDITIONAL_NOTE.format(mark="Lighter bars", whole=cells.whole(o.population))
+        )
     footer.extend(cells.flag_notes(marks))
+    footer.extend(cells.standard_notes(estimates, rules))
 
     position = {ind: i for i, ind in enumerate(cell)}
 
@@ -161,11 +181,11 @@ def select_by_indicator(table: pd.DataFrame, options: ByIndicatorOptions) -> ByI
         est = cell[ind]
         text = cells.row_label(ind, est.parent, o.labels)
         if est.drawn:
-            value = cells.pct(est.estimate, o.decimals) + marks.get(est.flag, "")
+            value = cells.value_text(est, o.decimals, marks, rules)
             bars.append(Bar(est, depth, text, value, f"n = {cells.count(est.n)}"))
         else:
-            bars.append(Bar(est, depth, text, note=cells.note_text(est) or ""))
-    return ByIndicator(title, subtitle, tuple(footer), tuple(bars))
+            bars.append(Bar(est, depth, text, note=cells.note_text(est, rules=rules) or ""))
+    return ByIndicator(title, subtitle, tuple(footer), tuple(bars), standard=rules)
 
 
 @dataclass(frozen=True)
@@ -233,7 +253,10 @@ def build_by_indicator(table: pd.DataFrame, options: ByIndicatorOptions) -> Figu
     PrevalenceError
         As :func:`select_by_indicator`.
     """
-    chart = select_by_indicator(table, options)
+    return _figure(select_by_indicator(table, options), options)
+
+
+def _figure(chart: ByIndicator, options: ByIndicatorOptions) -> Figure:
     return render(
         chart, options.width, lambda: _draw(chart, _lay_out(chart, options.width), options)
     )
@@ -247,7 +270,8 @@ def plot_by_indicator(
     Returns
     -------
     list of pathlib.Path
-        ``<out_stem>.png`` (300 dpi), ``<out_stem>.svg``, ``<out_stem>.pdf``;
-        parent folders are created.
+        ``<out_stem>.png`` (300 dpi), ``<out_stem>.svg``, ``<out_stem>.pdf`` and
+        ``<out_stem>.csv`` (:meth:`ByIndicator.data`); parent folders are created.
     """
-    return save(build_by_indicator(table, options), out_stem)
+    chart = select_by_indicator(table, options)
+    return save(_figure(chart, options), out_stem, data=chart.data())

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from prevalence.disclosure import N_SUPPRESSED
+from prevalence.disclosure import CAUTION, GRADE, N_SUPPRESSED, Marks, Publication, marks
 from prevalence.errors import PrevalenceError
 from prevalence.estimate import DISPLAY_COLUMNS, check_display_table
 from prevalence.intervals import METHOD_NAMES
@@ -41,7 +41,7 @@ INTERVAL_NAMES = {
 
 CONDITIONAL_NOTE = (
     '{mark} ("of those with \u2026") are percentages of the respondents in the parent '
-    "category, not of all respondents."
+    "category, not of all {whole}."
 )
 
 NONE_SHOWN = "\nNo estimate can be shown: every cell is suppressed or has no respondents."
@@ -65,6 +65,8 @@ class Estimate:
     method: str
     level: float
     n_hidden: bool = False  # the row's n must not be published
+    caution: bool = False  # to be used with caution under the standard (DHS, Statistics Canada)
+    grade: str = ""  # the quality grade of the standard (Statistics Canada: A-F)
 
     @property
     def drawn(self) -> bool:
@@ -189,6 +191,8 @@ def estimate_from(row: Mapping[str, object]) -> Estimate:
         method=text_or_empty(row["ci_method"]),
         level=number(row["level"]),
         n_hidden=is_true(row.get(N_HIDDEN)),
+        caution=visible and is_true(row.get(CAUTION)),
+        grade=text_or_empty(row.get(GRADE)),
     )
 
 
@@ -401,18 +405,30 @@ def domain_value_name(value: str) -> str:
     return " \u00d7 ".join(p.strip() for p in value.split("+"))
 
 
-def cell_name(domain: str, domain_value: str) -> str:
+def whole(population: str | None) -> str:
+    """Who the chart's ``overall`` cell is, in running text: ``respondents`` or the
+    population's noun (``women MPs``)."""
+    return population or "respondents"
+
+
+def everyone(population: str | None) -> str:
+    """The heading of the chart's ``overall`` cell: ``All respondents``, ``All women MPs``."""
+    return f"All {whole(population)}"
+
+
+def cell_name(domain: str, domain_value: str, population: str | None = None) -> str:
     if domain == "overall":
-        return "All respondents"
+        return everyone(population)
     return f"{domain_name(domain)}: {domain_value_name(domain_value)}"
 
 
-def by_domain_title(domain: str) -> str:
+def by_domain_title(domain: str, population: str | None = None) -> str:
     """Default title of a chart across the values of ``domain``."""
+    among = f" among {population}" if population else ""
     if domain == "overall":
-        return "Prevalence, all respondents"
+        return f"Prevalence{among}" if population else "Prevalence, all respondents"
     name = domain_name(domain)
-    return f"Prevalence by {name[:1].lower() + name[1:]}"
+    return f"Prevalence{among} by {name[:1].lower() + name[1:]}"
 
 
 def pct(value: float, decimals: int) -> str:
@@ -464,9 +480,87 @@ def source_line(wave_label: str, n: int | None, estimates: Sequence[Estimate]) -
     return "; ".join(parts) + "."
 
 
-def flag_marks(estimates: Sequence[Estimate]) -> dict[str, str]:
-    """Footnote mark per distinct caution flag on a drawn estimate."""
-    flags = list(dict.fromkeys(e.flag for e in estimates if e.drawn and e.flag))
+# --------------------------------------------------------------------------
+# The publication standard's marks
+# --------------------------------------------------------------------------
+
+
+def standard(publication: Publication | None) -> Marks:
+    """The marks of the publication standard (none unless DHS or Statistics Canada)."""
+    return marks(publication)
+
+
+def reasons_of(flag: str) -> list[str]:
+    return [r.strip() for r in flag.split(";") if r.strip()]
+
+
+def shown_flag(est: Estimate, rules: Marks | None = None) -> str:
+    """The flag that gets a footnote mark: without the reason the standard's own mark says."""
+    if rules is None or not rules.caution_reason:
+        return est.flag
+    return "; ".join(r for r in reasons_of(est.flag) if r != rules.caution_reason)
+
+
+def hidden_by_standard(est: Estimate, rules: Marks | None) -> bool:
+    """A cell the standard hides with its own mark (DHS ``*``, Statistics Canada ``F``)."""
+    return (
+        rules is not None
+        and bool(rules.hidden_mark)
+        and est.status == "suppressed"
+        and rules.hidden_reason in reasons_of(est.flag)
+    )
+
+
+def standard_value(text: str, est: Estimate, rules: Marks | None) -> str:
+    """``text`` (the printed percentage) with the standard's marks: ``(60.2%)`` for a DHS
+    figure to use with caution, ``60.2% C`` with a Statistics Canada grade."""
+    if rules is None:
+        return text
+    if est.caution and rules.parentheses:
+        text = f"({text})"
+    if est.grade and rules.grades:
+        text = f"{text} {est.grade}"
+    return text
+
+
+def value_text(
+    est: Estimate, decimals: int, marks_by_flag: Mapping[str, str], rules: Marks | None
+) -> str:
+    """The value printed at a drawn estimate: percentage, standard's marks, flag's mark."""
+    text = standard_value(pct(est.estimate, decimals), est, rules)
+    return text + marks_by_flag.get(shown_flag(est, rules), "")
+
+
+def standard_mark(est: Estimate, rules: Marks | None) -> str:
+    """The standard's mark beside a drawn point without a value label: ``( )`` (DHS caution)
+    or the grade letter."""
+    if rules is None:
+        return ""
+    if est.grade and rules.grades:
+        return est.grade
+    if est.caution and rules.parentheses:
+        return "( )"
+    return ""
+
+
+def standard_notes(estimates: Sequence[Estimate], rules: Marks | None) -> list[str]:
+    """The standard's notes (``disclosure.marks(publication).notes``) for the marks used."""
+    if rules is None:
+        return []
+    used = (
+        rules.parentheses and any(e.drawn and e.caution for e in estimates),
+        any(hidden_by_standard(e, rules) for e in estimates),
+        rules.grades and any(e.drawn and e.grade for e in estimates),
+    )
+    return [note for note, u in zip(rules.notes, used, strict=True) if u and note]
+
+
+def flag_marks(estimates: Sequence[Estimate], rules: Marks | None = None) -> dict[str, str]:
+    """Footnote mark per distinct caution flag on a drawn estimate (the standard's own marks
+    aside)."""
+    flags = list(
+        dict.fromkeys(shown_flag(e, rules) for e in estimates if e.drawn and shown_flag(e, rules))
+    )
     return {
         flag: _FLAG_MARKS[i] if i < len(_FLAG_MARKS) else f"[{i + 1}]"
         for i, flag in enumerate(flags)
@@ -478,9 +572,81 @@ def flag_notes(marks: Mapping[str, str]) -> list[str]:
     return [f"{mark} {flag}" for flag, mark in marks.items()]
 
 
-def note_text(est: Estimate, *, prefix: str = "") -> str | None:
-    """The text that replaces an estimate that is not drawn (None when drawn)."""
+def reason(est: Estimate) -> str:
+    """Why an estimate is not drawn (empty when drawn)."""
     if est.status == "suppressed":
+        return est.flag or "suppressed"
+    if est.status == "empty":
+        return "no respondents"
+    if est.status == "missing":
+        return "no estimate"
+    return ""
+
+
+def data_record(est: Estimate | None, **keys: object) -> dict[str, object]:
+    """One row of a chart's data (``<chart>.csv``): ``keys`` (what the row is), then what is
+    drawn, as proportions: the estimate and bounds (empty when not drawn), ``n`` (empty when
+    withheld), whether the cell is suppressed and why it is not drawn."""
+    if est is None:
+        numbers = dict.fromkeys(("estimate", "ci_low", "ci_high"), math.nan)
+        return {
+            **keys,
+            **numbers,
+            "n": None,
+            "suppressed": False,
+            "reason": "not estimated",
+            CAUTION: False,
+            GRADE: "",
+        }
+    return {
+        **keys,
+        "estimate": est.estimate / 100,
+        "ci_low": est.low / 100,
+        "ci_high": est.high / 100,
+        "n": None if est.n_hidden else est.n,
+        "suppressed": est.status == "suppressed",
+        "reason": reason(est),
+        CAUTION: est.caution,
+        GRADE: est.grade,
+    }
+
+
+def data_frame(
+    records: Sequence[Mapping[str, object]], keys: Sequence[str], rules: Marks | None = None
+) -> pd.DataFrame:
+    """A chart's data as a table with ``keys`` first; ``n`` as whole numbers. Under a standard
+    with marks, ``caution`` (and ``grade``) follow, as in the published table."""
+    columns = [*keys, "estimate", "ci_low", "ci_high", "n", "suppressed", "reason"]
+    if rules is not None and (rules.parentheses or rules.grades):
+        columns.append(CAUTION)
+    if rules is not None and rules.grades:
+        columns.append(GRADE)
+    frame = pd.DataFrame(list(records), columns=columns)
+    frame["n"] = frame["n"].astype("Int64")
+    return frame
+
+
+def bars_data(bars: Sequence[Bar], rules: Marks | None) -> pd.DataFrame:
+    """The data of a bar chart (``<chart>.csv``): one row per bar, in drawing order."""
+    records = [
+        data_record(
+            b.estimate,
+            indicator=b.estimate.indicator,
+            label=b.label,
+            denominator=b.estimate.parent or "all",
+        )
+        for b in bars
+    ]
+    return data_frame(records, ["indicator", "label", "denominator"], rules)
+
+
+def note_text(est: Estimate, *, prefix: str = "", rules: Marks | None = None) -> str | None:
+    """The text that replaces an estimate that is not drawn (None when drawn); a cell the
+    standard hides gets its mark, ``* not shown``."""
+    if hidden_by_standard(est, rules):
+        others = [r for r in reasons_of(est.flag) if r != rules.hidden_reason]
+        text = f"{rules.hidden_mark} not shown" + (f" ({'; '.join(others)})" if others else "")
+    elif est.status == "suppressed":
         text = f"suppressed ({est.flag})" if est.flag else "suppressed"
     elif est.status == "empty":
         text = "no respondents"

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import metadata as importlib_metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib as mpl
 from matplotlib import rc_context
@@ -23,6 +24,9 @@ from matplotlib.ticker import MultipleLocator, PercentFormatter
 from matplotlib.transforms import blended_transform_factory
 
 from prevalence.publication.charts.cells import Estimate
+
+if TYPE_CHECKING:
+    import pandas as pd
 from prevalence.publication.charts.layout import (
     Frame,
     Row,
@@ -298,10 +302,12 @@ def top_legend(fig, handles, entries, frame, width, height, ncol, *, handlelengt
     )
 
 
-def save(fig: Figure, out_stem: str | Path) -> list[Path]:
-    """Write PNG (300 dpi), SVG and PDF with date-free, fixed metadata.
+def save(fig: Figure, out_stem: str | Path, *, data: pd.DataFrame | None = None) -> list[Path]:
+    """Write PNG (300 dpi), SVG and PDF with date-free, fixed metadata, and ``data`` (what
+    the chart draws) as CSV.
 
-    Returns ``<out_stem>.png``, ``.svg`` and ``.pdf``; parent folders are created.
+    Returns ``<out_stem>.png``, ``.svg``, ``.pdf`` and, with ``data``, ``.csv``; parent
+    folders are created.
     """
     stem = Path(out_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
@@ -326,6 +332,10 @@ def save(fig: Figure, out_stem: str | Path) -> list[Path]:
             path = stem.with_name(f"{stem.name}.{fmt}")
             fig.savefig(path, format=fmt, dpi=DPI, metadata=meta)
             written.append(path)
+    if data is not None:
+        from prevalence.io import write_csv
+
+        written.append(write_csv(data, stem.with_name(f"{stem.name}.csv")))
     return written
 
 

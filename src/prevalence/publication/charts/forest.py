@@ -171,6 +171,29 @@ class Forest:
             found.setdefault(row.group, []).append(row)
         return found
 
+    def data(self) -> pd.DataFrame:
+        """What is drawn, one row per difference, block by block from the top
+        (``forest_*.csv``): the difference and its bounds as proportions (empty when not
+        shown), the adjusted p, whether it is suppressed and why it is not shown."""
+        records = []
+        for group, rows in self.groups.items():
+            for row in rows:
+                shown = row.status == "ok"
+                records.append(
+                    {
+                        "group": group,
+                        "label": row.label,
+                        "difference": row.difference / 100 if shown else math.nan,
+                        "ci_low": row.low / 100 if shown else math.nan,
+                        "ci_high": row.high / 100 if shown else math.nan,
+                        "p_adjusted": row.p_adjusted if shown else math.nan,
+                        "suppressed": row.status == "suppressed",
+                        "reason": "" if shown else (row.flag or row.status),
+                    }
+                )
+        columns = ["group", "label", "difference", "ci_low", "ci_high", "p_adjusted"]
+        return pd.DataFrame(records, columns=[*columns, "suppressed", "reason"])
+
 
 def _check_forest_table(table: pd.DataFrame, group_by: str | None) -> None:
     if not isinstance(table, pd.DataFrame):
@@ -587,12 +610,17 @@ def build_forest(table: pd.DataFrame, options: ForestOptions) -> Figure:
     PrevalenceError
         As :func:`select_forest`.
     """
-    chart = select_forest(table, options)
+    return _figure(select_forest(table, options), options)
+
+
+def _figure(chart: Forest, options: ForestOptions) -> Figure:
     return render(
         chart, options.width, lambda: _draw(chart, _lay_out(chart, options.width), options.width)
     )
 
 
 def plot_forest(table: pd.DataFrame, options: ForestOptions, *, out_stem: str | Path) -> list[Path]:
-    """Write the chart of :func:`build_forest`: ``<out_stem>.png`` (300 dpi), ``.svg``, ``.pdf``."""
-    return save(build_forest(table, options), out_stem)
+    """Write the chart of :func:`build_forest`: ``<out_stem>.png`` (300 dpi), ``.svg``, ``.pdf``
+    and its data, ``.csv`` (:meth:`Forest.data`)."""
+    chart = select_forest(table, options)
+    return save(_figure(chart, options), out_stem, data=chart.data())

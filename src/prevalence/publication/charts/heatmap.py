@@ -26,6 +26,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from prevalence.disclosure import Marks, Publication
 from prevalence.publication.charts import cells
 from prevalence.publication.charts.cells import Estimate
 from prevalence.publication.charts.draw import (
@@ -94,6 +95,12 @@ class HeatmapOptions:
         light-to-dark blue.
     width
         Figure width in inches; the height follows the number of rows.
+    population
+        As in :class:`~prevalence.publication.charts.by_domain.ByDomainOptions`: the
+        first column is headed ``All <population>``.
+    publication
+        As in :class:`~prevalence.publication.charts.by_indicator.ByIndicatorOptions`; a
+        cell the standard hides shows its mark (``*``, ``F``) instead of ``–``.
     """
 
     wave: object
@@ -107,6 +114,8 @@ class HeatmapOptions:
     decimals: int = 0
     cmap: str | mpl.colors.Colormap | None = None
     width: float = WIDTH
+    population: str | None = None
+    publication: Publication | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +165,19 @@ class Heatmap:
     rows: tuple[HeatRow, ...]
     keys: tuple[Key, ...]
     message: str = ""
+    standard: Marks | None = None  # the publication standard's marks
+
+    def data(self) -> pd.DataFrame:
+        """What is drawn, one row per cell, row by row from the top, each left to right
+        (``heatmap_<domain>.csv``); ``domain_value`` is the column's header."""
+        records = [
+            cells.data_record(
+                item.estimate, indicator=row.indicator, label=row.label, domain_value=column
+            )
+            for row in self.rows
+            for column, item in zip(self.columns, row.cells, strict=True)
+        ]
+        return cells.data_frame(records, ["indicator", "label", "domain_value"], self.standard)
 
 
 def _keys(rows: Sequence[HeatRow]) -> tuple[Key, ...]:
@@ -170,8 +192,8 @@ def _keys(rows: Sequence[HeatRow]) -> tuple[Key, ...]:
                 missing_reasons["not estimated"] = None
             elif est.status == "suppressed":
                 has_suppressed = True
-                if est.flag:
-                    suppressed_flags[est.flag] = None
+                for reason in cells.reasons_of(est.flag):  # each reason once
+                    suppressed_flags[reason] = None
             elif est.status == "empty":
                 missing_reasons["no respondents"] = None
             elif est.status == "missing":
@@ -201,10 +223,12 @@ def select_heatmap(table: pd.DataFrame, options: HeatmapOptions) -> Heatmap:
     found = cells.across_domain(table, o, where=f"wave {o.wave}, ", overall_needs_values=True)
     values, by_value, overall, wanted = found.values, found.cells, found.overall, found.wanted
     domain = str(o.domain)
-    title = o.title if o.title is not None else cells.by_domain_title(domain)
+    title = o.title if o.title is not None else cells.by_domain_title(domain, o.population)
+    whole = cells.whole(o.population)
+    rules = cells.standard(o.publication)
     columns: list[tuple[str, Mapping[str, Estimate]]] = []
     if overall:
-        columns.append(("All respondents", overall))
+        columns.append((cells.everyone(o.population), overall))
     columns.extend((cells.domain_value_name(v), by_value[v]) for v in values)
     shown = [c[i] for _, c in columns for i in wanted if i in c]
 
@@ -221,9 +245,11 @@ def select_heatmap(table: pd.DataFrame, options: HeatmapOptions) -> Heatmap:
     subtitle = o.wave_label
     names = tuple(name for name, _ in columns)
     if not values or not wanted:
-        what = cells.domain_name(domain).lower() if domain != "overall" else "all respondents"
+        what = cells.domain_name(domain).lower() if domain != "overall" else f"all {whole}"
         message = f"No estimates by {what} for {o.wave_label}."
-        return Heatmap(title, subtitle, tuple(footer), names, (), bool(overall), (), (), message)
+        return Heatmap(
+            title, subtitle, tuple(footer), names, (), bool(overall), (), (), message, rules
+        )
 
     sources = [source for _, source in columns]
 
@@ -234,9 +260,10 @@ def select_heatmap(table: pd.DataFrame, options: HeatmapOptions) -> Heatmap:
     if not any(e.drawn for e in shown):
         subtitle += cells.NONE_SHOWN
     if any(parent_of(ind) is not None for ind in wanted):
-        footer.append(cells.CONDITIONAL_NOTE.format(mark=f"Rows marked {ARROW}"))
-    marks = cells.flag_marks(shown)
+        footer.append(cells.CONDITIONAL_NOTE.format(mark=f"Rows marked {ARROW}", whole=whole))
+    marks = cells.flag_marks(shown, rules)
     footer.extend(cells.flag_notes(marks))
+    footer.extend(cells.standard_notes(shown, rules))
 
     rows = []
     for ind, depth in cells.order(wanted, parent_of, sort_key):
@@ -245,14 +272,17 @@ def select_heatmap(table: pd.DataFrame, options: HeatmapOptions) -> Heatmap:
             est = source.get(ind)
             text = ""
             if est is not None and est.drawn:
-                text = cells.pct(est.estimate, o.decimals) + marks.get(est.flag, "")
+                text = cells.value_text(est, o.decimals, marks, rules)
+            elif est is not None and cells.hidden_by_standard(est, rules):
+                text = rules.hidden_mark
             row_cells.append(HeatCell(est, text))
         label = cells.row_label(ind, parent_of(ind), o.labels)
         rows.append(HeatRow(ind, depth, label, tuple(row_cells)))
     counts_text = tuple(cells.n_label(*cells.published_n(source)) for source in sources)
     return Heatmap(
-        title, subtitle, tuple(footer), names, counts_text, bool(overall), tuple(rows), _keys(rows)
-    )
+        title, subtitle, tuple(footer), names, counts_text, bool(overall), tuple(rows), _keys(rows),
+        standard=rules,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -307,7 +337,7 @@ def _lay_out(chart: Heatmap, width: float) -> _Layout:
     x0s = [j * cell_w + (split if chart.with_overall and j > 0 else 0.0) for j in range(k)]
     value_pt = VALUE_PT
     inner = cell_w - _CELL_GAP - 0.06
-    cell_texts = [c.text for r in chart.rows for c in r.cells if c.text]
+    cell_texts = [c.text for r in chart.rows for c in r.cells if c.text and c.estimate.drawn]
     widest = max((text_width(t, VALUE_PT) for t in cell_texts), default=0.0)
     if widest > inner:
         value_pt = max(6.0, VALUE_PT * inner / widest)
@@ -421,7 +451,7 @@ def _draw_cells(ax: Axes, chart: Heatmap, layout: _Layout, cmap, row_centers) ->
             ax.text(
                 x + w / 2,
                 yc,
-                _SUPPRESSED_MARK if suppressed else _NOT_AVAILABLE_MARK,
+                item.text or (_SUPPRESSED_MARK if suppressed else _NOT_AVAILABLE_MARK),
                 ha="center",
                 va="center",
                 fontsize=value_pt + (1.5 if suppressed else -0.5),
@@ -543,7 +573,10 @@ def build_heatmap(table: pd.DataFrame, options: HeatmapOptions) -> Figure:
     PrevalenceError
         As :func:`select_heatmap`.
     """
-    chart = select_heatmap(table, options)
+    return _figure(select_heatmap(table, options), options)
+
+
+def _figure(chart: Heatmap, options: HeatmapOptions) -> Figure:
     cmap = _colormap(options.cmap)
     return render(
         chart,
@@ -555,5 +588,7 @@ def build_heatmap(table: pd.DataFrame, options: HeatmapOptions) -> Figure:
 def plot_heatmap(
     table: pd.DataFrame, options: HeatmapOptions, *, out_stem: str | Path
 ) -> list[Path]:
-    """Write the chart of :func:`build_heatmap`: ``<out_stem>.png`` (300 dpi), ``.svg``, ``.pdf``."""
-    return save(build_heatmap(table, options), out_stem)
+    """Write the chart of :func:`build_heatmap`: ``<out_stem>.png`` (300 dpi), ``.svg``, ``.pdf``
+    and its data, ``.csv`` (:meth:`Heatmap.data`)."""
+    chart = select_heatmap(table, options)
+    return save(_figure(chart, options), out_stem, data=chart.data())

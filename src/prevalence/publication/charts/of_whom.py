@@ -24,6 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from prevalence.disclosure import Marks, Publication
 from prevalence.publication.charts import cells
 from prevalence.publication.charts.cells import Bar, Estimate
 from prevalence.publication.charts.draw import (
@@ -90,6 +91,14 @@ class OfWhomOptions:
         Decimals of the percentages printed at the bars.
     width
         Figure width in inches; the height follows the number of children.
+    population
+        As in :class:`~prevalence.publication.charts.by_indicator.ByIndicatorOptions`:
+        the upper panel is headed ``All <population>``.
+    publication
+        The publication standard the table was disclosed under
+        (:func:`prevalence.disclosure.parse_publication`): its marks are drawn (DHS: a
+        figure to use with caution in parentheses, a hidden one ``*``; Statistics Canada:
+        the grade, ``F`` hidden) and its notes put under the chart.
     """
 
     wave: object
@@ -102,6 +111,8 @@ class OfWhomOptions:
     title: str | None = None
     decimals: int = 1
     width: float = WIDTH
+    population: str | None = None
+    publication: Publication | None = None
 
 
 @dataclass(frozen=True)
@@ -122,12 +133,26 @@ class OfWhom:
     head: Bar | None
     children: tuple[Bar, ...]
     message: str = ""
+    everyone: str = "All respondents"  # the heading of the upper panel
+    standard: Marks | None = None  # the publication standard's marks
+
+    def data(self) -> pd.DataFrame:
+        """What is drawn, the parent then its children (``of_whom_<parent>.csv``)."""
+        bars = ([self.head] if self.head is not None else []) + list(self.children)
+        return cells.bars_data(bars, self.standard)
 
 
-def _bar(est: Estimate, depth: int, label: str, marks: Mapping[str, str], decimals: int) -> Bar:
+def _bar(
+    est: Estimate,
+    depth: int,
+    label: str,
+    marks: Mapping[str, str],
+    decimals: int,
+    rules: Marks | None,
+) -> Bar:
     if not est.drawn:
-        return Bar(est, depth, label, note=cells.note_text(est) or "")
-    value = cells.pct(est.estimate, decimals) + marks.get(est.flag, "")
+        return Bar(est, depth, label, note=cells.note_text(est, rules=rules) or "")
+    value = cells.value_text(est, decimals, marks, rules)
     return Bar(est, depth, label, value, cells.est_n_label(est))
 
 
@@ -143,7 +168,9 @@ def select_of_whom(table: pd.DataFrame, options: OfWhomOptions) -> OfWhom:
     cells.check_table(table)
     o = options
     parent, domain, domain_value = str(o.parent), str(o.domain), str(o.domain_value)
-    cell_name = cells.cell_name(domain, domain_value)
+    cell_name = cells.cell_name(domain, domain_value, o.population)
+    everyone = cells.everyone(o.population) if domain == "overall" else cell_name
+    whole = cells.whole(o.population)
     parent_label = cells.label(parent, o.labels)
     group = cells.lower_first(parent_label)
     title = o.title or f"{parent_label}: prevalence and breakdown"
@@ -169,23 +196,29 @@ def select_of_whom(table: pd.DataFrame, options: OfWhomOptions) -> OfWhom:
         footer.append(o.source_note)
     if children:
         footer.append(
-            f"Percentages in the shaded panel are of the respondents who experienced {group}, "
-            "not of all respondents."
+            f"Percentages in the shaded panel are of the {whole} who experienced {group}, "
+            f"not of all {whole}."
         )
-    marks = cells.flag_marks(estimates)
+    rules = cells.standard(o.publication)
+    marks = cells.flag_marks(estimates, rules)
     footer.extend(cells.flag_notes(marks))
+    footer.extend(cells.standard_notes(estimates, rules))
     if not estimates:
         message = f"No estimates of {group} for {o.wave_label}, {cell_name}."
         return OfWhom(
-            title, subtitle, tuple(footer), parent, parent_label, group, None, (), message
-        )
+            title, subtitle, tuple(footer), parent, parent_label, group, None, (), message,
+            everyone, rules,
+        )  # fmt: skip
     if not any(e.drawn for e in estimates):
         subtitle += cells.NONE_SHOWN
-    head_bar = _bar(head, 0, parent_label, marks, o.decimals) if head is not None else None
+    head_bar = _bar(head, 0, parent_label, marks, o.decimals, rules) if head is not None else None
     bars = tuple(
-        _bar(c, 1, cells.label(c.indicator, o.labels), marks, o.decimals) for c in children
+        _bar(c, 1, cells.label(c.indicator, o.labels), marks, o.decimals, rules) for c in children
     )
-    return OfWhom(title, subtitle, tuple(footer), parent, parent_label, group, head_bar, bars)
+    return OfWhom(
+        title, subtitle, tuple(footer), parent, parent_label, group, head_bar, bars, "",
+        everyone, rules,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -228,7 +261,7 @@ def _lay_out(chart: OfWhom, width: float) -> _Layout:
 
     head_drawn = chart.head is not None and chart.head.estimate.drawn
     funnel = _FUNNEL if head_drawn else 0.2
-    heading_h = text_height("All respondents", LABEL_PT)
+    heading_h = text_height(chart.everyone, LABEL_PT)
     head_h = head_row.height + 0.08
     panel_x0 = PAD - 0.08
     panel_x1 = width - PAD + 0.08
@@ -306,7 +339,7 @@ def _draw_head(fig: Figure, chart: OfWhom, layout: _Layout, width: float) -> Non
     fig.text(
         left,
         layout.head_top + 0.06 + layout.heading_h,
-        "All respondents",
+        chart.everyone,
         transform=fig.dpi_scale_trans,
         ha="left",
         va="top",
@@ -396,7 +429,10 @@ def build_of_whom(table: pd.DataFrame, options: OfWhomOptions) -> Figure:
     PrevalenceError
         As :func:`select_of_whom`.
     """
-    chart = select_of_whom(table, options)
+    return _figure(select_of_whom(table, options), options)
+
+
+def _figure(chart: OfWhom, options: OfWhomOptions) -> Figure:
     width = options.width
 
     def draw() -> Figure:
@@ -412,5 +448,7 @@ def build_of_whom(table: pd.DataFrame, options: OfWhomOptions) -> Figure:
 def plot_of_whom(
     table: pd.DataFrame, options: OfWhomOptions, *, out_stem: str | Path
 ) -> list[Path]:
-    """Write the chart of :func:`build_of_whom`: ``<out_stem>.png`` (300 dpi), ``.svg``, ``.pdf``."""
-    return save(build_of_whom(table, options), out_stem)
+    """Write the chart of :func:`build_of_whom`: ``<out_stem>.png`` (300 dpi), ``.svg``, ``.pdf``
+    and its data, ``.csv`` (:meth:`OfWhom.data`)."""
+    chart = select_of_whom(table, options)
+    return save(_figure(chart, options), out_stem, data=chart.data())

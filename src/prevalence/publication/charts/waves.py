@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MultipleLocator, PercentFormatter
 
+from prevalence.disclosure import Marks, Publication
 from prevalence.errors import PrevalenceError
 from prevalence.publication.charts import cells
 from prevalence.publication.charts.cells import Estimate
@@ -103,6 +104,8 @@ class AcrossWavesOptions:
         Decimals of the percentages printed at the points.
     width
         Figure width in inches.
+    publication
+        As in :class:`~prevalence.publication.charts.by_indicator.ByIndicatorOptions`.
     """
 
     labels: Mapping[str, str]
@@ -117,6 +120,7 @@ class AcrossWavesOptions:
     ylabel: str | None = None
     decimals: int = 1
     width: float = WIDTH
+    publication: Publication | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,7 @@ class Point:
     value: str = ""  # "60.0%" and the flag's mark
     count: str = ""  # "n = 150" or "n withheld"
     mark: str = ""  # the flag's footnote mark
+    cell: Estimate | None = None  # the table's row, drawn or not (None: no row)
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,20 @@ class AcrossWaves:
     legend: tuple[str, ...]
     waves: tuple[Wave, ...]
     message: str = ""
+    indicators: tuple[str, ...] = ()
+    standard: Marks | None = (
+        None  # the publication standard's marks  # one point each in every wave
+    )
+
+    def data(self) -> pd.DataFrame:
+        """What is drawn, one row per wave and indicator, wave by wave in drawing order
+        (``waves/<indicator>.csv``)."""
+        records = [
+            cells.data_record(point.cell, wave=column.wave, indicator=indicator)
+            for column in self.waves
+            for indicator, point in zip(self.indicators, column.points, strict=True)
+        ]
+        return cells.data_frame(records, ["wave", "indicator"], self.standard)
 
 
 def _wanted(options: AcrossWavesOptions) -> list[str]:
@@ -205,7 +224,7 @@ def _footer(o: AcrossWavesOptions, waves, estimates, conditional, marks) -> list
     if o.source_note:
         footer.append(o.source_note)
     if conditional and any(e.drawn for e in estimates if e.indicator in conditional):
-        footer.append(cells.CONDITIONAL_NOTE.format(mark="Open markers"))
+        footer.append(cells.CONDITIONAL_NOTE.format(mark="Open markers", whole="respondents"))
     footer.extend(cells.flag_notes(marks))
     return footer
 
@@ -271,14 +290,20 @@ def select_across_waves(table: pd.DataFrame, options: AcrossWavesOptions) -> Acr
         )
     subtitle = cells.cell_name(domain, domain_value)
     estimates = [by_wave[w][i] for w, _ in waves for i in indicators if i in by_wave[w]]
-    marks = cells.flag_marks(estimates)
-    footer = tuple(_footer(o, waves, estimates, conditional, marks))
+    rules = cells.standard(o.publication)
+    marks = cells.flag_marks(estimates, rules)
+    footer = (
+        *_footer(o, waves, estimates, conditional, marks),
+        *cells.standard_notes(estimates, rules),
+    )
     open_markers = tuple(ind in conditional for ind in indicators)
     if not waves or not estimates:
         what = cells.lower_first(names[indicators[0]]) if single else "these indicators"
         shown = ", ".join(label for _, label in waves) or "no wave"
         message = f"No estimates of {what} in {shown}."
-        return AcrossWaves(title, subtitle, footer, ylabel, single, open_markers, (), (), message)
+        return AcrossWaves(
+            title, subtitle, footer, ylabel, single, open_markers, (), (), message, (), rules
+        )
     if not any(e.drawn for e in estimates):
         subtitle += cells.NONE_SHOWN
 
@@ -293,11 +318,11 @@ def select_across_waves(table: pd.DataFrame, options: AcrossWavesOptions) -> Acr
         for ind in indicators:
             est = by_wave[w].get(ind)
             if est is None or not est.drawn:
-                points.append(Point(None))
+                points.append(Point(None, cell=est))
                 continue
-            mark = marks.get(est.flag, "")
-            value = cells.pct(est.estimate, o.decimals) + mark
-            points.append(Point(est, value, cells.est_n_label(est), mark))
+            mark = marks.get(cells.shown_flag(est, rules), "")
+            value = cells.value_text(est, o.decimals, marks, rules)
+            points.append(Point(est, value, cells.est_n_label(est), mark, est))
         count = cells.n_label(*cells.published_n(by_wave[w])) if by_wave[w] else ""
         missing = [gaps[(ind, w)] for ind in indicators]
         gap = None
@@ -309,8 +334,9 @@ def select_across_waves(table: pd.DataFrame, options: AcrossWavesOptions) -> Acr
         columns.append(Wave(w, label, count, tuple(points), gap))
     legend = () if single else _legend(indicators, names, waves, gaps)
     return AcrossWaves(
-        title, subtitle, footer, ylabel, single, open_markers, legend, tuple(columns)
-    )
+        title, subtitle, footer, ylabel, single, open_markers, legend, tuple(columns), "",
+        tuple(indicators), rules,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -485,7 +511,10 @@ def build_across_waves(table: pd.DataFrame, options: AcrossWavesOptions) -> Figu
     PrevalenceError
         As :func:`select_across_waves`.
     """
-    chart = select_across_waves(table, options)
+    return _figure(select_across_waves(table, options), options)
+
+
+def _figure(chart: AcrossWaves, options: AcrossWavesOptions) -> Figure:
     return render(
         chart, options.width, lambda: _draw(chart, _lay_out(chart, options.width), options.width)
     )
@@ -494,5 +523,7 @@ def build_across_waves(table: pd.DataFrame, options: AcrossWavesOptions) -> Figu
 def plot_across_waves(
     table: pd.DataFrame, options: AcrossWavesOptions, *, out_stem: str | Path
 ) -> list[Path]:
-    """Write the chart of :func:`build_across_waves`: ``<out_stem>.png`` (300 dpi), ``.svg``, ``.pdf``."""
-    return save(build_across_waves(table, options), out_stem)
+    """Write the chart of :func:`build_across_waves`: ``<out_stem>.png`` (300 dpi), ``.svg``,
+    ``.pdf`` and its data, ``.csv`` (:meth:`AcrossWaves.data`)."""
+    chart = select_across_waves(table, options)
+    return save(_figure(chart, options), out_stem, data=chart.data())
