@@ -18,11 +18,13 @@ include: "workflow/rules/charts.smk"
 include: "workflow/rules/reproduce.smk"
 include: "workflow/rules/coverage.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/study.smk"
 
 
 rule all:
     input:
         final_outputs(),
         manifest=f"{RESULTS}/manifest.json",
+        study=STUDY_REPORTS,
         check=[f"{RESULTS}/logs/reproduction_check.txt"] if CONFIG.targets else [],
     default_target: True
