@@ -25,6 +25,5 @@ rule all:
     input:
         final_outputs(),
         manifest=f"{RESULTS}/manifest.json",
-        study=STUDY_REPORTS,
         check=[f"{RESULTS}/logs/reproduction_check.txt"] if CONFIG.targets else [],
     default_target: True

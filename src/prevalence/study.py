@@ -83,6 +83,7 @@ def methods_html(text: str, settings: Mapping[str, Any], *, source: str = "workf
     """
     import jinja2
     from docutils.core import publish_parts
+    from docutils.writers.html5_polyglot import Writer
 
     match = METHODS_HEADING.search(text)
     if match is None:
@@ -98,7 +99,7 @@ def methods_html(text: str, settings: Mapping[str, Any], *, source: str = "workf
     rst = jinja2.Environment().from_string(text[match.end() :]).render(snakemake=Snakemake)
     parts = publish_parts(
         rst,
-        writer_name="html5",
+        writer=Writer(),
         settings_overrides={"report_level": 5, "halt_level": 5, "initial_header_level": 3},
     )
     return parts["body"]
@@ -152,13 +153,25 @@ def _population(folder: str, populations: Sequence[tuple[str, str]]) -> tuple[st
 
 
 def _percent(value: Any) -> str:
+    """A proportion as a whole percent without its sign, or "" when there is none."""
     import math
 
     try:
         number = float(value)
     except (TypeError, ValueError):
         return ""
-    return "" if math.isnan(number) else f"{100 * number:.0f}%"
+    return "" if math.isnan(number) else f"{100 * number:.0f}"
+
+
+def _value_text(name: str, estimate: Any, low: Any, high: Any, n: Any) -> str:
+    """``"name: 60% (CI 50–70%), n = 88"``, or ``"name: not shown"`` for a suppressed cell."""
+    shown = _percent(estimate)
+    if not shown:
+        return f"{name}: not shown"
+    low, high = _percent(low), _percent(high)
+    interval = f" (CI {low}–{high}%)" if low and high else ""
+    count = f", n = {int(n)}" if n == n and n not in (None, "") else ""
+    return f"{name}: {shown}%{interval}{count}"
 
 
 def _alt_from_data(data: pd.DataFrame) -> str:
@@ -176,14 +189,11 @@ def _alt_from_data(data: pd.DataFrame) -> str:
         name = str(row.get(label, ""))
         if "domain_value" in data and label != "domain_value" and row.get("domain_value"):
             name = f"{name}, {row['domain_value']}"
-        estimate = _percent(row.get("estimate"))
-        if not estimate:
-            parts.append(f"{name}: not shown")
-            continue
-        low, high = _percent(row.get("ci_low")), _percent(row.get("ci_high"))
-        interval = f" ({low}–{high})" if low and high else ""
-        n = row.get("n")
-        parts.append(f"{name}: {estimate}{interval}" + (f", n = {n}" if n == n and n else ""))
+        parts.append(
+            _value_text(
+                name, row.get("estimate"), row.get("ci_low"), row.get("ci_high"), row.get("n")
+            )
+        )
     return "; ".join(parts)
 
 
@@ -207,14 +217,10 @@ def _alt_from_table(
         name = labels.get(row["indicator"], row["indicator"])
         if row["domain"] != "overall":
             name = f"{name}, {row['domain_value']}"
-        estimate = _percent(row["estimate"])
-        if row.get("suppressed") in (True, "True", "true") or not estimate:
+        if row.get("suppressed") in (True, "True", "true"):
             texts.append(f"{name}: not shown (too few respondents)")
             continue
-        texts.append(
-            f"{name}: {estimate} ({_percent(row['ci_low'])}–{_percent(row['ci_high'])}), "
-            f"n = {int(row['n'])}"
-        )
+        texts.append(_value_text(name, row["estimate"], row["ci_low"], row["ci_high"], row["n"]))
     return "; ".join(texts)
 
 
@@ -256,7 +262,15 @@ def charts_of(
     domain_labels = {d: spec.label for d, spec in book.domains.items()}
     figures_dir = Path(figures_dir)
     groups: dict[tuple[str, str], list[Chart]] = {}
-    for image in sorted(map(Path, images), key=lambda p: (len(p.parts), str(p))):
+    order = ["by_indicator"] + [f"{kind}_{d}" for kind in ("by", "heatmap") for d in book.domains]
+
+    def rank(path: Path) -> tuple[int, float, str]:
+        """By indicator first, then the "of whom" breakdowns, then by domain, heat maps."""
+        stem = path.stem
+        place = 0.5 if stem.startswith("of_whom_") else order.index(stem) if stem in order else 99
+        return (len(path.parts), place, str(path))
+
+    for image in sorted(map(Path, images), key=rank):
         folder = image.parent.relative_to(figures_dir)
         population = OVERALL if str(folder) == "." else _population(folder.name, populations)
         if population is None:

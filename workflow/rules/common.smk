@@ -132,6 +132,7 @@ def final_outputs():
     for wave in WAVES:
         files += wave_charts(wave) + of_whom_charts(wave)
         files.append(f"{RESULTS}/ingest/{wave}.json")
+        files += [f"{RESULTS}/study/{wave}.{ext}" for ext in ("html", "pdf")]  # rule study
     if CONFIG.targets is not None:
         files.append(f"{RESULTS}/reproduction.csv")
     if CONFIG.comparisons is not None:

@@ -1,5 +1,5 @@
 # The study report of each wave, HTML and PDF, for people who read rather than browse.
-STUDY_REPORTS = [f"{RESULTS}/study/{wave}.{ext}" for wave in WAVES for ext in ("html", "pdf")]
+# (final_outputs() lists them, so that the manifest holds them.)
 
 
 def wave_chart_files(wildcards):
