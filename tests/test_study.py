@@ -47,6 +47,7 @@ def settings(standard: str = "nchs") -> dict:
         "privacy": {"k": 3, "policy": "report"},
         "comparisons": None,
         "targets": True,
+        "coverage": True,
         "_waves": {"w": {"label": "Wave 2025", "design": "none", "source": "IPU", "synthetic": 1}},
     }
 
@@ -55,7 +56,7 @@ def test_the_methods_are_the_report_text_rendered_with_the_run_settings():
     html = study.methods_html(WORKFLOW_TEXT, settings())
     assert "Wave 2025" in html and "no sampling design declared" in html
     assert "Publication standard: nchs." in html and "Korn–Graubard" in html
-    assert "wilson" in html and "Published figures." in html
+    assert "wilson" in html and "Published figures." in html and "tables/coverage.csv" in html
     assert "Results are grouped by wave in the menu" not in html  # the report's intro stays out
     dhs = study.methods_html(WORKFLOW_TEXT, settings("dhs"))
     assert "Publication standard: dhs." in dhs and "fewer than 25 unweighted cases" in dhs
@@ -104,6 +105,7 @@ def test_charts_are_linked_relative_to_the_page_with_alt_text_from_their_data(tm
             "ci_low": [0.5, None],
             "ci_high": [0.7, None],
             "n": [88, 20],
+            "reason": ["", "sample size n < 30"],
         }
     ).to_csv(figures / "role-MP" / "by_indicator.csv", index=False)
     table = pd.DataFrame(
@@ -140,7 +142,7 @@ def test_charts_are_linked_relative_to_the_page_with_alt_text_from_their_data(tm
     assert mps[0].src == "../figures/w/role-MP/by_indicator.png"
     assert mps[0].caption.endswith("among women MPs, with 95% intervals")
     assert "Online gender-based violence: 60% (CI 50–70%), n = 88" in mps[0].alt
-    assert "Online hate speech: not shown" in mps[0].alt
+    assert "Online hate speech: not shown (sample size n < 30)" in mps[0].alt
 
 
 def test_each_published_figure_gets_its_verdict():

@@ -156,14 +156,20 @@ IMAGES_LOAD = """(async () => {
 })()"""
 
 
-@pytest.mark.browser
-def test_report_opens_in_a_real_browser(project, tmp_path):
-    from browser import Browser, chromium_path
+def _need_chromium() -> None:
+    from browser import chromium_path
 
     if chromium_path() is None:
         if os.environ.get("CI"):
             pytest.fail("Chromium is missing: .ci/run installs Debian's chromium")
         pytest.skip("Chromium is not installed (apt-get install chromium)")
+
+
+@pytest.mark.browser
+def test_report_opens_in_a_real_browser(project, tmp_path):
+    from browser import Browser
+
+    _need_chromium()
     with Browser() as browser:
         browser.open((project / "results" / "report.html").as_uri())
         images = browser.evaluate(IMAGES_LOAD)
@@ -197,12 +203,9 @@ def _words(text: str) -> str:
 
 @pytest.mark.browser
 def test_the_study_report_opens_in_a_real_browser(project, tmp_path):
-    from browser import Browser, chromium_path
+    from browser import Browser
 
-    if chromium_path() is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    _need_chromium()
     # moved as a whole, the results folder keeps its report's images (they are relative)
     moved = tmp_path / "elsewhere"
     shutil.copytree(project / "results", moved)

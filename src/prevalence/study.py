@@ -163,11 +163,12 @@ def _percent(value: Any) -> str:
     return "" if math.isnan(number) else f"{100 * number:.0f}"
 
 
-def _value_text(name: str, estimate: Any, low: Any, high: Any, n: Any) -> str:
-    """``"name: 60% (CI 50–70%), n = 88"``, or ``"name: not shown"`` for a suppressed cell."""
+def _value_text(name: str, estimate: Any, low: Any, high: Any, n: Any, why: Any = "") -> str:
+    """``"name: 60% (CI 50–70%), n = 88"``, or ``"name: not shown (why)"`` for a cell not
+    drawn."""
     shown = _percent(estimate)
     if not shown:
-        return f"{name}: not shown"
+        return f"{name}: not shown" + (f" ({why})" if isinstance(why, str) and why else "")
     low, high = _percent(low), _percent(high)
     interval = f" (CI {low}–{high}%)" if low and high else ""
     count = f", n = {int(n)}" if n == n and n not in (None, "") else ""
@@ -191,7 +192,7 @@ def _alt_from_data(data: pd.DataFrame) -> str:
             name = f"{name}, {row['domain_value']}"
         parts.append(
             _value_text(
-                name, row.get("estimate"), row.get("ci_low"), row.get("ci_high"), row.get("n")
+                name, *(row.get(k) for k in ("estimate", "ci_low", "ci_high", "n", "reason"))
             )
         )
     return "; ".join(parts)
@@ -217,10 +218,10 @@ def _alt_from_table(
         name = labels.get(row["indicator"], row["indicator"])
         if row["domain"] != "overall":
             name = f"{name}, {row['domain_value']}"
-        if row.get("suppressed") in (True, "True", "true"):
-            texts.append(f"{name}: not shown (too few respondents)")
-            continue
-        texts.append(_value_text(name, row["estimate"], row["ci_low"], row["ci_high"], row["n"]))
+        why = "too few respondents" if row.get("suppressed") in (True, "True", "true") else ""
+        texts.append(
+            _value_text(name, row["estimate"], row["ci_low"], row["ci_high"], row["n"], why)
+        )
     return "; ".join(texts)
 
 

@@ -5,11 +5,10 @@
 def wave_chart_files(wildcards):
     """The wave's charts (PNG) and their data (CSV), all respondents' and each population's."""
     folder = f"{RESULTS}/figures/{wildcards.wave}/"
-    return [
-        f
-        for f in final_outputs()
-        if isinstance(f, str) and f.startswith(folder) and f.endswith((".png", ".csv"))
-    ]
+    files = [f for f in final_outputs() if isinstance(f, str) and f.startswith(folder)]
+    if "population_charts" in globals():  # figures.populations: known once the wave ran
+        files += population_charts(wildcards.wave)
+    return [f for f in files if f.endswith((".png", ".csv"))]
 
 
 rule study:
@@ -39,6 +38,7 @@ rule study:
             "privacy": config["privacy"],
             "comparisons": config.get("comparisons"),
             "targets": bool(CONFIG.targets),
+            "coverage": CONFIG.coverage is not None,
             "_waves": {wc.wave: config["_waves"][wc.wave]},
         },
     threads: 1
