@@ -2,15 +2,6 @@
 # (final_outputs() lists them, so that the manifest holds them.)
 
 
-def wave_chart_files(wildcards):
-    """The wave's charts (PNG) and their data (CSV), all respondents' and each population's."""
-    folder = f"{RESULTS}/figures/{wildcards.wave}/"
-    files = [f for f in final_outputs() if isinstance(f, str) and f.startswith(folder)]
-    if "population_charts" in globals():  # figures.populations: known once the wave ran
-        files += population_charts(wildcards.wave)
-    return [f for f in files if f.endswith((".png", ".csv"))]
-
-
 rule study:
     """A wave's study report: sample, key findings, charts, main table, methods, limitations and
     the published figures against their recomputed values; the PDF printed by headless Chromium."""
