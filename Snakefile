@@ -18,6 +18,7 @@ include: "workflow/rules/charts.smk"
 include: "workflow/rules/reproduce.smk"
 include: "workflow/rules/coverage.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/study.smk"
 
 
 rule all:

@@ -15,18 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--remote-debugging-pipe",
-]
+from prevalence.study import CHROMIUM_FLAGS
+
+FLAGS = [*CHROMIUM_FLAGS, "--remote-debugging-pipe"]
 
 
 def chromium_path() -> str | None:

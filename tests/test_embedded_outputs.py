@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,13 @@ def _check_key_findings(results: Path) -> None:
     mps = found[(found["wave"] == "2025-asia-pacific") & (found["domain_value"] == "MP")]
     sentence = mps.set_index("indicator").loc["online_gbv", "sentence"]
     assert sentence.startswith("60% (95% CI ") and "of the 88 women MPs who answered" in sentence
+    # and the study report of the wave says it, in its HTML and in its PDF
+    html = (results / "study" / "2025-asia-pacific.html").read_text()
+    assert f"<li>{sentence}</li>" in html
+    if shutil.which("pdftotext"):
+        pdf = results / "study" / "2025-asia-pacific.pdf"
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+        assert " ".join(sentence.split()) in " ".join(text.split())
 
 
 #: The published breakdown of women MPs, Asia-Pacific 2025 (IPU 2025): 60% online

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 
 import pandas as pd
 import pytest
@@ -186,14 +187,20 @@ IMAGES_LOAD = """(async () => {
 })()"""
 
 
-@pytest.mark.browser
-def test_report_opens_in_a_real_browser(project, tmp_path):
-    from browser import Browser, chromium_path
+def _need_chromium() -> None:
+    from browser import chromium_path
 
     if chromium_path() is None:
         if os.environ.get("CI"):
             pytest.fail("Chromium is missing: .ci/run installs Debian's chromium")
         pytest.skip("Chromium is not installed (apt-get install chromium)")
+
+
+@pytest.mark.browser
+def test_report_opens_in_a_real_browser(project, tmp_path):
+    from browser import Browser
+
+    _need_chromium()
     with Browser() as browser:
         browser.open((project / "results" / "report.html").as_uri())
         images = browser.evaluate(IMAGES_LOAD)
@@ -215,6 +222,65 @@ def test_report_opens_in_a_real_browser(project, tmp_path):
 
     pixels = imread(shot)
     assert pixels.shape[0] > 500 and pixels.std() > 0.05  # not blank
+
+
+STUDY_IMAGES = """Array.from(document.images).map(
+  i => [i.getAttribute('src'), i.naturalWidth, i.naturalHeight, i.alt])"""
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.browser
+def test_the_study_report_opens_in_a_real_browser(project, tmp_path):
+    from browser import Browser
+
+    _need_chromium()
+    # moved as a whole, the results folder keeps its report's images (they are relative)
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(project / "results", moved)
+    with Browser() as browser:
+        browser.open((moved / "study" / "tiny.html").as_uri())
+        images = browser.evaluate(STUDY_IMAGES)
+        text = browser.evaluate("document.body.innerText")
+        errors = browser.console_errors()
+    charts = sorted(
+        f"../figures/tiny/{p.relative_to(moved / 'figures' / 'tiny').as_posix()}"
+        for p in (moved / "figures" / "tiny").rglob("*.png")
+    )
+    assert sorted(src for src, *_ in images) == charts and len(charts) >= 4
+    assert all(width > 0 and height > 0 for _, width, height, _ in images), images
+    assert all(len(alt) > 40 for *_, alt in images), images  # caption and values
+    assert errors == []
+    findings = pd.read_csv(project / "results" / "tables" / "key_findings.csv")
+    for sentence in findings["sentence"]:
+        assert _words(sentence) in _words(text), sentence
+    for heading in ("The sample", "Item non-response", "Main table", "Methods", "Limitations"):
+        assert heading in text, heading
+    assert "Publication standard: nchs." in text and "convenience sample" in text
+    assert "Appendix: published figures" in text and "reproduced" in text
+
+
+@pytest.mark.browser
+def test_the_study_pdf_has_pages_and_the_key_findings(project, tmp_path):
+    import subprocess
+
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("poppler-utils is not installed (apt-get install poppler-utils)")
+    pdf = project / "results" / "study" / "tiny.pdf"
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    pages = int(re.search(r"^Pages:\s+(\d+)", info.stdout, re.MULTILINE).group(1))
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    rendered = sorted(tmp_path.glob("page-*.png"))
+    assert pages >= 2 and len(rendered) == pages
+    assert all(p.stat().st_size > 1000 for p in rendered)
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    findings = pd.read_csv(project / "results" / "tables" / "key_findings.csv")
+    for sentence in findings["sentence"]:
+        assert _words(sentence) in _words(text), sentence
 
 
 def test_a_second_run_elsewhere_gives_byte_identical_results(project, tmp_path):

@@ -541,6 +541,76 @@ def check_reproduction_step(reproduction: str | Path, *, out: str | Path) -> Non
     console.info("all %d published figures reproduce", len(result))
 
 
+def study_step(
+    table: str | Path,
+    findings: str | Path,
+    ingest_log: str | Path,
+    codebook: str | Path,
+    methods: str | Path,
+    *,
+    wave: str,
+    wave_label: str,
+    charts: Sequence[str | Path] = (),
+    reproduction: str | Path | None = None,
+    domains: Sequence[str],
+    populations: Sequence[Sequence[str]] = (),
+    style: Mapping[str, Any],
+    publication: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any],
+    out_html: str | Path,
+    out_pdf: str | Path | None = None,
+    source: str = "config.yaml",
+) -> None:
+    """The study report of a wave: ``out_html`` and, printed by headless Chromium, ``out_pdf``
+    (see :mod:`prevalence.study`).
+
+    ``table`` is the published prevalence table, ``findings`` the key findings, ``ingest_log``
+    the wave's published ingest log, ``methods`` the Snakemake report's text
+    (``workflow/report/workflow.rst``, rendered with ``settings``), ``charts`` the wave's PNG
+    charts (those of a population in their ``<domain>-<value>`` folder) and ``reproduction``
+    the published figures against their estimates.
+    """
+    import pandas as pd
+
+    from prevalence.codebook import load_codebook
+    from prevalence.disclosure import parse_publication
+    from prevalence.io import write_text
+    from prevalence.study import charts_of, methods_html, print_pdf, render_study
+    from prevalence.tables import parse_table_style
+
+    book = load_codebook(codebook)
+    frame = read_table(table)
+    out_html = Path(out_html)
+    images = [Path(c) for c in charts if str(c).endswith(".png")]
+    # the wave's own folder: the shallowest (a population's charts are in subfolders)
+    figures_dir = min((p.parent for p in images), key=lambda d: len(d.parts), default=Path("."))
+    html = render_study(
+        wave=wave,
+        wave_label=wave_label,
+        book=book,
+        table=frame,
+        findings=pd.read_csv(findings, keep_default_na=False),
+        log=json.loads(Path(ingest_log).read_text(encoding="utf-8")),
+        methods=methods_html(Path(methods).read_text(encoding="utf-8"), settings, source=methods),
+        charts=charts_of(
+            images,
+            page_dir=out_html.parent,
+            figures_dir=figures_dir,
+            table=frame[frame["wave"] == wave],
+            book=book,
+            populations=[tuple(p) for p in populations],
+        ),
+        reproduction=None if reproduction is None else pd.read_csv(reproduction),
+        domains=domains,
+        style=parse_table_style(style, source),
+        publication=parse_publication(publication, source),
+    )
+    write_text(out_html, html)
+    if out_pdf is not None:
+        print_pdf(out_html, out_pdf)
+    console.info("%d charts, %s", len(images), "HTML and PDF" if out_pdf else "HTML")
+
+
 def manifest_step(
     *,
     inputs: Sequence[str | Path],

@@ -981,6 +981,17 @@ def render_html(blocks: Iterable[BlockLike], *, title: str | None = DOCUMENT_TIT
         "<main>",
         f"<h1>{_h(heading)}</h1>",
     ]
+    if items:
+        out.append(html_sections(items).rstrip("\n"))
+    out += ["</main>", "</body>", "</html>"]
+    return "\n".join(out) + "\n"
+
+
+def html_sections(blocks: Iterable[BlockLike]) -> str:
+    """The tables of :func:`render_html` without the page around them: one ``<section>`` per
+    block, each table with its caption, headers and notes (for a page of one's own)."""
+    items = _blocks(blocks)
+    out: list[str] = []
     for block, key in zip(items, [f"tbl-{k}" for k in _unique_keys(items)], strict=True):
         header, rows = _grid(block.table)
         described = f' aria-describedby="{key}-notes"' if block.notes else ""
@@ -1004,7 +1015,6 @@ def render_html(blocks: Iterable[BlockLike], *, title: str | None = DOCUMENT_TIT
             out += [f"<li>{_h(note)}</li>" for note in block.notes]
             out.append("</ul>")
         out.append("</section>")
-    out += ["</main>", "</body>", "</html>"]
     return "\n".join(out) + "\n"
 
 

@@ -184,6 +184,7 @@ def final_outputs():
     for wave in WAVES:
         files += wave_charts(wave) + of_whom_charts(wave)
         files.append(f"{RESULTS}/ingest/{wave}.json")
+        files += [f"{RESULTS}/study/{wave}.{ext}" for ext in ("html", "pdf")]  # rule study
     if CONFIG.targets is not None:
         files.append(f"{RESULTS}/reproduction.csv")
     if CONFIG.comparisons is not None:
@@ -206,3 +207,12 @@ def publish_out(wildcards, output):
     keys = ("contrasts", "association", "reproduction", "findings", "findings_md")
     out.update({k: named[k] for k in keys if k in named})
     return out
+
+
+def wave_chart_files(wildcards):
+    """The wave's charts (PNG) and their data (CSV), all respondents' and each population's."""
+    folder = f"{RESULTS}/figures/{wildcards.wave}/"
+    files = [f for f in final_outputs() if isinstance(f, str) and f.startswith(folder)]
+    if "population_charts" in globals():  # figures.populations: known once the wave ran
+        files += population_charts(wildcards.wave)
+    return [f for f in files if f.endswith((".png", ".csv"))]
