@@ -704,8 +704,8 @@ def run_step(
     (the kernel's high-water mark of the process), the figures to size cluster jobs with.
     """
     log_file = snakemake.log[0] if len(snakemake.log) else None
-    wave = getattr(snakemake.wildcards, "wave", None)
-    _log_to(log_file, prefix=f"{snakemake.rule} {wave}" if wave else snakemake.rule)
+    wildcards = " ".join(str(value) for value in snakemake.wildcards)  # wave, population
+    _log_to(log_file, prefix=f"{snakemake.rule} {wildcards}" if wildcards else snakemake.rule)
     # What is alive now (modules, mostly) lives as long as the job: keep it out of every
     # garbage collection (statsmodels' multipletests collects at each call).
     gc.freeze()
