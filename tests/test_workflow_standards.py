@@ -14,7 +14,7 @@ import yaml
 from test_tables import docx_blocks, xlsx_blocks
 from workflow_project import ROOT, make_project, snakemake
 
-from prevalence.estimate import COLUMNS
+from prevalence.contract import COLUMNS
 
 pytestmark = pytest.mark.e2e
 
