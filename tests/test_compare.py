@@ -29,12 +29,10 @@ from prevalence.compare import (
     CONTRAST_COLUMNS,
     OTHERS,
     adjust_pvalues,
-    association_step,
     association_tests,
     compare_between,
     compare_within,
     contrasts,
-    contrasts_step,
     forest_step,
     newcombe_interval,
     parse_comparisons,
@@ -43,11 +41,11 @@ from prevalence.compare import (
     suppress_contrasts,
     valid_rows_df,
 )
-from prevalence.design import SurveyDesign
+from prevalence.design import SurveyDesign, design_columns
 from prevalence.errors import ConfigError
 from prevalence.estimate import estimate_wave
 from prevalence.figures import build_forest, plot_forest
-from prevalence.ingest import design_columns
+from prevalence.steps import association_step, contrasts_step
 from prevalence.variance import domain_proportions, ratio_covariance
 
 ORACLE_INDICATORS = ("sch_wide", "comp_imp", "both", "awards")

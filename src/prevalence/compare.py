@@ -157,10 +157,10 @@ from scipy import special  # scipy.stats's normal, t, F and chi-square call thes
 
 from prevalence.codebook import Codebook, load_codebook
 from prevalence.contract import ALL, KEY_COLUMNS, OVERALL, join_flags, read_cells, truthy
+from prevalence.design import wave_design
 from prevalence.errors import ConfigError
 from prevalence.estimate import classical_proportions, partition
 from prevalence.intervals import wilson_bounds
-from prevalence.io import write_csv
 from prevalence.schema import validate_document
 
 __all__ = [
@@ -173,12 +173,10 @@ __all__ = [
     "Comparisons",
     "WithinSpec",
     "adjust_pvalues",
-    "association_step",
     "association_tests",
     "compare_between",
     "compare_within",
     "contrasts",
-    "contrasts_step",
     "forest_step",
     "newcombe_interval",
     "parse_comparisons",
@@ -701,7 +699,6 @@ def compare_within(
     covariance of the two sides from :func:`prevalence.variance.ratio_covariance`.
     """
     spec = _as_spec(spec)
-    from prevalence.ingest import wave_design
 
     entries = [e for e in spec.within if e.waves is None or wave in e.waves]
     if not entries:
@@ -1320,7 +1317,6 @@ def association_tests(
     """
     if on_suppressed not in ("flag", "suppress"):
         raise ValueError("on_suppressed must be 'flag' or 'suppress'")
-    from prevalence.ingest import wave_design
 
     survey = wave_design(frame, design_spec, source=f"wave {wave}")
     ids = list(codebook.indicators)
@@ -1378,20 +1374,6 @@ def _association_families(tests: pd.DataFrame, family: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 # workflow steps
 # --------------------------------------------------------------------------------------
-def _read_table(path: str | Path) -> pd.DataFrame:
-    table = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    table["flag"] = table["flag"].fillna("")
-    return table
-
-
-def _load_wave(info: Mapping[str, Any]) -> tuple[pd.DataFrame, Codebook, dict[str, Any]]:
-    return (
-        pd.read_parquet(info["data"]),
-        load_codebook(info["codebook"]),
-        dict(info.get("design") or {}),
-    )
-
-
 def domain_values(frame: pd.DataFrame, codebook: Codebook) -> dict[str, list[str]]:
     """The values of every domain of a harmonized wave (its categories, empty ones too)."""
     return {
@@ -1510,111 +1492,6 @@ def combine_comparisons(
     )
     tests = adjust_pvalues(_association_families(tests, spec.family), method=spec.adjust)
     return result, tests[ASSOCIATION_COLUMNS]
-
-
-def _from_files(
-    prevalence_table: str | Path,
-    waves: Mapping[str, Mapping[str, Any]],
-    comparisons: Mapping[str, Any] | None,
-    *,
-    level: float,
-    on_suppressed: str,
-    source: str,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`combine_comparisons` of every wave's :func:`wave_comparisons`, from files."""
-    spec = parse_comparisons(comparisons, source=source, waves=list(waves))
-    published = _read_table(prevalence_table)
-    within, association, values = {}, {}, {}
-    for wave, info in waves.items():
-        frame, book, design = _load_wave(info)
-        within[wave], association[wave] = wave_comparisons(
-            frame,
-            book,
-            design,
-            spec,
-            wave=wave,
-            level=level,
-            published=published,
-            on_suppressed=on_suppressed,
-        )
-        values[wave] = domain_values(frame, book)
-    return combine_comparisons(
-        within, association, values, published, spec, level=level, source=source
-    )
-
-
-def contrasts_step(
-    prevalence_table: str | Path,
-    waves: Mapping[str, Mapping[str, Any]],
-    *,
-    comparisons: Mapping[str, Any] | None,
-    level: float = 0.95,
-    out: str | Path,
-    source: str = "config.yaml",
-) -> pd.DataFrame:
-    """Write the table of differences (``contrasts.csv``) from the waves' files.
-
-    Parameters
-    ----------
-    prevalence_table
-        The published prevalence table of all waves (suppression, and the
-        estimates compared between waves).
-    waves
-        ``{wave_id: {"data": responses.parquet, "codebook": codebook.yaml,
-        "design": {...}}}`` in the configured order.
-    comparisons
-        The ``comparisons:`` block.
-    level
-        Confidence level of the intervals.
-    out
-        The CSV to write (atomically).
-    source
-        The configuration file, for messages.
-    """
-    result, _ = _from_files(
-        prevalence_table, waves, comparisons, level=level, on_suppressed="flag", source=source
-    )
-    write_csv(result, out)
-    return result
-
-
-def association_step(
-    prevalence_table: str | Path,
-    waves: Mapping[str, Mapping[str, Any]],
-    *,
-    comparisons: Mapping[str, Any] | None,
-    out: str | Path,
-    on_suppressed: str = "flag",
-    source: str = "config.yaml",
-) -> pd.DataFrame:
-    """Write the tests of association (``association.csv``), adjusted per family.
-
-    Parameters
-    ----------
-    prevalence_table
-        The published prevalence table (to flag domains with suppressed cells).
-    waves
-        As in :func:`contrasts_step`.
-    comparisons
-        The ``comparisons:`` block: ``association`` (default: the domains of
-        ``within``), ``adjust`` and ``family``.
-    out
-        The CSV to write (atomically).
-    on_suppressed
-        ``"flag"`` or ``"suppress"`` (:func:`association_tests`).
-    source
-        The configuration file, for messages.
-    """
-    _, tests = _from_files(
-        prevalence_table,
-        waves,
-        comparisons,
-        level=0.95,
-        on_suppressed=on_suppressed,
-        source=source,
-    )
-    write_csv(tests, out)
-    return tests
 
 
 def forest_step(

@@ -42,6 +42,7 @@ from prevalence.contract import (  # noqa: F401
     OVERALL,
     check_display_table,
 )
+from prevalence.design import wave_design
 from prevalence.errors import ConfigError
 from prevalence.intervals import Intervals, check_method, confint
 
@@ -208,7 +209,6 @@ def estimate_wave(
     indicators = list(codebook.indicators.values())
     y = frame[[i.id for i in indicators]].to_numpy(dtype=float)
     k = len(indicators)
-    from prevalence.ingest import wave_design
 
     survey = wave_design(frame, design, source=f"wave {wave}")
     parts = [Partition(OVERALL, [ALL], np.zeros(len(frame), dtype=np.int64))]

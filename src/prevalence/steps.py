@@ -283,10 +283,133 @@ def publish_step(
         result = reproduce(analyst, load_targets(targets), path=str(targets))
         write_csv(result, out["reproduction"])
         log.info("%d of %d published figures reproduce", int(result["match"].sum()), len(result))
-    suppressed = int(table["suppressed"].astype(bool).sum())
+    from prevalence.contract import truthy
+
+    suppressed = int(truthy(table["suppressed"]).sum())
     console.info(
         "%d cells, %d published, %d suppressed", len(table), len(table) - suppressed, suppressed
     )
+
+
+def _comparisons_from_files(
+    prevalence_table: str | Path,
+    waves: Mapping[str, Mapping[str, Any]],
+    comparisons: Mapping[str, Any] | None,
+    *,
+    level: float,
+    on_suppressed: str,
+    source: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``combine_comparisons`` of every wave's ``wave_comparisons``, from files."""
+    import pandas as pd
+
+    from prevalence.codebook import load_codebook
+    from prevalence.compare import (
+        combine_comparisons,
+        domain_values,
+        parse_comparisons,
+        wave_comparisons,
+    )
+
+    spec = parse_comparisons(comparisons, source=source, waves=list(waves))
+    published = read_table(prevalence_table)
+    within, association, values = {}, {}, {}
+    for wave, info in waves.items():
+        frame = pd.read_parquet(info["data"])
+        book = load_codebook(info["codebook"])
+        design = dict(info.get("design") or {})
+        within[wave], association[wave] = wave_comparisons(
+            frame,
+            book,
+            design,
+            spec,
+            wave=wave,
+            level=level,
+            published=published,
+            on_suppressed=on_suppressed,
+        )
+        values[wave] = domain_values(frame, book)
+    return combine_comparisons(
+        within, association, values, published, spec, level=level, source=source
+    )
+
+
+def contrasts_step(
+    prevalence_table: str | Path,
+    waves: Mapping[str, Mapping[str, Any]],
+    *,
+    comparisons: Mapping[str, Any] | None,
+    level: float = 0.95,
+    out: str | Path,
+    source: str = "config.yaml",
+) -> pd.DataFrame:
+    """Write the table of differences (``contrasts.csv``) from the waves' files.
+
+    Parameters
+    ----------
+    prevalence_table
+        The published prevalence table of all waves (suppression, and the
+        estimates compared between waves).
+    waves
+        ``{wave_id: {"data": responses.parquet, "codebook": codebook.yaml,
+        "design": {...}}}`` in the configured order.
+    comparisons
+        The ``comparisons:`` block.
+    level
+        Confidence level of the intervals.
+    out
+        The CSV to write (atomically).
+    source
+        The configuration file, for messages.
+    """
+    result, _ = _comparisons_from_files(
+        prevalence_table, waves, comparisons, level=level, on_suppressed="flag", source=source
+    )
+    from prevalence.io import write_csv
+
+    write_csv(result, out)
+    return result
+
+
+def association_step(
+    prevalence_table: str | Path,
+    waves: Mapping[str, Mapping[str, Any]],
+    *,
+    comparisons: Mapping[str, Any] | None,
+    out: str | Path,
+    on_suppressed: str = "flag",
+    source: str = "config.yaml",
+) -> pd.DataFrame:
+    """Write the tests of association (``association.csv``), adjusted per family.
+
+    Parameters
+    ----------
+    prevalence_table
+        The published prevalence table (to flag domains with suppressed cells).
+    waves
+        As in :func:`contrasts_step`.
+    comparisons
+        The ``comparisons:`` block: ``association`` (default: the domains of
+        ``within``), ``adjust`` and ``family``.
+    out
+        The CSV to write (atomically).
+    on_suppressed
+        ``"flag"`` or ``"suppress"`` (``prevalence.compare.association_tests``).
+    source
+        The configuration file, for messages.
+    """
+    _, tests = _comparisons_from_files(
+        prevalence_table,
+        waves,
+        comparisons,
+        level=0.95,
+        on_suppressed=on_suppressed,
+        source=source,
+    )
+    from prevalence.io import write_csv
+
+    write_csv(tests, out)
+    return tests
 
 
 def _synthetic_note(book) -> str | None:
