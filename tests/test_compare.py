@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest_oracle import (
+from oracle_reference import (
     ORACLE,
     STYPES,
     TAYLOR_SPECS,

@@ -136,3 +136,15 @@ def test_a_full_disk_is_recognised_and_explained():
     error = OSError(28, "No space left on device", "results/x.csv")
     assert disk_full(error) and not disk_full(OSError(2, "No such file"))
     assert "while writing results/x.csv" in disk_full_message(error)
+
+
+def test_files_by_wave_pairs_the_rule_inputs_with_their_waves():
+    from prevalence.steps import files_by_wave
+
+    files = {"codebook": ["a.yaml", "b.yaml"], "table": ["a.csv", "b.csv"]}
+    assert files_by_wave(["w1", "w2"], files) == {
+        "w1": {"codebook": "a.yaml", "table": "a.csv"},
+        "w2": {"codebook": "b.yaml", "table": "b.csv"},
+    }
+    with pytest.raises(PrevalenceError, match="1 codebook file"):
+        files_by_wave(["w1", "w2"], {"codebook": ["a.yaml"]})

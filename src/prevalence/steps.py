@@ -180,6 +180,27 @@ def _log_weights(wave: str, calibration: Mapping[str, Any]) -> None:
         )
 
 
+def files_by_wave(
+    waves: Sequence[str], files: Mapping[str, Sequence[str | Path]]
+) -> dict[str, dict[str, str]]:
+    """``{wave: {kind: path}}`` from lists of paths by kind, each in the order of ``waves``.
+
+    A rule takes every file it reads as ``input`` (so that Snakemake tracks it), in
+    lists by kind; this pairs them back with their waves.
+    """
+    out: dict[str, dict[str, str]] = {wave: {} for wave in waves}
+    for kind, paths in files.items():
+        paths = list(paths)
+        if len(paths) != len(waves):
+            raise PrevalenceError(
+                f"{len(paths)} {kind} file(s) for {len(waves)} wave(s)",
+                fix="give one file of each kind per wave, in the order of the waves",
+            )
+        for wave, path in zip(waves, paths, strict=True):
+            out[wave][kind] = str(path)
+    return out
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """A prevalence table as written by this package (empty flags stay empty text)."""
     import pandas as pd

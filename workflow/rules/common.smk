@@ -98,15 +98,13 @@ WAVE_COMPARISON_FILES = (
     if CONFIG.comparisons is not None
     else {}
 )
-# Every wave's files that rule publish reads, by wave in the configured order.
+# Every wave's files that rule publish reads, by kind, each list in the configured order of
+# the waves (the script pairs them with WAVES: prevalence.steps.files_by_wave).
 WAVE_FILES = {
-    w.id: {
-        "codebook": str(w.codebook),
-        "table": f"{PROCESSED}/{w.id}/prevalence.csv",
-        "published": f"{PROCESSED}/{w.id}/published.csv",
-        **{key: path.format(wave=w.id) for key, path in WAVE_COMPARISON_FILES.items()},
-    }
-    for w in CONFIG.waves.values()
+    "codebook": [str(w.codebook) for w in CONFIG.waves.values()],
+    "table": [f"{PROCESSED}/{w}/prevalence.csv" for w in WAVES],
+    "published": [f"{PROCESSED}/{w}/published.csv" for w in WAVES],
+    **{key: [path.format(wave=w) for w in WAVES] for key, path in WAVE_COMPARISON_FILES.items()},
 }
 
 
