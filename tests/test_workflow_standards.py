@@ -124,7 +124,7 @@ def test_the_report_methods_state_each_standard(standard, words):
 
     config = {
         "estimates": {"by": [["region"]], "ci_method": "wilson", "level": 0.95},
-        "_waves": {},
+        "waves": {},
         "publication": parse_publication(STANDARDS[standard]).as_dict(),
         "privacy": {"k": 3, "policy": "report"},
     }
@@ -133,3 +133,22 @@ def test_the_report_methods_state_each_standard(standard, words):
         snakemake=type("Snakemake", (), {"config": config})
     )
     assert words in text
+
+
+def test_the_report_methods_state_each_waves_design_from_the_config_alone():
+    import jinja2
+
+    from prevalence.disclosure import parse_publication
+
+    config = {
+        "estimates": {"by": [["region"]], "ci_method": "wilson", "level": 0.95},
+        "design": {"weight": "w"},
+        "waves": {"a": {"label": "Wave A", "design": {"strata": "s"}}, "b": {}},
+        "publication": parse_publication(None).as_dict(),
+        "privacy": {"k": 3, "policy": "report"},
+    }
+    template = (ROOT / "workflow" / "report" / "workflow.rst").read_text()
+    text = jinja2.Template(template).render(snakemake=type("Snakemake", (), {"config": config}))
+    # the wave's design block completes the global one, as config.yaml documents
+    assert "- Wave A: design ``{'weight': 'w', 'strata': 's'}``" in text
+    assert "- b: design ``{'weight': 'w'}``" in text

@@ -21,15 +21,6 @@ except PrevalenceError as error:
 config["publication"] = CONFIG.publication
 config["privacy"] = CONFIG.privacy
 config["estimates"] = {"by": [list(d) for d in CONFIG.by], "ci_method": CONFIG.ci_method, "level": CONFIG.level}
-config["_waves"] = {
-    w.id: {
-        "label": w.label,
-        "design": w.design or "none",
-        "source": CODEBOOKS[w.id].source or "",
-        "synthetic": CODEBOOKS[w.id].synthetic,
-    }
-    for w in CONFIG.waves.values()
-}
 
 RESULTS = str(CONFIG.results)
 WAVES = list(CONFIG.waves)
