@@ -148,3 +148,16 @@ def test_files_by_wave_pairs_the_rule_inputs_with_their_waves():
     }
     with pytest.raises(PrevalenceError, match="1 codebook file"):
         files_by_wave(["w1", "w2"], {"codebook": ["a.yaml"]})
+
+
+def test_the_steps_command_lists_its_commands_and_the_old_coverage_path_says_where_it_went():
+    import subprocess
+    import sys
+
+    from prevalence.steps import main
+
+    assert main([]) == 2 and main(["nothing"]) == 2
+    old = subprocess.run(
+        [sys.executable, "-m", "prevalence.coverage"], capture_output=True, text=True, check=False
+    )
+    assert old.returncode == 1 and "python -m prevalence.steps coverage" in old.stderr
