@@ -465,6 +465,40 @@ def _title(wave_label: str, domains: Sequence[str], wide: bool) -> str:
     return f"{wave_label}: prevalence {'overall and ' if wide else ''}by {listed}"
 
 
+def _cells(rows: pd.DataFrame, wave: str) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The published cells of a wave's rows, by (domain, value, indicator), read the one way.
+
+    A suppressed row's estimate and bounds are dropped by the reader and never read again.
+    """
+    read = read_cells(rows)
+    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for cell in read.itertuples(index=False):
+        key = (cell.domain, cell.domain_value, cell.indicator)
+        if key in cells:
+            raise PrevalenceError(
+                "two rows for one indicator in one domain value",
+                column="indicator",
+                value=cell.indicator,
+                fix="keep one row per wave, domain, value and indicator "
+                f"(wave {wave}, {cell.domain} = {cell.domain_value})",
+            )
+        cells[key] = {
+            "parent": None if cell.denominator in ("", "all", cell.indicator) else cell.denominator,
+            "n": _finite(cell.n),
+            "n_hidden": bool(cell.n_hidden),
+            "suppressed": bool(cell.suppressed),
+            "estimate": cell.estimate,
+            "low": cell.ci_low,
+            "high": cell.ci_high,
+            "method": cell.ci_method,
+            "level": _finite(cell.level),
+            "flag": cell.flag,
+            "caution": bool(cell.caution),
+            "grade": cell.grade,
+        }
+    return cells
+
+
 def wave_table(
     table: pd.DataFrame,
     *,
@@ -547,33 +581,7 @@ def wave_table(
     wanted = {c.domain for c in columns}
     rows = rows.loc[rows["domain"].isin(wanted)]
     standard = marks(publication)
-    # A suppressed row's estimate and bounds are dropped by the reader and never read again.
-    read = read_cells(rows)
-    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for cell in read.itertuples(index=False):
-        key = (cell.domain, cell.domain_value, cell.indicator)
-        if key in cells:
-            raise PrevalenceError(
-                "two rows for one indicator in one domain value",
-                column="indicator",
-                value=cell.indicator,
-                fix="keep one row per wave, domain, value and indicator "
-                f"(wave {wave}, {cell.domain} = {cell.domain_value})",
-            )
-        cells[key] = {
-            "parent": None if cell.denominator in ("", "all", cell.indicator) else cell.denominator,
-            "n": _finite(cell.n),
-            "n_hidden": bool(cell.n_hidden),
-            "suppressed": bool(cell.suppressed),
-            "estimate": cell.estimate,
-            "low": cell.ci_low,
-            "high": cell.ci_high,
-            "method": cell.ci_method,
-            "level": _finite(cell.level),
-            "flag": cell.flag,
-            "caution": bool(cell.caution),
-            "grade": cell.grade,
-        }
+    cells = _cells(rows, wave)
 
     present = list(dict.fromkeys(rows["indicator"]))
     order = [i for i in labels if i in present] + [i for i in present if i not in labels]
