@@ -117,6 +117,7 @@ if CONFIG.comparisons is not None:
 
 def final_outputs():
     files = [f"{RESULTS}/tables/prevalence.csv", *TABLE_FILES]
+    files += [f"{RESULTS}/tables/key_findings.csv", f"{RESULTS}/tables/key_findings.md"]
     files += ACROSS_WAVES_CHARTS
     for wave in WAVES:
         files += wave_charts(wave) + of_whom_charts(wave)
