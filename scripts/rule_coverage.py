@@ -1,7 +1,6 @@
-"""Rule coverage: actual coverage of interval methods (prevalence.coverage.coverage_step)."""
+"""Rule coverage: actual coverage of interval methods (prevalence.steps.coverage_step)."""
 
-from prevalence.coverage import coverage_step
-from prevalence.steps import run_step
+from prevalence.steps import coverage_step, run_step
 
 settings = snakemake.params.coverage
 run_step(

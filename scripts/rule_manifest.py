@@ -5,8 +5,8 @@ from prevalence.steps import manifest_step, run_step
 run_step(
     snakemake,
     manifest_step,
-    inputs=snakemake.params.raw,
-    outputs=snakemake.params.outputs,
+    inputs=list(snakemake.input.raw),
+    outputs=[*snakemake.input.outputs, *snakemake.input.population],
     config=snakemake.params.config,
     out=snakemake.output[0],
 )

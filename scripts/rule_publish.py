@@ -1,11 +1,13 @@
 """Rule publish: the published tables of all waves (prevalence.steps.publish_step)."""
 
-from prevalence.steps import publish_step, run_step
+from prevalence.steps import files_by_wave, publish_step, run_step
 
 run_step(
     snakemake,
     publish_step,
-    snakemake.params.waves,
+    files_by_wave(
+        snakemake.params.waves, {k: getattr(snakemake.input, k) for k in snakemake.params.kinds}
+    ),
     wave_labels=snakemake.params.wave_labels,
     domains=snakemake.params.domains,
     style=snakemake.params.style,

@@ -6,7 +6,7 @@ run_step(
     snakemake,
     study_charts_step,
     snakemake.input.table,
-    snakemake.params.codebooks,
+    dict(zip(snakemake.params.waves, snakemake.input.codebooks, strict=True)),
     wave_labels=snakemake.params.wave_labels,
     of_whom=snakemake.params.of_whom,
     across_waves=snakemake.params.across_waves,

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest_oracle import (
+from oracle_reference import (
     INDICATORS,
     VALID,
     VALID_DESIGNS,

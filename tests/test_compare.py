@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest_oracle import (
+from oracle_reference import (
     ORACLE,
     STYPES,
     TAYLOR_SPECS,
@@ -28,12 +28,10 @@ from prevalence.compare import (
     CONTRAST_COLUMNS,
     OTHERS,
     adjust_pvalues,
-    association_step,
     association_tests,
     compare_between,
     compare_within,
     contrasts,
-    contrasts_step,
     newcombe_interval,
     parse_comparisons,
     rao_scott,
@@ -41,11 +39,10 @@ from prevalence.compare import (
     suppress_contrasts,
     valid_rows_df,
 )
-from prevalence.design import SurveyDesign
+from prevalence.design import SurveyDesign, design_columns
 from prevalence.errors import ConfigError
 from prevalence.estimate import estimate_wave
-from prevalence.ingest import design_columns
-from prevalence.steps import forest_step
+from prevalence.steps import association_step, contrasts_step, forest_step
 from prevalence.variance import domain_proportions, ratio_covariance
 
 ORACLE_INDICATORS = ("sch_wide", "comp_imp", "both", "awards")

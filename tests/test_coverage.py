@@ -15,15 +15,15 @@ from prevalence.coverage import (
     DEFAULT_METHODS,
     TABLE_COLUMNS,
     _simulate_sums,
-    coverage_step,
     exact_coverage,
-    main,
     parse_grid,
     simulated_coverage,
     summarize_coverage,
 )
 from prevalence.errors import ConfigError
 from prevalence.intervals import METHODS
+from prevalence.steps import coverage_main as main
+from prevalence.steps import coverage_step
 
 SIMULATED_COLUMNS = [
     "method",
@@ -358,7 +358,7 @@ def test_command_writes_table_and_figures(tmp_path, capsys):
 
 def test_command_rejects_level_above_one_cleanly(tmp_path):
     run = subprocess.run(
-        [sys.executable, "-m", "prevalence.coverage", "--level", "1.5"],
+        [sys.executable, "-m", "prevalence.steps", "coverage", "--level", "1.5"],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest_oracle import (
+from oracle_reference import (
     LONELY_STRATUM,
     designs_json,
     oracle_cases,

@@ -22,7 +22,8 @@ from scipy import stats
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from prevalence.codebook import load_codebook, parse_codebook
-from prevalence.config import parse_config, validate_document
+from prevalence.config import parse_config
+from prevalence.contract import COLUMNS
 from prevalence.disclosure import (
     DHS,
     EXTRA_COLUMNS,
@@ -37,10 +38,11 @@ from prevalence.disclosure import (
     reliability_checks,
 )
 from prevalence.errors import ConfigError
-from prevalence.estimate import COLUMNS, estimate_wave
+from prevalence.estimate import estimate_wave
 from prevalence.ingest import ingest
 from prevalence.intervals import confint
 from prevalence.io import read_responses
+from prevalence.schema import validate_document
 
 ROOT = Path(__file__).parent.parent
 NONE = {"standard": "none"}

@@ -4,8 +4,9 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from prevalence.codebook import parse_codebook
+from prevalence.contract import COLUMNS
 from prevalence.errors import ConfigError
-from prevalence.estimate import COLUMNS, classical_proportions, estimate_wave, partition
+from prevalence.estimate import classical_proportions, estimate_wave, partition
 from prevalence.ingest import ingest
 from prevalence.io import read_responses
 

@@ -3,8 +3,9 @@ import pandas as pd
 import pytest
 
 from prevalence.codebook import parse_codebook
+from prevalence.design import design_columns
 from prevalence.errors import PrevalenceError
-from prevalence.ingest import design_columns, ingest
+from prevalence.ingest import ingest
 from prevalence.io import Responses, read_responses
 
 

@@ -452,3 +452,11 @@ def test_beta_quantiles_are_scipy_stats_beta_to_the_bit():
             expect_high = stats.beta.isf(alpha / 2, a[has_b] + (1.0 - prior), b[has_b] + prior)
             np.testing.assert_array_equal(low[has_a], expect_low)
             np.testing.assert_array_equal(high[has_b], expect_high)
+
+
+def test_the_wilson_bounds_of_comparisons_keep_the_edge_guards():
+    from prevalence.intervals import wilson_bounds
+
+    low, high = wilson_bounds([0, 10, 3], [10, 10, 0])
+    assert low[0] == 0.0 and high[1] == 1.0
+    assert np.isnan(low[2]) and np.isnan(high[2])

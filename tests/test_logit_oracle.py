@@ -19,7 +19,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 import pytest
-from conftest_oracle import (
+from oracle_reference import (
     INDICATORS,
     ORACLE,
     REPLICATE_DESIGNS,

@@ -48,7 +48,8 @@ def settings(standard: str = "nchs") -> dict:
         "comparisons": None,
         "targets": True,
         "coverage": True,
-        "_waves": {"w": {"label": "Wave 2025", "design": "none", "source": "IPU", "synthetic": 1}},
+        "waves": {"w": {"label": "Wave 2025", "responses": "r.csv", "codebook": "c.yaml"}},
+        "design": None,
     }
 
 

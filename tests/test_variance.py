@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest_oracle import (
+from oracle_reference import (
     INDICATORS,
     LONELY_STRATUM,
     STYPES,

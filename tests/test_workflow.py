@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from workflow_project import TINY, make_project, reproducible_files, snakemake
 
-from prevalence.estimate import COLUMNS
+from prevalence.contract import COLUMNS
 
 pytestmark = pytest.mark.e2e
 

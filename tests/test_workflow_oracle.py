@@ -186,7 +186,7 @@ VALID_CODEBOOK = {
 
 @pytest.fixture(scope="module")
 def valid_project(tmp_path_factory):
-    from conftest_oracle import VALID_DESIGNS
+    from oracle_reference import VALID_DESIGNS
 
     waves = {}
     for wave in VALID_WAVES:

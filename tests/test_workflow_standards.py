@@ -14,7 +14,7 @@ import yaml
 from test_tables import docx_blocks, xlsx_blocks
 from workflow_project import ROOT, make_project, snakemake
 
-from prevalence.estimate import COLUMNS
+from prevalence.contract import COLUMNS
 
 pytestmark = pytest.mark.e2e
 
@@ -148,7 +148,7 @@ def test_the_report_methods_state_each_standard(standard, words):
 
     config = {
         "estimates": {"by": [["region"]], "ci_method": "wilson", "level": 0.95},
-        "_waves": {},
+        "waves": {},
         "publication": parse_publication(STANDARDS[standard]).as_dict(),
         "privacy": {"k": 3, "policy": "report"},
     }
@@ -157,3 +157,22 @@ def test_the_report_methods_state_each_standard(standard, words):
         snakemake=type("Snakemake", (), {"config": config})
     )
     assert words in text
+
+
+def test_the_report_methods_state_each_waves_design_from_the_config_alone():
+    import jinja2
+
+    from prevalence.disclosure import parse_publication
+
+    config = {
+        "estimates": {"by": [["region"]], "ci_method": "wilson", "level": 0.95},
+        "design": {"weight": "w"},
+        "waves": {"a": {"label": "Wave A", "design": {"strata": "s"}}, "b": {}},
+        "publication": parse_publication(None).as_dict(),
+        "privacy": {"k": 3, "policy": "report"},
+    }
+    template = (ROOT / "workflow" / "report" / "workflow.rst").read_text()
+    text = jinja2.Template(template).render(snakemake=type("Snakemake", (), {"config": config}))
+    # the wave's design block completes the global one, as config.yaml documents
+    assert "- Wave A: design ``{'weight': 'w', 'strata': 's'}``" in text
+    assert "- b: design ``{'weight': 'w'}``" in text

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prevalence.config import read_yaml, validate_document
 from prevalence.errors import ConfigError
+from prevalence.schema import read_yaml, validate_document
 
 CODE_KINDS = ("yes_codes", "no_codes", "missing_codes", "skip_codes")
 DEFAULT_CODES: dict[str, tuple[Any, ...]] = {

@@ -151,16 +151,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import numpy as np
 import pandas as pd
 from scipy import special  # scipy.stats's normal, t, F and chi-square call these
 
-from prevalence.codebook import Codebook, load_codebook
-from prevalence.config import load_schema
+from prevalence.codebook import Codebook
+from prevalence.contract import ALL, KEY_COLUMNS, OVERALL, join_flags, read_cells, truthy
+from prevalence.design import wave_design
 from prevalence.errors import ConfigError
-from prevalence.estimate import ALL, OVERALL, classical_proportions, partition
-from prevalence.io import write_csv
+from prevalence.estimate import classical_proportions, partition
+from prevalence.intervals import wilson_bounds
+from prevalence.schema import validate_document
 
 __all__ = [
     "ADJUST_METHODS",
@@ -172,12 +173,10 @@ __all__ = [
     "Comparisons",
     "WithinSpec",
     "adjust_pvalues",
-    "association_step",
     "association_tests",
     "compare_between",
     "compare_within",
     "contrasts",
-    "contrasts_step",
     "newcombe_interval",
     "parse_comparisons",
     "rao_scott",
@@ -353,81 +352,6 @@ class Comparisons:
         return tuple(dict.fromkeys(w.domain for w in self.within))
 
 
-def _schema() -> dict[str, Any]:
-    root = load_schema("config")
-    return {**root["properties"]["comparisons"], "$defs": root.get("$defs", {})}
-
-
-def _key(path: Sequence[Any]) -> str:
-    out = "comparisons"
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
-
-
-def _allowed(schema: Mapping[str, Any], path: Sequence[Any]) -> list[str]:
-    node: Any = schema
-    for part in path:
-        if isinstance(part, int):
-            node = node.get("items", {})
-        else:
-            node = node.get("properties", {}).get(part, {})
-    return list(node.get("properties", {}))
-
-
-def _validate(raw: Any, source: str) -> None:
-    schema = _schema()
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(
-        validator.iter_errors(raw), key=lambda e: (len(e.absolute_path), list(map(str, e.path)))
-    )
-    if not errors:
-        return
-    error = errors[0]
-    path = list(error.absolute_path)
-    if error.validator == "oneOf" and len(path) == 2 and path[0] == "within":
-        key = _key(path)
-        if "pairs" in error.instance and "against" in error.instance:
-            raise ConfigError(
-                f"{key}: give either pairs or against, not both",
-                file=source,
-                fix="use one entry per kind of comparison",
-            )
-        raise ConfigError(
-            f"{key}: says what to compare with neither pairs nor against",
-            file=source,
-            fix="add `pairs: [[a, b]]` or `against: others` (or `against: pairs`)",
-        )
-    if error.context:  # oneOf: the most specific branch
-        error = max(error.context, key=lambda e: len(e.absolute_path))
-    path = list(error.absolute_path)
-    key = _key(path)
-    if error.validator == "additionalProperties":
-        allowed = _allowed(schema, path)
-        bad = next((str(k) for k in (error.instance or {}) if k not in allowed), "?")
-        raise ConfigError(
-            f"unknown key {bad!r} under {key}",
-            file=source,
-            fix=f"allowed keys here: {', '.join(allowed)}",
-        )
-    fixes = {
-        "enum": "use one of: " + ", ".join(map(str, error.validator_value))
-        if error.validator == "enum"
-        else "",
-        "required": "add the missing key",
-        "minItems": "list more items",
-        "maxItems": "a pair names exactly two values",
-        "uniqueItems": "list each wave once",
-        "type": "check the value's type against the example in config.yaml",
-        "pattern": "use a domain id: letters, digits and '_', starting with a letter",
-        "const": "write `domain: overall`, or `domain: {domain: role, value: MP}`",
-    }
-    fix = fixes.get(error.validator)
-    if error.validator in ("minItems", "maxItems") and "pairs" in path[:-1]:
-        fix = "a pair names exactly two values: [a, b]"
-    raise ConfigError(f"{key}: {error.message}", file=source, fix=fix)
-
-
 def _texts(values: Any) -> tuple[str, ...] | None:
     return None if values is None else tuple(str(v) for v in values)
 
@@ -471,7 +395,7 @@ def parse_comparisons(
             file=source,
             fix="write `comparisons:` followed by indented keys (within, between_waves, adjust)",
         )
-    _validate(raw, source)
+    validate_document(raw, "config", source=source, block="comparisons")
     known = None if waves is None else [str(w) for w in waves]
 
     def check_waves(names: Sequence[str], key: str) -> None:
@@ -555,14 +479,6 @@ def _as_spec(spec: Comparisons | Mapping[str, Any] | None) -> Comparisons:
 # --------------------------------------------------------------------------------------
 # intervals and tests for a difference
 # --------------------------------------------------------------------------------------
-def _wilson(x: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = x / n
-        centre = (x + z * z / 2.0) / (n + z * z)
-        half = z * np.sqrt(n * p * (1.0 - p) + z * z / 4.0) / (n + z * z)
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
-
-
 def newcombe_interval(
     x_a: Any, n_a: Any, x_b: Any, n_b: Any, level: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -584,9 +500,8 @@ def newcombe_interval(
         (1927) score intervals of each proportion; NaN where a sample is empty.
     """
     x_a, n_a, x_b, n_b = (np.asarray(v, dtype=np.float64) for v in (x_a, n_a, x_b, n_b))
-    z = float(special.ndtri(0.5 + level / 2.0))
-    l_a, u_a = _wilson(x_a, n_a, z)
-    l_b, u_b = _wilson(x_b, n_b, z)
+    l_a, u_a = wilson_bounds(x_a, n_a, level)
+    l_b, u_b = wilson_bounds(x_b, n_b, level)
     with np.errstate(divide="ignore", invalid="ignore"):
         p_a, p_b = x_a / n_a, x_b / n_b
     d = p_a - p_b
@@ -616,15 +531,6 @@ def score_test(x_a: Any, n_a: Any, x_b: Any, n_b: Any) -> tuple[np.ndarray, np.n
     return z, 2.0 * special.ndtr(-np.abs(z))
 
 
-def _join_flags(*columns: np.ndarray) -> np.ndarray:
-    out = np.full(columns[0].shape, "", dtype=object)
-    for col in columns:
-        has = col != ""
-        both = has & (out != "")
-        out = np.where(both, out + "; " + col, np.where(has, col, out))
-    return out
-
-
 def _text(mask: np.ndarray, text: str) -> np.ndarray:
     return np.where(mask, text, "").astype(object)
 
@@ -637,7 +543,7 @@ def _newcombe_rows(x_a, n_a, x_b, n_b, level: float) -> dict[str, np.ndarray]:
     low, high = newcombe_interval(x_a, n_a, x_b, n_b, level)
     z, p = score_test(x_a, n_a, x_b, n_b)
     empty = (n_a <= 0) | (n_b <= 0)
-    flag = _join_flags(
+    flag = join_flags(
         _text(empty, "no respondents"),
         _text(~empty & np.isnan(z), "no variation: test undefined"),
     )
@@ -676,7 +582,7 @@ def _wald_rows(p_a, p_b, se, df, level: float) -> dict[str, np.ndarray]:
         np.isinf(dfx), 2 * special.ndtr(-np.abs(stat)), 2 * special.stdtr(dfx, -np.abs(stat))
     )
     no_estimate = np.isnan(d)
-    flag = _join_flags(
+    flag = join_flags(
         _text(no_estimate, "no estimate"),
         _text(missing & ~no_estimate, "variance or df undefined"),
         _text(no_df, "df = 0: interval undefined"),
@@ -792,7 +698,6 @@ def compare_within(
     covariance of the two sides from :func:`prevalence.variance.ratio_covariance`.
     """
     spec = _as_spec(spec)
-    from prevalence.ingest import wave_design
 
     entries = [e for e in spec.within if e.waves is None or wave in e.waves]
     if not entries:
@@ -988,19 +893,14 @@ def compare_between(
 # --------------------------------------------------------------------------------------
 # suppression, families, adjustment
 # --------------------------------------------------------------------------------------
-def _truthy(s: pd.Series) -> np.ndarray:
-    if s.dtype == bool:
-        return s.to_numpy()
-    return s.astype(str).str.strip().str.lower().isin(["true", "1", "yes", "t"]).to_numpy()
-
-
 def _published_cells(published: pd.DataFrame) -> pd.DataFrame:
     """One row per published cell: key columns, suppressed, reason, n hidden."""
-    keys = ["wave", "domain", "domain_value", "indicator", "denominator"]
-    cells = published[keys].astype(str).copy()
-    cells["_suppressed"] = _truthy(published["suppressed"])
-    cells["_reason"] = published["flag"].fillna("").astype(str).to_numpy()
-    cells["_n_hidden"] = pd.to_numeric(published["n"], errors="coerce").isna().to_numpy()
+    keys = list(KEY_COLUMNS)
+    read = read_cells(published)
+    cells = read[keys].copy()
+    cells["_suppressed"] = read["suppressed"].to_numpy()
+    cells["_reason"] = read["flag"].to_numpy()
+    cells["_n_hidden"] = (read["n_hidden"] | read["n"].isna()).to_numpy()
     return cells.drop_duplicates(keys)
 
 
@@ -1084,7 +984,7 @@ def suppress_contrasts(rows: pd.DataFrame, published: pd.DataFrame | None) -> pd
         b_text = np.where(between, _side_text(b_name, side_b), b_text)
     a_text = _side_text(a_name, side_a)
     hide = side_a["suppressed"].to_numpy() | b_suppressed
-    reasons = _join_flags(np.asarray(a_text, dtype=object), np.asarray(b_text, dtype=object))
+    reasons = join_flags(np.asarray(a_text, dtype=object), np.asarray(b_text, dtype=object))
     out["suppressed"] = hide
     out["flag"] = np.where(hide, FLAG_SIDE + ": " + reasons.astype(str), out["flag"].astype(object))
     for col in _HIDDEN:
@@ -1173,7 +1073,7 @@ def adjust_pvalues(
         )
     out = table.copy()
     p = pd.to_numeric(out["p_value"], errors="coerce").to_numpy(dtype=np.float64)
-    use = np.isfinite(p) & ~_truthy(out["suppressed"])
+    use = np.isfinite(p) & ~truthy(out["suppressed"])
     adjusted = np.full(len(out), np.nan)
     if method == "none":
         adjusted[use] = p[use]
@@ -1419,7 +1319,6 @@ def association_tests(
     """
     if on_suppressed not in ("flag", "suppress"):
         raise ValueError("on_suppressed must be 'flag' or 'suppress'")
-    from prevalence.ingest import wave_design
 
     survey = wave_design(frame, design_spec, source=f"wave {wave}")
     ids = list(codebook.indicators)
@@ -1438,7 +1337,7 @@ def association_tests(
         if published is not None:
             hit = _suppressed_domains(published, wave, part.name)
             flagged = res["indicator"].isin(hit).to_numpy()
-            res["flag"] = _join_flags(
+            res["flag"] = join_flags(
                 res["flag"].to_numpy(dtype=object), _text(flagged, FLAG_DOMAIN_SUPPRESSED)
             )
             if on_suppressed == "suppress":
@@ -1459,7 +1358,7 @@ def _suppressed_domains(published: pd.DataFrame, wave: str, domain: str) -> set[
     rows = published[
         (published["wave"].astype(str) == wave) & (published["domain"].astype(str) == domain)
     ]
-    return set(rows.loc[_truthy(rows["suppressed"]), "indicator"].astype(str))
+    return set(rows.loc[truthy(rows["suppressed"]), "indicator"].astype(str))
 
 
 def _association_families(tests: pd.DataFrame, family: str) -> pd.DataFrame:
@@ -1477,20 +1376,6 @@ def _association_families(tests: pd.DataFrame, family: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 # workflow steps
 # --------------------------------------------------------------------------------------
-def _read_table(path: str | Path) -> pd.DataFrame:
-    table = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    table["flag"] = table["flag"].fillna("")
-    return table
-
-
-def _load_wave(info: Mapping[str, Any]) -> tuple[pd.DataFrame, Codebook, dict[str, Any]]:
-    return (
-        pd.read_parquet(info["data"]),
-        load_codebook(info["codebook"]),
-        dict(info.get("design") or {}),
-    )
-
-
 def domain_values(frame: pd.DataFrame, codebook: Codebook) -> dict[str, list[str]]:
     """The values of every domain of a harmonized wave (its categories, empty ones too)."""
     return {
@@ -1609,108 +1494,3 @@ def combine_comparisons(
     )
     tests = adjust_pvalues(_association_families(tests, spec.family), method=spec.adjust)
     return result, tests[ASSOCIATION_COLUMNS]
-
-
-def _from_files(
-    prevalence_table: str | Path,
-    waves: Mapping[str, Mapping[str, Any]],
-    comparisons: Mapping[str, Any] | None,
-    *,
-    level: float,
-    on_suppressed: str,
-    source: str,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`combine_comparisons` of every wave's :func:`wave_comparisons`, from files."""
-    spec = parse_comparisons(comparisons, source=source, waves=list(waves))
-    published = _read_table(prevalence_table)
-    within, association, values = {}, {}, {}
-    for wave, info in waves.items():
-        frame, book, design = _load_wave(info)
-        within[wave], association[wave] = wave_comparisons(
-            frame,
-            book,
-            design,
-            spec,
-            wave=wave,
-            level=level,
-            published=published,
-            on_suppressed=on_suppressed,
-        )
-        values[wave] = domain_values(frame, book)
-    return combine_comparisons(
-        within, association, values, published, spec, level=level, source=source
-    )
-
-
-def contrasts_step(
-    prevalence_table: str | Path,
-    waves: Mapping[str, Mapping[str, Any]],
-    *,
-    comparisons: Mapping[str, Any] | None,
-    level: float = 0.95,
-    out: str | Path,
-    source: str = "config.yaml",
-) -> pd.DataFrame:
-    """Write the table of differences (``contrasts.csv``) from the waves' files.
-
-    Parameters
-    ----------
-    prevalence_table
-        The published prevalence table of all waves (suppression, and the
-        estimates compared between waves).
-    waves
-        ``{wave_id: {"data": responses.parquet, "codebook": codebook.yaml,
-        "design": {...}}}`` in the configured order.
-    comparisons
-        The ``comparisons:`` block.
-    level
-        Confidence level of the intervals.
-    out
-        The CSV to write (atomically).
-    source
-        The configuration file, for messages.
-    """
-    result, _ = _from_files(
-        prevalence_table, waves, comparisons, level=level, on_suppressed="flag", source=source
-    )
-    write_csv(result, out)
-    return result
-
-
-def association_step(
-    prevalence_table: str | Path,
-    waves: Mapping[str, Mapping[str, Any]],
-    *,
-    comparisons: Mapping[str, Any] | None,
-    out: str | Path,
-    on_suppressed: str = "flag",
-    source: str = "config.yaml",
-) -> pd.DataFrame:
-    """Write the tests of association (``association.csv``), adjusted per family.
-
-    Parameters
-    ----------
-    prevalence_table
-        The published prevalence table (to flag domains with suppressed cells).
-    waves
-        As in :func:`contrasts_step`.
-    comparisons
-        The ``comparisons:`` block: ``association`` (default: the domains of
-        ``within``), ``adjust`` and ``family``.
-    out
-        The CSV to write (atomically).
-    on_suppressed
-        ``"flag"`` or ``"suppress"`` (:func:`association_tests`).
-    source
-        The configuration file, for messages.
-    """
-    _, tests = _from_files(
-        prevalence_table,
-        waves,
-        comparisons,
-        level=0.95,
-        on_suppressed=on_suppressed,
-        source=source,
-    )
-    write_csv(tests, out)
-    return tests

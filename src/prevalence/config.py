@@ -9,157 +9,17 @@ the file, the key and the fix.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
-
 from prevalence.errors import ConfigError
+from prevalence.schema import read_yaml, validate_document
 
 DEFAULT_CI_METHOD = "wilson"
 DEFAULT_LEVEL = 0.95
-
-
-@cache
-def load_schema(name: str) -> dict[str, Any]:
-    """The packaged JSON schema ``name`` (``config`` or ``codebook``)."""
-    text = resources.files("prevalence").joinpath(f"schemas/{name}.schema.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
-
-
-def _key_path(parts) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _allowed_keys(schema: Mapping[str, Any], path, root: Mapping[str, Any]) -> list[str]:
-    """Property names the schema allows at ``path`` (best effort, for suggestions)."""
-    node: Any = schema
-    for part in path:
-        node = _resolve(node, root)
-        if isinstance(part, int):
-            node = node.get("items", {})
-        elif part in node.get("properties", {}):
-            node = node["properties"][part]
-        else:
-            node = node.get("additionalProperties", {})
-    node = _resolve(node, root)
-    keys = list(node.get("properties", {}))
-    for sub in node.get("allOf", []):
-        keys += list(_resolve(sub, root).get("properties", {}))
-    return keys
-
-
-def _resolve(node: Any, root: Mapping[str, Any]) -> Any:
-    while isinstance(node, Mapping) and "$ref" in node:
-        target: Any = root
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
-    return node if isinstance(node, Mapping) else {}
-
-
-def validate_document(document: Any, schema_name: str, *, source: str | Path) -> None:
-    """Check ``document`` against a packaged schema; raise one clear ConfigError.
-
-    The error names the offending key (dotted path) and, for a misspelled key,
-    the closest allowed one.
-    """
-    schema = load_schema(schema_name)
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(document), key=lambda e: (len(e.absolute_path), e.path))
-    if not errors:
-        return
-    error = errors[0]
-    if error.context:  # oneOf / anyOf: report the most specific branch
-        error = max(error.context, key=lambda e: len(e.absolute_path))
-    path = list(error.absolute_path)
-    key = _key_path(path)
-    fix = None
-    if error.validator in ("additionalProperties", "unevaluatedProperties"):
-        allowed = _allowed_keys(schema, path, schema)
-        extra = [k for k in (error.instance or {}) if k not in allowed]
-        if extra:
-            bad = extra[0]
-            close = difflib.get_close_matches(str(bad), allowed, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            if isinstance(bad, bool):
-                hint = (
-                    "YAML reads a bare yes/no/on/off key as true/false: "
-                    "write yes_codes / no_codes. "
-                )
-            return_error = ConfigError(
-                f"unknown key {bad!r} under {key}",
-                file=str(source),
-                fix=f"{hint}allowed keys here: {', '.join(allowed)}",
-            )
-            raise return_error
-    if error.validator == "enum":
-        fix = f"use one of: {', '.join(map(str, error.validator_value))}"
-    elif error.validator == "required":
-        fix = "add the missing key"
-    elif error.validator in ("exclusiveMinimum", "exclusiveMaximum", "minimum", "maximum"):
-        fix = "use a value inside the allowed range"
-    elif error.validator == "pattern":
-        fix = "use letters, digits, '_' or '-', starting with a letter or digit"
-    elif error.validator == "not" and path and path[-1] == "design":
-        fix = "move the design block to config.yaml (global `design:` or the wave's `design:`)"
-    raise ConfigError(f"{key}: {error.message}", file=str(source), fix=fix)
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses a key given twice in one mapping."""
-
-
-def _strict_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"key {key!r} appears twice (first on line {seen[key] + 1})",
-                key_node.start_mark,
-            )
-        seen[key] = key_node.start_mark.line
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _strict_mapping)
-
-
-def read_yaml(path: str | Path, *, what: str) -> Any:
-    """Read a YAML file, turning a missing file or a syntax error into a ConfigError."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(
-            f"{what} not found",
-            file=str(path),
-            fix=f"check the path, or create the {what}",
-        )
-    try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        raise ConfigError(
-            f"not valid YAML: {getattr(exc, 'problem', exc)}",
-            file=str(path),
-            row=where,
-            fix="correct the YAML syntax (indentation, colons, quotes)",
-        ) from None
-    except UnicodeDecodeError:
-        raise ConfigError("not UTF-8 text", file=str(path), fix="save the file as UTF-8") from None
 
 
 @dataclass(frozen=True)

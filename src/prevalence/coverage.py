@@ -16,10 +16,10 @@ so that an analyst can choose the interval method (see
   freedom that the estimation step uses.
 * :func:`summarize_coverage` -- one row per method and sample: minimum and
   mean coverage over the prevalence grid.
+* :func:`summary_text` -- the table in words.
 * the chart of coverage against the true prevalence is
-  :func:`prevalence.publication.charts.coverage.plot_coverage`.
-* :func:`coverage_step` -- the workflow step; ``python -m prevalence.coverage``
-  is the same as a command.
+  :func:`prevalence.publication.charts.coverage.plot_coverage`; the workflow step and
+  the command (``python -m prevalence.steps coverage``) are in :mod:`prevalence.steps`.
 
 Every interval is computed by :func:`prevalence.intervals.confint`, so the
 numbers describe the intervals the pipeline publishes.
@@ -44,44 +44,32 @@ Methodology 24(2):193-201.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
-import sys
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from numbers import Integral, Real
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from prevalence.errors import ConfigError, PrevalenceError
+from prevalence.errors import ConfigError
 from prevalence.intervals import _check_level, check_method, confint
-from prevalence.io import write_csv
-from prevalence.publication.charts.coverage import (
-    LAYOUTS,
-    CoverageOptions,
-    check_layout,
-    panel_keys,
-    panel_title,
-    plot_coverage,
-)
 
 __all__ = [
     "DEFAULT_METHODS",
-    "LAYOUTS",
     "TABLE_COLUMNS",
     "VARIANCES",
-    "coverage_step",
+    "check_sample_size",
     "coverage_table",
     "exact_coverage",
-    "main",
+    "panel_keys",
     "parse_grid",
     "simulated_coverage",
     "summarize_coverage",
+    "summary_text",
 ]
 
 log = logging.getLogger("prevalence")
@@ -561,6 +549,15 @@ def _simulate_sums(
 # --------------------------------------------------------------------------------------
 # summary
 # --------------------------------------------------------------------------------------
+def panel_keys(table: pd.DataFrame) -> list[str]:
+    """Columns that identify one sample (panel) of a coverage table."""
+    keys = ["n"]
+    if "source" in table.columns:
+        keys.insert(0, "source")
+    keys += [c for c in ("clusters", "cluster_size", "deff", "variance") if c in table.columns]
+    return keys
+
+
 def summarize_coverage(table: pd.DataFrame) -> pd.DataFrame:
     """Minimum and mean coverage over the prevalence grid, per sample and method.
 
@@ -648,226 +645,10 @@ def coverage_table(
     return table
 
 
-def coverage_step(
-    *,
-    n: int | Sequence[int],
-    p: float | Sequence[float] | str,
-    methods: str | Sequence[str],
-    level: float,
-    simulate: Mapping[str, Any] | None,
-    out_table: str | Path | None,
-    out_figure_stem: str | Path | None,
-    variance: str = "classical",
-    source_note: str | None = None,
-    layout: str = "grid",
-) -> pd.DataFrame:
-    """Compute the coverage table; write it (CSV, atomically) and its chart.
+def summary_text(table: pd.DataFrame) -> str:
+    """The coverage table in words: per panel, each method's minimum and mean coverage."""
+    from prevalence.publication.charts.coverage import panel_title
 
-    Parameters
-    ----------
-    n
-        Sample size(s) of the exact calculation, e.g. ``[30, 55, 150]``.
-    p
-        True prevalences: a list of proportions or a grid such as
-        ``"0.01:0.99:0.01"``.
-    methods
-        Interval methods, e.g. ``["wald", "wilson", "clopper-pearson"]``.
-    level
-        Nominal confidence level, e.g. ``0.95``.
-    simulate
-        ``None``, or the cluster design to simulate at the same ``p``:
-        ``{"clusters": 20, "cluster_size": 5, "deff": 2, "reps": 20000,
-        "seed": 1}`` (``deff``, ``reps`` and ``seed`` default to 1, 20000, 1).
-    out_table
-        CSV path of the table (see :func:`coverage_table`), or ``None``.
-    out_figure_stem
-        Path without extension of the chart (``.png``, ``.svg``, ``.pdf``), or ``None``.
-    variance
-        Standard error of the exact rows, ``"classical"`` or ``"design"``
-        (see :func:`exact_coverage`).
-    source_note
-        Optional extra footer line of the chart.
-    layout
-        Chart layout, ``"grid"`` or ``"overlay"`` (see :mod:`prevalence.publication.charts.coverage`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The table that was written.
-
-    Raises
-    ------
-    ConfigError
-        For any invalid setting; nothing is written then.
-    """
-    layout = check_layout(layout)
-    table = coverage_table(
-        n=n, p=p, methods=methods, level=level, simulate=simulate, variance=variance
-    )
-    for row in summarize_coverage(table).itertuples(index=False):
-        log.info(
-            "%s n=%d %s: coverage min %.3f (p=%g), mean %.3f",
-            row.source,
-            row.n,
-            row.method,
-            row.min_coverage,
-            row.p_at_min,
-            row.mean_coverage,
-        )
-    if out_table is not None:
-        write_csv(table, out_table)
-    if out_figure_stem is not None:
-        options = CoverageOptions(source_note=source_note, layout=layout)
-        plot_coverage(table, options, out_stem=out_figure_stem)
-    return table
-
-
-def _type(convert):
-    def parse(text: str):
-        try:
-            return convert(text)
-        except PrevalenceError as error:
-            raise argparse.ArgumentTypeError(error.message().replace("\n  fix:", ";")) from None
-
-    parse.__name__ = convert.__name__.strip("_")
-    return parse
-
-
-def _sample_size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ConfigError("must be a whole number >= 1", value=text) from None
-    return _integer(value, "sample size", 1)
-
-
-def _level(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError("must be a number strictly between 0 and 1", value=text) from None
-    if not 0.0 < value < 1.0:
-        raise ConfigError(
-            "the confidence level must be strictly between 0 and 1",
-            value=text,
-            fix="use for example 0.95 for a 95% interval",
-        )
-    return value
-
-
-def _method(text: str) -> str:
-    return check_method(text)
-
-
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m prevalence.coverage",
-        description="Actual coverage of confidence-interval methods for a proportion: exact "
-        "for a simple random sample, simulated for a cluster sample.",
-    )
-    parser.add_argument(
-        "--n",
-        nargs="+",
-        type=_type(_sample_size),
-        default=list(DEFAULT_N),
-        metavar="N",
-        help="sample sizes (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--p",
-        nargs="+",
-        type=_type(parse_grid),
-        default=None,
-        metavar="P",
-        help=f"true prevalences: proportions or start:stop:step grids (default: {DEFAULT_P})",
-    )
-    parser.add_argument(
-        "--methods",
-        nargs="+",
-        type=_type(_method),
-        default=list(DEFAULT_METHODS),
-        metavar="METHOD",
-        help="interval methods (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--level",
-        type=_type(_level),
-        default=0.95,
-        help="nominal confidence level in (0, 1) (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--variance",
-        choices=VARIANCES,
-        default="classical",
-        help="standard error of the exact calculation: classical sqrt(p(1-p)/n) with normal "
-        "quantiles, or design sqrt(p(1-p)/(n-1)) with n-1 df (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--layout",
-        choices=LAYOUTS,
-        default="grid",
-        help="chart: a row of panels per method, or all methods in one panel per sample "
-        "(default: %(default)s)",
-    )
-    parser.add_argument("--out-table", type=Path, help="CSV file of the coverage table")
-    parser.add_argument(
-        "--out-figure", type=Path, help="chart path without extension (.png, .svg, .pdf written)"
-    )
-    sim = parser.add_argument_group("simulation of a one-stage cluster sample")
-    sim.add_argument("--simulate", action="store_true", help="also simulate a cluster sample")
-    sim.add_argument("--clusters", type=int, help="number of clusters (>= 2)")
-    sim.add_argument("--cluster-size", type=int, help="respondents per cluster (>= 1)")
-    sim.add_argument(
-        "--deff", type=float, default=None, help="design effect, 1 to cluster size (default: 1)"
-    )
-    sim.add_argument("--reps", type=int, default=None, help="samples per p (default: 20000)")
-    sim.add_argument("--seed", type=int, default=None, help="random seed (default: 1)")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; return the exit status (2 for bad arguments)."""
-    parser = _build_parser()
-    args = parser.parse_args(argv)
-    p = [v for grid in args.p for v in grid] if args.p else DEFAULT_P
-    sim_values = {
-        "clusters": args.clusters,
-        "cluster_size": args.cluster_size,
-        "deff": args.deff,
-        "reps": args.reps,
-        "seed": args.seed,
-    }
-    simulate = None
-    if args.simulate:
-        if args.clusters is None or args.cluster_size is None:
-            parser.error("--simulate needs --clusters and --cluster-size")
-        simulate = sim_values
-    elif any(v is not None for v in sim_values.values()):
-        given = [f"--{k.replace('_', '-')}" for k, v in sim_values.items() if v is not None]
-        verb = "needs" if len(given) == 1 else "need"
-        parser.error(f"{', '.join(given)} {verb} --simulate")
-    try:
-        table = coverage_step(
-            n=args.n,
-            p=p,
-            methods=args.methods,
-            level=args.level,
-            simulate=simulate,
-            out_table=args.out_table,
-            out_figure_stem=args.out_figure,
-            variance=args.variance,
-            layout=args.layout,
-        )
-    except PrevalenceError as error:
-        parser.error(error.message().replace("\n  fix:", ";"))
-    except OSError as error:
-        print(f"{parser.prog}: error: cannot write: {error}", file=sys.stderr)
-        return 1
-    _print_summary(table, args.out_table, args.out_figure)
-    return 0
-
-
-def _print_summary(table: pd.DataFrame, out_table: Path | None, out_figure: Path | None) -> None:
     summary = summarize_coverage(table)
     lines = []
     for panel, group in summary.groupby(panel_keys(summary), sort=False, dropna=False):
@@ -878,12 +659,16 @@ def _print_summary(table: pd.DataFrame, out_table: Path | None, out_figure: Path
                 f"  {row.method:<20} min {row.min_coverage:6.1%} at p = {row.p_at_min:<6g}"
                 f" mean {row.mean_coverage:6.1%}  below nominal at {row.share_below:4.0%} of p"
             )
-    if out_table is not None:
-        lines.append(f"table: {out_table}")
-    if out_figure is not None:
-        lines.append(f"chart: {out_figure}.png, .svg, .pdf")
-    print("\n".join(lines))
+    return "\n".join(lines)
+
+
+def check_sample_size(value: object) -> int:
+    """Return ``value`` as a sample size (a whole number >= 1), or raise ConfigError."""
+    return _integer(value, "sample size", 1)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(
+        "python -m prevalence.coverage: the command is now `python -m prevalence.steps coverage` "
+        "(same options; see --help)"
+    )

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, NoReturn
@@ -1745,3 +1745,55 @@ def _replicates_from_frame(
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+
+
+# --------------------------------------------------------------------------------------
+# a wave's design from its harmonized frame and its ``design:`` block
+# --------------------------------------------------------------------------------------
+# Design columns are carried under this prefix, apart from domain and indicator ids.
+DESIGN_PREFIX = "design:"
+
+
+def design_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The design columns of a harmonized frame, under their names in the responses."""
+    columns = [c for c in frame.columns if c.startswith(DESIGN_PREFIX)]
+    return frame[columns].rename(columns=lambda c: c.removeprefix(DESIGN_PREFIX))
+
+
+def wave_design(
+    frame: pd.DataFrame,
+    design: Any,
+    *,
+    source: str,
+    populations: Mapping[str, pd.DataFrame] | None = None,
+) -> Any:
+    """The survey design of a harmonized wave, or None for a simple random sample.
+
+    ``design`` is the wave's ``design:`` block (built from the frame's design columns;
+    empty: None) or a :class:`~prevalence.design.SurveyDesign` already built for this
+    frame (:attr:`Ingested.design`), used as it is: a large wave's design is built once.
+    ``populations`` are the population tables a ``calibration:`` block names, by path.
+    """
+    if isinstance(design, SurveyDesign):
+        return design
+    if not design:
+        return None
+    return SurveyDesign.from_frame(
+        design_frame(frame), dict(design), source=source, domains=frame, populations=populations
+    )
+
+
+def design_columns(design: Mapping[str, Any], columns: Iterable[str]) -> list[str]:
+    """Columns of the responses that a ``design:`` block refers to, in a stable order."""
+    names: list[str] = []
+    for key in ("weight", "strata", "psu", "fpc"):
+        value = design.get(key)
+        if value is None:
+            continue
+        names.extend([value] if isinstance(value, str) else list(value))
+    replicates = design.get("replicates") or {}
+    if replicates.get("columns"):
+        names.extend(replicates["columns"])
+    elif replicates.get("prefix"):
+        names.extend(sorted(c for c in columns if c.startswith(replicates["prefix"])))
+    return list(dict.fromkeys(names))

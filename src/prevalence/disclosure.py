@@ -215,21 +215,27 @@ Statistics Canada. Standard table symbols. Ottawa: Statistics Canada.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import jsonschema
 import numpy as np
 import pandas as pd
 
 from prevalence import intervals
-from prevalence.config import load_schema
+from prevalence.contract import (
+    CAUTION,
+    COLUMNS,
+    CROSS,
+    GRADE,
+    N_SUPPRESSED,
+    OVERALL,
+    join_flags,
+)
 from prevalence.errors import ConfigError
-from prevalence.estimate import COLUMNS, CROSS, OVERALL
+from prevalence.schema import validate_document
 
 __all__ = [
     "CAUTION",
@@ -252,14 +258,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Columns :func:`disclose` appends after the contract's :data:`~prevalence.estimate.COLUMNS`.
-#: The column after the contract's: true where even ``n`` is hidden.
-N_SUPPRESSED = "n_suppressed"
+#: The column after the contract's: true where even ``n`` is hidden
+#: (:data:`~prevalence.contract.N_SUPPRESSED`).
 EXTRA_COLUMNS = [N_SUPPRESSED]
 #: Columns of the standards that mark published cells, after ``n_suppressed``: true
 #: where the standard says "use with caution" (DHS 25-49 cases, Statistics Canada
 #: grade E), and Statistics Canada's quality grade (A-F; F only on suppressed cells).
-CAUTION = "caution"
-GRADE = "grade"
 MARK_COLUMNS = {"dhs": [CAUTION], "statcan": [CAUTION, GRADE]}
 
 #: The level of the NCHS standard's Korn–Graubard interval.
@@ -398,59 +402,6 @@ PRESETS = {"nchs": NCHS, "dhs": DHS, "statcan": STATCAN, "custom": NCHS, "none":
 _ALL_THRESHOLDS = (*THRESHOLDS, "caution_n", "cv_grades")
 
 
-def _schema() -> dict[str, Any]:
-    root = load_schema("config")
-    return {**root["properties"]["publication"], "$defs": root.get("$defs", {})}
-
-
-def _range_text(spec: Mapping[str, Any]) -> str:
-    parts = []
-    if "minimum" in spec:
-        parts.append(f">= {spec['minimum']}")
-    if "exclusiveMinimum" in spec:
-        parts.append(f"> {spec['exclusiveMinimum']}")
-    if "maximum" in spec:
-        parts.append(f"<= {spec['maximum']}")
-    if "exclusiveMaximum" in spec:
-        parts.append(f"< {spec['exclusiveMaximum']}")
-    return " and ".join(parts)
-
-
-def _validate(raw: Mapping[str, Any], source: str) -> None:
-    """Check the block against the ``publication`` schema; raise one clear ConfigError."""
-    schema = _schema()
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(raw), key=lambda e: [str(p) for p in e.path])
-    if not errors:
-        return
-    error = errors[0]
-    allowed = list(schema["properties"])
-    if error.validator == "additionalProperties":
-        bad = next(str(k) for k in raw if k not in allowed)
-        close = difflib.get_close_matches(bad, allowed, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ConfigError(
-            f"unknown key {bad!r} under publication",
-            file=source,
-            fix=f"{hint}allowed keys here: {', '.join(allowed)}",
-        )
-    key = ".".join(["publication", *(str(p) for p in error.path)])
-    spec = schema["properties"].get(str(error.path[0]), {}) if error.path else {}
-    if error.validator == "enum":
-        fix = f"use one of: {', '.join(map(str, error.validator_value))}"
-        problem = f"{key}: {error.instance!r} is not one of the choices"
-    elif error.validator == "type":
-        kind = "a whole number" if spec.get("type") == "integer" else "a number"
-        problem = f"{key}: must be {kind}"
-        fix = f"write {kind} {_range_text(spec)}".rstrip()
-    elif error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        problem = f"{key}: {error.instance!r} is outside the allowed range"
-        fix = f"use a value {_range_text(spec)}"
-    else:
-        problem, fix = f"{key}: {error.message}", None
-    raise ConfigError(problem, file=source, fix=fix)
-
-
 def parse_publication(raw: Mapping[str, Any] | None, source: str = "config.yaml") -> Publication:
     """Validate the ``publication:`` block of the configuration.
 
@@ -483,7 +434,7 @@ def parse_publication(raw: Mapping[str, Any] | None, source: str = "config.yaml"
             file=source,
             fix="write `publication:` followed by indented keys, for example `standard: nchs`",
         )
-    _validate(raw, source)
+    validate_document(raw, "config", source=source, block="publication")
     standard = raw.get("standard", NCHS.standard)
     preset = PRESETS[standard]
     given = [key for key in _ALL_THRESHOLDS if key in raw]
@@ -626,17 +577,6 @@ def nchs_interval(n, estimate, se, df, level: float = NCHS_LEVEL):
     return ci.low, ci.high, n_eff
 
 
-def _join(*columns: np.ndarray) -> np.ndarray:
-    """Join object arrays of str cell by cell with ``"; "``, skipping empty strings."""
-    out = np.asarray(columns[0], dtype=object).copy()
-    for column in columns[1:]:
-        column = np.asarray(column, dtype=object)
-        both = (out != "") & (column != "")
-        out = np.where(out == "", column, out)
-        out[both] = out[both] + "; " + column[both]
-    return out
-
-
 def _text(mask: np.ndarray, text: str) -> np.ndarray:
     out = np.full(mask.shape, "", dtype=object)
     out[mask] = text
@@ -720,7 +660,7 @@ def reliability_checks(
     wide = assessable & _at_least(width, rules.max_ci_width)
     relative_wide = interior & gate & _above(relative, rules.relative_ci_width)
     suppress = small_n | small_eff | undefined | wide | relative_wide
-    reasons = _join(
+    reasons = join_flags(
         _text(small_n, f"sample size n < {_number_text(rules.min_n)}"),
         _text(small_eff, f"effective sample size < {_number_text(rules.min_effective_n)}"),
         _text(undefined, FLAG_INTERVAL_UNDEFINED),
@@ -732,7 +672,7 @@ def reliability_checks(
     complement_wide = (
         shown & interior & gate & _above(complement, rules.relative_ci_width) & ~suppress
     )
-    notes = _join(
+    notes = join_flags(
         _text(low_df, f"df < {_number_text(rules.review_df_below)}: review"),
         _text(shown & edge & (p == 0), FLAG_EDGE_REVIEW[0]),
         _text(shown & edge & (p == 1), FLAG_EDGE_REVIEW[1]),
@@ -795,12 +735,14 @@ def statcan_checks(n, estimate, se, publication: Publication = STATCAN) -> Relia
     caution = graded & (rank == len(GRADES) - 2)
     suppress = too_wide | undefined
     shown = assessable & ~suppress
-    notes = _join(
+    notes = join_flags(
         _text(caution, mark.caution_reason),
         _text(shown & (p == 0), FLAG_EDGE_REVIEW[0]),
         _text(shown & (p == 1), FLAG_EDGE_REVIEW[1]),
     )
-    reasons = _join(_text(too_wide, mark.hidden_reason), _text(undefined, FLAG_INTERVAL_UNDEFINED))
+    reasons = join_flags(
+        _text(too_wide, mark.hidden_reason), _text(undefined, FLAG_INTERVAL_UNDEFINED)
+    )
     return Reliability(suppress, reasons, notes, caution=caution, grade=grade.astype(object))
 
 
@@ -903,7 +845,7 @@ def disclosure_checks(n, cases, k: int = NCHS.disclosure_k) -> tuple[np.ndarray,
     non_cases = n - cases
     few_cases = (cases >= 1) & (cases <= k - 1)
     few_non_cases = (non_cases >= 1) & (non_cases <= k - 1)
-    reasons = _join(
+    reasons = join_flags(
         _text(few_cases, f"fewer than {k} cases"),
         _text(few_non_cases, f"fewer than {k} non-cases"),
     )

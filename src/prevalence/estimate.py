@@ -32,63 +32,21 @@ import numpy as np
 import pandas as pd
 
 from prevalence.codebook import Codebook
-from prevalence.errors import ConfigError, PrevalenceError
+
+# DISPLAY_COLUMNS and check_display_table are re-exported for the chart module.
+from prevalence.contract import (  # noqa: F401
+    ALL,
+    COLUMNS,
+    CROSS,
+    DISPLAY_COLUMNS,
+    OVERALL,
+    check_display_table,
+)
+from prevalence.design import wave_design
+from prevalence.errors import ConfigError
 from prevalence.intervals import Intervals, check_method, confint
 
 log = logging.getLogger(__name__)
-
-COLUMNS = [
-    "wave",
-    "domain",
-    "domain_value",
-    "indicator",
-    "denominator",
-    "n",
-    "cases",
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "ci_method",
-    "level",
-    "deff",
-    "n_eff",
-    "df",
-    "suppressed",
-    "flag",
-]
-#: The columns that publication outputs (tables, charts) read.
-DISPLAY_COLUMNS = (
-    "wave",
-    "domain",
-    "domain_value",
-    "indicator",
-    "denominator",
-    "n",
-    "estimate",
-    "ci_low",
-    "ci_high",
-    "ci_method",
-    "level",
-    "suppressed",
-    "flag",
-)
-
-OVERALL = "overall"
-ALL = "All"
-CROSS = "+"
-
-
-def check_display_table(table: Any, fix: str) -> None:
-    """Refuse anything but a data frame with the :data:`DISPLAY_COLUMNS` (for tables, charts).
-
-    ``fix`` says which table to pass.
-    """
-    if not isinstance(table, pd.DataFrame):
-        raise PrevalenceError(f"expected a pandas DataFrame, got {type(table).__name__}", fix=fix)
-    missing = [c for c in DISPLAY_COLUMNS if c not in table.columns]
-    if missing:
-        raise PrevalenceError(f"the prevalence table lacks column(s) {', '.join(missing)}", fix=fix)
 
 
 @dataclass(frozen=True)
@@ -250,7 +208,6 @@ def estimate_wave(
         not depend on it.
     """
     check_method(ci_method)
-    from prevalence.ingest import wave_design
 
     survey = wave_design(frame, design, source=f"wave {wave}")
     return prevalence_table(

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from prevalence.codebook import Codebook
+from prevalence.contract import COLUMNS as TABLE_COLUMNS
 from prevalence.disclosure import FLAG_SECONDARY
-from prevalence.estimate import COLUMNS as TABLE_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd

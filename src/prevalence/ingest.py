@@ -20,46 +20,12 @@ import numpy as np
 import pandas as pd
 
 from prevalence.codebook import Codebook, Domain, Indicator, normalise_code
-from prevalence.errors import PrevalenceError
+from prevalence.design import DESIGN_PREFIX, design_columns, wave_design
+from prevalence.errors import DesignError, PrevalenceError
 from prevalence.io import Responses
 from prevalence.privacy import coarsen, scan_columns, small_groups
 
 PRIVACY_POLICIES = ("report", "refuse", "coarsen")
-# Design columns are carried under this prefix, apart from domain and indicator ids.
-DESIGN_PREFIX = "design:"
-
-
-def design_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The design columns of a harmonized frame, under their names in the responses."""
-    columns = [c for c in frame.columns if c.startswith(DESIGN_PREFIX)]
-    return frame[columns].rename(columns=lambda c: c.removeprefix(DESIGN_PREFIX))
-
-
-def wave_design(
-    frame: pd.DataFrame,
-    design: Any,
-    *,
-    source: str,
-    populations: Mapping[str, pd.DataFrame] | None = None,
-) -> Any:
-    """The survey design of a harmonized wave, or None for a simple random sample.
-
-    ``design`` is the wave's ``design:`` block (built from the frame's design columns;
-    empty: None) or a :class:`~prevalence.design.SurveyDesign` already built for this
-    frame (:attr:`Ingested.design`), used as it is: a large wave's design is built once.
-    ``populations`` are the population tables a ``calibration:`` block names, by path.
-    """
-    from prevalence.design import SurveyDesign
-
-    if isinstance(design, SurveyDesign):
-        return design
-    if not design:
-        return None
-    return SurveyDesign.from_frame(
-        design_frame(frame), dict(design), source=source, domains=frame, populations=populations
-    )
-
-
 log = logging.getLogger(__name__)
 
 
@@ -82,22 +48,6 @@ class _Source:
     path: str
     locate: Callable[[int], str]
     value_labels: Mapping[str, Mapping[Any, str]]
-
-
-def design_columns(design: Mapping[str, Any], columns: Iterable[str]) -> list[str]:
-    """Columns of the responses that a ``design:`` block refers to, in a stable order."""
-    names: list[str] = []
-    for key in ("weight", "strata", "psu", "fpc"):
-        value = design.get(key)
-        if value is None:
-            continue
-        names.extend([value] if isinstance(value, str) else list(value))
-    replicates = design.get("replicates") or {}
-    if replicates.get("columns"):
-        names.extend(replicates["columns"])
-    elif replicates.get("prefix"):
-        names.extend(sorted(c for c in columns if c.startswith(replicates["prefix"])))
-    return list(dict.fromkeys(names))
 
 
 def _missing_column(column: str, role: str, responses: Responses, codebook_path: str):
@@ -463,7 +413,6 @@ def _check_design(
     populations: Mapping[str, pd.DataFrame] | None = None,
 ) -> Any:
     """Build the survey design once at ingest, so that an error names the file and its line."""
-    from prevalence.errors import DesignError
 
     try:
         return wave_design(frame, design, source=path, populations=populations)

@@ -137,13 +137,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import special
 
+from prevalence.contract import join_flags
 from prevalence.errors import ConfigError
 
-__all__ = ["METHODS", "METHOD_NAMES", "Intervals", "check_method", "confint"]
+__all__ = ["METHODS", "METHOD_NAMES", "Intervals", "check_method", "confint", "wilson_bounds"]
 
 METHODS = (
     "wald",
@@ -472,6 +474,21 @@ def _wilson(p, m, t):
     return low, high
 
 
+def wilson_bounds(cases: Any, n: Any, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson (1927) score bounds of ``cases`` out of ``n`` (arrays broadcast together).
+
+    The bounds are exactly 0 at ``cases = 0`` and 1 at ``cases = n`` (rounding
+    never moves them past the estimate); NaN where ``n <= 0``. The same bounds
+    as :func:`confint` with ``method="wilson"`` on a simple random sample.
+    """
+    x, m = (np.asarray(v, dtype=np.float64) for v in (cases, n))
+    t = float(special.ndtri(0.5 + _check_level(level) / 2.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low, high = _wilson(x / m, m, t)
+    empty = ~(m > 0)
+    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+
+
 def _agresti_coull(p, m, t):
     t2 = t * t
     m_tilde = m + t2
@@ -489,14 +506,6 @@ def _clip(low, high):
 def _flags(mask: np.ndarray, text: str) -> np.ndarray:
     out = np.full(mask.shape, "", dtype=object)
     out[mask] = text
-    return out
-
-
-def _join(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Join two flag arrays cell by cell with ``"; "`` (empty parts are skipped)."""
-    both = (first != "") & (second != "")
-    out = np.where(first == "", second, first)
-    out[both] = first[both] + "; " + second[both]
     return out
 
 
@@ -609,7 +618,9 @@ def _reg_asin(p, se, n, t, alpha):
     centre = np.arcsin(np.sqrt(p))
     half = t * se / (2.0 * np.sqrt(p * (1.0 - p)))
     arg_low, arg_high = centre - half, centre + half
-    flag = _join(_flags(arg_low < 0, FLAG_FOLD_LOW), _flags(arg_high > np.pi / 2, FLAG_FOLD_HIGH))
+    flag = join_flags(
+        _flags(arg_low < 0, FLAG_FOLD_LOW), _flags(arg_high > np.pi / 2, FLAG_FOLD_HIGH)
+    )
     return np.sin(arg_low) ** 2, np.sin(arg_high) ** 2, _nan(p), flag
 
 
@@ -688,7 +699,7 @@ def _at_edge(method, p, n, t, alpha):
         low, high, _ = _jeffreys(p, n, alpha)
     elif method == "agresti-coull":
         low, high, clip_flag = _clip(*_agresti_coull(p, n, t))
-        flag = _join(flag, clip_flag)
+        flag = join_flags(flag, clip_flag)
     else:  # clopper-pearson, both korn-graubard and the fallbacks
         low, high = _clopper_pearson(p, n, alpha)
     return low, high, n.astype(float), flag

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from prevalence.config import read_yaml
 from prevalence.errors import ConfigError
+from prevalence.schema import read_yaml
 
 KEYS = ("wave", "indicator", "domain", "domain_value", "denominator")
 COLUMNS = [

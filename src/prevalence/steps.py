@@ -16,6 +16,7 @@ imported inside the steps that use them, so that a step pays only for its own.
 
 from __future__ import annotations
 
+import argparse
 import errno
 import gc
 import json
@@ -27,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prevalence.errors import PrevalenceError
+from prevalence.errors import ConfigError, PrevalenceError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -202,6 +203,27 @@ def _log_weights(wave: str, calibration: Mapping[str, Any]) -> None:
         )
 
 
+def files_by_wave(
+    waves: Sequence[str], files: Mapping[str, Sequence[str | Path]]
+) -> dict[str, dict[str, str]]:
+    """``{wave: {kind: path}}`` from lists of paths by kind, each in the order of ``waves``.
+
+    A rule takes every file it reads as ``input`` (so that Snakemake tracks it), in
+    lists by kind; this pairs them back with their waves.
+    """
+    out: dict[str, dict[str, str]] = {wave: {} for wave in waves}
+    for kind, paths in files.items():
+        paths = list(paths)
+        if len(paths) != len(waves):
+            raise PrevalenceError(
+                f"{len(paths)} {kind} file(s) for {len(waves)} wave(s)",
+                fix="give one file of each kind per wave, in the order of the waves",
+            )
+        for wave, path in zip(waves, paths, strict=True):
+            out[wave][kind] = str(path)
+    return out
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """A prevalence table as written by this package (empty flags stay empty text)."""
     import pandas as pd
@@ -305,10 +327,133 @@ def publish_step(
         result = reproduce(analyst, load_targets(targets), path=str(targets))
         write_csv(result, out["reproduction"])
         log.info("%d of %d published figures reproduce", int(result["match"].sum()), len(result))
-    suppressed = int(table["suppressed"].astype(bool).sum())
+    from prevalence.contract import truthy
+
+    suppressed = int(truthy(table["suppressed"]).sum())
     console.info(
         "%d cells, %d published, %d suppressed", len(table), len(table) - suppressed, suppressed
     )
+
+
+def _comparisons_from_files(
+    prevalence_table: str | Path,
+    waves: Mapping[str, Mapping[str, Any]],
+    comparisons: Mapping[str, Any] | None,
+    *,
+    level: float,
+    on_suppressed: str,
+    source: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``combine_comparisons`` of every wave's ``wave_comparisons``, from files."""
+    import pandas as pd
+
+    from prevalence.codebook import load_codebook
+    from prevalence.compare import (
+        combine_comparisons,
+        domain_values,
+        parse_comparisons,
+        wave_comparisons,
+    )
+
+    spec = parse_comparisons(comparisons, source=source, waves=list(waves))
+    published = read_table(prevalence_table)
+    within, association, values = {}, {}, {}
+    for wave, info in waves.items():
+        frame = pd.read_parquet(info["data"])
+        book = load_codebook(info["codebook"])
+        design = dict(info.get("design") or {})
+        within[wave], association[wave] = wave_comparisons(
+            frame,
+            book,
+            design,
+            spec,
+            wave=wave,
+            level=level,
+            published=published,
+            on_suppressed=on_suppressed,
+        )
+        values[wave] = domain_values(frame, book)
+    return combine_comparisons(
+        within, association, values, published, spec, level=level, source=source
+    )
+
+
+def contrasts_step(
+    prevalence_table: str | Path,
+    waves: Mapping[str, Mapping[str, Any]],
+    *,
+    comparisons: Mapping[str, Any] | None,
+    level: float = 0.95,
+    out: str | Path,
+    source: str = "config.yaml",
+) -> pd.DataFrame:
+    """Write the table of differences (``contrasts.csv``) from the waves' files.
+
+    Parameters
+    ----------
+    prevalence_table
+        The published prevalence table of all waves (suppression, and the
+        estimates compared between waves).
+    waves
+        ``{wave_id: {"data": responses.parquet, "codebook": codebook.yaml,
+        "design": {...}}}`` in the configured order.
+    comparisons
+        The ``comparisons:`` block.
+    level
+        Confidence level of the intervals.
+    out
+        The CSV to write (atomically).
+    source
+        The configuration file, for messages.
+    """
+    result, _ = _comparisons_from_files(
+        prevalence_table, waves, comparisons, level=level, on_suppressed="flag", source=source
+    )
+    from prevalence.io import write_csv
+
+    write_csv(result, out)
+    return result
+
+
+def association_step(
+    prevalence_table: str | Path,
+    waves: Mapping[str, Mapping[str, Any]],
+    *,
+    comparisons: Mapping[str, Any] | None,
+    out: str | Path,
+    on_suppressed: str = "flag",
+    source: str = "config.yaml",
+) -> pd.DataFrame:
+    """Write the tests of association (``association.csv``), adjusted per family.
+
+    Parameters
+    ----------
+    prevalence_table
+        The published prevalence table (to flag domains with suppressed cells).
+    waves
+        As in :func:`contrasts_step`.
+    comparisons
+        The ``comparisons:`` block: ``association`` (default: the domains of
+        ``within``), ``adjust`` and ``family``.
+    out
+        The CSV to write (atomically).
+    on_suppressed
+        ``"flag"`` or ``"suppress"`` (``prevalence.compare.association_tests``).
+    source
+        The configuration file, for messages.
+    """
+    _, tests = _comparisons_from_files(
+        prevalence_table,
+        waves,
+        comparisons,
+        level=0.95,
+        on_suppressed=on_suppressed,
+        source=source,
+    )
+    from prevalence.io import write_csv
+
+    write_csv(tests, out)
+    return tests
 
 
 def _synthetic_note(book) -> str | None:
@@ -625,6 +770,275 @@ def manifest_step(
     write_text(out, _json(build_manifest(inputs=inputs, outputs=outputs, config=config)))
 
 
+def coverage_step(
+    *,
+    n: int | Sequence[int],
+    p: float | Sequence[float] | str,
+    methods: str | Sequence[str],
+    level: float,
+    simulate: Mapping[str, Any] | None,
+    out_table: str | Path | None,
+    out_figure_stem: str | Path | None,
+    variance: str = "classical",
+    source_note: str | None = None,
+    layout: str = "grid",
+) -> pd.DataFrame:
+    """Compute the coverage table; write it (CSV, atomically) and its chart.
+
+    Parameters
+    ----------
+    n
+        Sample size(s) of the exact calculation, e.g. ``[30, 55, 150]``.
+    p
+        True prevalences: a list of proportions or a grid such as
+        ``"0.01:0.99:0.01"``.
+    methods
+        Interval methods, e.g. ``["wald", "wilson", "clopper-pearson"]``.
+    level
+        Nominal confidence level, e.g. ``0.95``.
+    simulate
+        ``None``, or the cluster design to simulate at the same ``p``:
+        ``{"clusters": 20, "cluster_size": 5, "deff": 2, "reps": 20000,
+        "seed": 1}`` (``deff``, ``reps`` and ``seed`` default to 1, 20000, 1).
+    out_table
+        CSV path of the table (see :func:`coverage_table`), or ``None``.
+    out_figure_stem
+        Path without extension of the chart (``.png``, ``.svg``, ``.pdf``), or ``None``.
+    variance
+        Standard error of the exact rows, ``"classical"`` or ``"design"``
+        (see :func:`exact_coverage`).
+    source_note
+        Optional extra footer line of the chart.
+    layout
+        Chart layout, ``"grid"`` or ``"overlay"`` (see :func:`plot_coverage`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table that was written.
+
+    Raises
+    ------
+    ConfigError
+        For any invalid setting; nothing is written then.
+    """
+    from prevalence.coverage import coverage_table, summarize_coverage
+    from prevalence.io import write_csv
+    from prevalence.publication.charts.coverage import (
+        CoverageOptions,
+        check_layout,
+        plot_coverage,
+    )
+
+    layout = check_layout(layout)
+    table = coverage_table(
+        n=n, p=p, methods=methods, level=level, simulate=simulate, variance=variance
+    )
+    for row in summarize_coverage(table).itertuples(index=False):
+        log.info(
+            "%s n=%d %s: coverage min %.3f (p=%g), mean %.3f",
+            row.source,
+            row.n,
+            row.method,
+            row.min_coverage,
+            row.p_at_min,
+            row.mean_coverage,
+        )
+    if out_table is not None:
+        write_csv(table, out_table)
+    if out_figure_stem is not None:
+        options = CoverageOptions(source_note=source_note, layout=layout)
+        plot_coverage(table, options, out_stem=out_figure_stem)
+    return table
+
+
+def _type(convert):
+    def parse(text: str):
+        try:
+            return convert(text)
+        except PrevalenceError as error:
+            raise argparse.ArgumentTypeError(error.message().replace("\n  fix:", ";")) from None
+
+    parse.__name__ = convert.__name__.strip("_")
+    return parse
+
+
+def _sample_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError("must be a whole number >= 1", value=text) from None
+    from prevalence.coverage import check_sample_size
+
+    return check_sample_size(value)
+
+
+def _level(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError("must be a number strictly between 0 and 1", value=text) from None
+    if not 0.0 < value < 1.0:
+        raise ConfigError(
+            "the confidence level must be strictly between 0 and 1",
+            value=text,
+            fix="use for example 0.95 for a 95% interval",
+        )
+    return value
+
+
+def _method(text: str) -> str:
+    from prevalence.intervals import check_method
+
+    return check_method(text)
+
+
+def _coverage_parser() -> argparse.ArgumentParser:
+    from prevalence.coverage import (
+        DEFAULT_METHODS,
+        DEFAULT_N,
+        DEFAULT_P,
+        VARIANCES,
+        parse_grid,
+    )
+    from prevalence.publication.charts.coverage import LAYOUTS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m prevalence.steps coverage",
+        description="Actual coverage of confidence-interval methods for a proportion: exact "
+        "for a simple random sample, simulated for a cluster sample.",
+    )
+    parser.add_argument(
+        "--n",
+        nargs="+",
+        type=_type(_sample_size),
+        default=list(DEFAULT_N),
+        metavar="N",
+        help="sample sizes (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--p",
+        nargs="+",
+        type=_type(parse_grid),
+        default=None,
+        metavar="P",
+        help=f"true prevalences: proportions or start:stop:step grids (default: {DEFAULT_P})",
+    )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        type=_type(_method),
+        default=list(DEFAULT_METHODS),
+        metavar="METHOD",
+        help="interval methods (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--level",
+        type=_type(_level),
+        default=0.95,
+        help="nominal confidence level in (0, 1) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--variance",
+        choices=VARIANCES,
+        default="classical",
+        help="standard error of the exact calculation: classical sqrt(p(1-p)/n) with normal "
+        "quantiles, or design sqrt(p(1-p)/(n-1)) with n-1 df (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="grid",
+        help="chart: a row of panels per method, or all methods in one panel per sample "
+        "(default: %(default)s)",
+    )
+    parser.add_argument("--out-table", type=Path, help="CSV file of the coverage table")
+    parser.add_argument(
+        "--out-figure", type=Path, help="chart path without extension (.png, .svg, .pdf written)"
+    )
+    sim = parser.add_argument_group("simulation of a one-stage cluster sample")
+    sim.add_argument("--simulate", action="store_true", help="also simulate a cluster sample")
+    sim.add_argument("--clusters", type=int, help="number of clusters (>= 2)")
+    sim.add_argument("--cluster-size", type=int, help="respondents per cluster (>= 1)")
+    sim.add_argument(
+        "--deff", type=float, default=None, help="design effect, 1 to cluster size (default: 1)"
+    )
+    sim.add_argument("--reps", type=int, default=None, help="samples per p (default: 20000)")
+    sim.add_argument("--seed", type=int, default=None, help="random seed (default: 1)")
+    return parser
+
+
+def coverage_main(argv: Sequence[str] | None = None) -> int:
+    """The coverage command; return the exit status (2 for bad arguments)."""
+    from prevalence.coverage import DEFAULT_P
+
+    parser = _coverage_parser()
+    args = parser.parse_args(argv)
+    p = [v for grid in args.p for v in grid] if args.p else DEFAULT_P
+    sim_values = {
+        "clusters": args.clusters,
+        "cluster_size": args.cluster_size,
+        "deff": args.deff,
+        "reps": args.reps,
+        "seed": args.seed,
+    }
+    simulate = None
+    if args.simulate:
+        if args.clusters is None or args.cluster_size is None:
+            parser.error("--simulate needs --clusters and --cluster-size")
+        simulate = sim_values
+    elif any(v is not None for v in sim_values.values()):
+        given = [f"--{k.replace('_', '-')}" for k, v in sim_values.items() if v is not None]
+        verb = "needs" if len(given) == 1 else "need"
+        parser.error(f"{', '.join(given)} {verb} --simulate")
+    try:
+        table = coverage_step(
+            n=args.n,
+            p=p,
+            methods=args.methods,
+            level=args.level,
+            simulate=simulate,
+            out_table=args.out_table,
+            out_figure_stem=args.out_figure,
+            variance=args.variance,
+            layout=args.layout,
+        )
+    except PrevalenceError as error:
+        parser.error(error.message().replace("\n  fix:", ";"))
+    except OSError as error:
+        print(f"{parser.prog}: error: cannot write: {error}", file=sys.stderr)
+        return 1
+    _print_summary(table, args.out_table, args.out_figure)
+    return 0
+
+
+def _print_summary(table: pd.DataFrame, out_table: Path | None, out_figure: Path | None) -> None:
+    from prevalence.coverage import summary_text
+
+    lines = [summary_text(table)]
+    if out_table is not None:
+        lines.append(f"table: {out_table}")
+    if out_figure is not None:
+        lines.append(f"chart: {out_figure}.png, .svg, .pdf")
+    print("\n".join(lines))
+
+
+#: The commands of ``python -m prevalence.steps``.
+COMMANDS = {"coverage": coverage_main}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m prevalence.steps <command> ...``: run a step as a command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS:
+        print(
+            "usage: python -m prevalence.steps {" + ",".join(COMMANDS) + "} [options]",
+            file=sys.stderr,
+        )
+        return 2
+    return COMMANDS[argv[0]](argv[1:])
+
+
 class _Console(logging.StreamHandler):
     """The job's one line for the console, and its errors: ``<rule> <wave>: <message>``."""
 
@@ -732,3 +1146,7 @@ def run_step(
         usage.ru_utime + usage.ru_stime,
         usage.ru_maxrss / 1024,
     )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

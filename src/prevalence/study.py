@@ -78,7 +78,7 @@ def methods_html(text: str, settings: Mapping[str, Any], *, source: str = "workf
     """The "Methods" section of the Snakemake report's text, rendered as HTML.
 
     ``text`` is the content of ``workflow/report/workflow.rst``; ``settings`` the resolved
-    configuration the report reads as ``snakemake.config`` (``estimates``, ``_waves``,
+    configuration the report reads as ``snakemake.config`` (``estimates``, ``waves``,
     ``publication``, ``privacy``, ``comparisons``, ``targets``).
     """
     import jinja2

@@ -48,9 +48,17 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from prevalence.disclosure import CAUTION, GRADE, N_SUPPRESSED, Publication, marks
+from prevalence.contract import (
+    DISPLAY_COLUMNS,
+    N_SUPPRESSED,
+    OVERALL,
+    check_display_table,
+    read_cells,
+    signed,
+    truthy,
+)
+from prevalence.disclosure import Publication, marks
 from prevalence.errors import ConfigError, PrevalenceError
-from prevalence.estimate import DISPLAY_COLUMNS, OVERALL, check_display_table
 from prevalence.intervals import METHOD_NAMES
 from prevalence.io import write_text, write_with
 
@@ -367,21 +375,6 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _truthy(series: pd.Series) -> np.ndarray:
-    """A boolean column read from bool, 0/1 or "True"/"False" text; missing is false."""
-    if pd.api.types.is_bool_dtype(series.dtype) and not series.isna().any():
-        return series.to_numpy(dtype=bool)
-
-    def one(value: Any) -> bool:
-        if isinstance(value, str):
-            return value.strip().lower() in {"true", "t", "yes", "1"}
-        if value is None or pd.isna(value):
-            return False
-        return bool(value)
-
-    return np.array([one(v) for v in series], dtype=bool)
-
-
 def _check_table(table: pd.DataFrame) -> None:
     check_display_table(table, fix="pass the long prevalence table (results/tables/prevalence.csv)")
 
@@ -472,6 +465,40 @@ def _title(wave_label: str, domains: Sequence[str], wide: bool) -> str:
     return f"{wave_label}: prevalence {'overall and ' if wide else ''}by {listed}"
 
 
+def _cells(rows: pd.DataFrame, wave: str) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The published cells of a wave's rows, by (domain, value, indicator), read the one way.
+
+    A suppressed row's estimate and bounds are dropped by the reader and never read again.
+    """
+    read = read_cells(rows)
+    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for cell in read.itertuples(index=False):
+        key = (cell.domain, cell.domain_value, cell.indicator)
+        if key in cells:
+            raise PrevalenceError(
+                "two rows for one indicator in one domain value",
+                column="indicator",
+                value=cell.indicator,
+                fix="keep one row per wave, domain, value and indicator "
+                f"(wave {wave}, {cell.domain} = {cell.domain_value})",
+            )
+        cells[key] = {
+            "parent": None if cell.denominator in ("", "all", cell.indicator) else cell.denominator,
+            "n": _finite(cell.n),
+            "n_hidden": bool(cell.n_hidden),
+            "suppressed": bool(cell.suppressed),
+            "estimate": cell.estimate,
+            "low": cell.ci_low,
+            "high": cell.ci_high,
+            "method": cell.ci_method,
+            "level": _finite(cell.level),
+            "flag": cell.flag,
+            "caution": bool(cell.caution),
+            "grade": cell.grade,
+        }
+    return cells
+
+
 def wave_table(
     table: pd.DataFrame,
     *,
@@ -553,53 +580,8 @@ def wave_table(
     columns = _columns(rows, domains, wide, wave)
     wanted = {c.domain for c in columns}
     rows = rows.loc[rows["domain"].isin(wanted)]
-    suppressed = _truthy(rows["suppressed"])
-    hidden = _truthy(rows[N_HIDDEN]) if N_HIDDEN in rows.columns else np.zeros(len(rows), bool)
     standard = marks(publication)
-    caution = _truthy(rows[CAUTION]) if CAUTION in rows.columns else np.zeros(len(rows), bool)
-    grades = rows[GRADE].map(_text) if GRADE in rows.columns else pd.Series([""] * len(rows))
-    # A suppressed row's estimate and bounds are dropped here and never read again.
-    blank = np.full(len(rows), np.nan)
-    shown = {
-        name: np.where(suppressed, blank, pd.to_numeric(rows[name], errors="coerce"))
-        for name in ("estimate", "ci_low", "ci_high")
-    }
-    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for i, (dom, val, ind, denominator, n, method, level, flag) in enumerate(
-        zip(
-            rows["domain"],
-            rows["domain_value"],
-            rows["indicator"],
-            rows["denominator"].map(_text),
-            pd.to_numeric(rows["n"], errors="coerce"),
-            rows["ci_method"].map(_text),
-            pd.to_numeric(rows["level"], errors="coerce"),
-            rows["flag"].map(_text),
-            strict=True,
-        )
-    ):
-        key = (dom, val, ind)
-        if key in cells:
-            raise PrevalenceError(
-                "two rows for one indicator in one domain value",
-                column="indicator",
-                value=ind,
-                fix=f"keep one row per wave, domain, value and indicator (wave {wave}, {dom} = {val})",
-            )
-        cells[key] = {
-            "parent": None if denominator in ("", "all", ind) else denominator,
-            "n": _finite(n),
-            "n_hidden": bool(hidden[i]),
-            "suppressed": bool(suppressed[i]),
-            "estimate": shown["estimate"][i],
-            "low": shown["ci_low"][i],
-            "high": shown["ci_high"][i],
-            "method": method,
-            "level": _finite(level),
-            "flag": flag,
-            "caution": bool(caution[i]) and not suppressed[i],
-            "grade": "" if suppressed[i] else grades.iloc[i],
-        }
+    cells = _cells(rows, wave)
 
     present = list(dict.fromkeys(rows["indicator"]))
     order = [i for i in labels if i in present] + [i for i in present if i not in labels]
@@ -1355,20 +1337,15 @@ def publication_tables(
 # --------------------------------------------------------------------------------------
 # comparisons: differences and tests of association, as publication tables
 # --------------------------------------------------------------------------------------
-def _signed(value: float, decimals: int) -> str:
-    text = f"{value:+.{decimals}f}"
-    return "0.0" if text.lstrip("+-").strip("0.") == "" else text.replace("-", "−")
-
-
 def _difference_cells(frame: pd.DataFrame, mark: str, decimals: int = 1) -> list[str]:
     """ "+25.5 [12.9, 37.5]" in percentage points, or the mark where suppressed."""
     cells = []
     for row in frame.itertuples(index=False):
-        if bool(row.suppressed) or pd.isna(row.difference):
+        if row.suppressed or pd.isna(row.difference):
             cells.append(mark)
         else:
-            low, high = (_signed(100 * v, decimals) for v in (row.ci_low, row.ci_high))
-            cells.append(f"{_signed(100 * row.difference, decimals)} [{low}, {high}]")
+            low, high = (signed(100 * v, decimals) for v in (row.ci_low, row.ci_high))
+            cells.append(f"{signed(100 * row.difference, decimals)} [{low}, {high}]")
     return cells
 
 
@@ -1409,6 +1386,7 @@ def comparison_blocks(
     blocks: list[Block] = []
     contrasts = contrasts.copy()
     contrasts["flag"] = contrasts["flag"].astype(object).fillna("")
+    contrasts["suppressed"] = truthy(contrasts["suppressed"])
     for kind, title in (
         ("within", "Differences within waves"),
         ("between", "Differences between waves"),
@@ -1428,6 +1406,7 @@ def comparison_blocks(
         ]
         method = sorted(set(part["method"].astype(str)))
         adjust = sorted(set(part["adjust_method"].astype(str)))
+        level = float(part["level"].iloc[0])
         table = pd.DataFrame(
             {
                 "Wave" if kind == "within" else "Waves": waves,
@@ -1436,16 +1415,13 @@ def comparison_blocks(
                     for i, d in zip(part["indicator"], part["denominator"], strict=True)
                 ],
                 "Comparison" if kind == "within" else "Group": shown,
-                "Difference, points [95% CI]": _difference_cells(part, mark),
-                "Adjusted p": _p_text(
-                    part["p_adjusted"].where(~part["suppressed"].astype(bool)), mark
-                ),
+                f"Difference, points [{_level_text(level)} CI]": _difference_cells(part, mark),
+                "Adjusted p": _p_text(part["p_adjusted"].where(~part["suppressed"]), mark),
                 "Note": [
                     f if s else "" for f, s in zip(part["flag"], part["suppressed"], strict=True)
                 ],
             }
         )
-        level = float(part["level"].iloc[0])
         notes = (
             f"Differences a − b in percentage points with {level:.0%} intervals ({', '.join(method)}).",
             f"P-values adjusted for multiple comparisons ({', '.join(adjust)}) within each family.",

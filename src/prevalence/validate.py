@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from prevalence.codebook import Codebook, load_codebook
-from prevalence.config import Config, check_populations, parse_config, read_yaml
+from prevalence.config import Config, check_populations, parse_config
 from prevalence.errors import ConfigError
+from prevalence.schema import read_yaml
 
 OVERALL = "overall"
 

@@ -102,7 +102,7 @@ if STUDY_CHARTS:
                 else []
             ),
         params:
-            codebooks={w.id: str(w.codebook) for w in CONFIG.waves.values()},
+            waves=WAVES,
             wave_labels=WAVE_LABELS,
             of_whom={w: p for w, p in OF_WHOM.items() if p},
             across_waves=ACROSS_WAVES,

@@ -22,15 +22,6 @@ except PrevalenceError as error:
 config["publication"] = CONFIG.publication
 config["privacy"] = CONFIG.privacy
 config["estimates"] = {"by": [list(d) for d in CONFIG.by], "ci_method": CONFIG.ci_method, "level": CONFIG.level}
-config["_waves"] = {
-    w.id: {
-        "label": w.label,
-        "design": w.design or "none",
-        "source": CODEBOOKS[w.id].source or "",
-        "synthetic": CODEBOOKS[w.id].synthetic,
-    }
-    for w in CONFIG.waves.values()
-}
 
 RESULTS = str(CONFIG.results)
 WAVES = list(CONFIG.waves)
@@ -101,15 +92,13 @@ WAVE_COMPARISON_FILES = (
     if CONFIG.comparisons is not None
     else {}
 )
-# Every wave's files that rule publish reads, by wave in the configured order.
+# Every wave's files that rule publish reads, by kind, each list in the configured order of
+# the waves (the script pairs them with WAVES: prevalence.steps.files_by_wave).
 WAVE_FILES = {
-    w.id: {
-        "codebook": str(w.codebook),
-        "table": f"{PROCESSED}/{w.id}/prevalence.csv",
-        "published": f"{PROCESSED}/{w.id}/published.csv",
-        **{key: path.format(wave=w.id) for key, path in WAVE_COMPARISON_FILES.items()},
-    }
-    for w in CONFIG.waves.values()
+    "codebook": [str(w.codebook) for w in CONFIG.waves.values()],
+    "table": [f"{PROCESSED}/{w}/prevalence.csv" for w in WAVES],
+    "published": [f"{PROCESSED}/{w}/published.csv" for w in WAVES],
+    **{key: [path.format(wave=w) for w in WAVES] for key, path in WAVE_COMPARISON_FILES.items()},
 }
 
 
@@ -180,6 +169,7 @@ def population_outputs(wildcards=None):
 def final_outputs():
     """Every output of the run known before it starts (see also population_outputs)."""
     files = [f"{RESULTS}/tables/prevalence.csv", *TABLE_FILES]
+    files += [f"{RESULTS}/tables/key_findings.csv", f"{RESULTS}/tables/key_findings.md"]
     files += ACROSS_WAVES_CHARTS
     for wave in WAVES:
         files += wave_charts(wave) + of_whom_charts(wave)

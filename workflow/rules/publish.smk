@@ -40,12 +40,13 @@ rule publish:
     tests of association with p-values adjusted over all waves, and each published figure against
     its estimate."""
     input:
-        [f for w in WAVE_FILES.values() for f in w.values()],
+        **WAVE_FILES,
         targets=[str(CONFIG.targets)] if CONFIG.targets else [],
     output:
         **PUBLISHED,
     params:
-        waves=WAVE_FILES,
+        waves=WAVES,
+        kinds=list(WAVE_FILES),
         wave_labels=WAVE_LABELS,
         domains=["+".join(d) for d in CONFIG.by],
         style=CONFIG.tables,
@@ -72,15 +73,13 @@ rule publish:
 rule manifest:
     """Provenance: hashes of every input and output, the resolved config, versions, commit."""
     input:
-        final_outputs(),
-        population_outputs,
+        outputs=final_outputs(),
+        population=population_outputs,
         raw=CONFIG.input_files(),
     output:
         f"{RESULTS}/manifest.json",
     params:
         config=CONFIG.resolved(),
-        outputs=lambda wc: final_outputs() + population_outputs(wc),
-        raw=CONFIG.input_files(),
     threads: 1
     resources:
         mem_mb=mem_mb(0, 300),

@@ -30,7 +30,8 @@ rule study:
             "comparisons": config.get("comparisons"),
             "targets": bool(CONFIG.targets),
             "coverage": CONFIG.coverage is not None,
-            "_waves": {wc.wave: config["_waves"][wc.wave]},
+            "waves": {wc.wave: config["waves"][wc.wave]},
+            "design": config.get("design"),
         },
     threads: 1
     resources:

@@ -28,6 +28,10 @@ checkpoint wave:
         publication=CONFIG.publication,
         comparisons=CONFIG.comparisons,
         waves=WAVES,
+        # for the ingest log's caption in the report
+        label=lambda wc: wave_of(wc).label,
+        source=lambda wc: CODEBOOKS[wc.wave].source or "",
+        synthetic=lambda wc: CODEBOOKS[wc.wave].synthetic,
     priority: 40  # first: every other job waits for the waves
     threads: 1
     resources:

@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MultipleLocator, PercentFormatter
 
+from prevalence.coverage import panel_keys
 from prevalence.errors import ConfigError, PrevalenceError
 from prevalence.intervals import METHOD_NAMES
 from prevalence.publication.charts.cells import level_text
@@ -110,15 +111,6 @@ class CoverageOptions:
     source_note: str | None = None
     layout: str = "grid"
     width: float = WIDTH
-
-
-def panel_keys(table: pd.DataFrame) -> list[str]:
-    """Columns that identify one sample (panel) of a coverage table."""
-    keys = ["n"]
-    if "source" in table.columns:
-        keys.insert(0, "source")
-    keys += [c for c in ("clusters", "cluster_size", "deff", "variance") if c in table.columns]
-    return keys
 
 
 def method_label(method: str) -> str:
