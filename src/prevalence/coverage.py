@@ -65,7 +65,9 @@ __all__ = [
     "check_sample_size",
     "coverage_table",
     "exact_coverage",
+    "is_simulated",
     "panel_keys",
+    "panel_title",
     "parse_grid",
     "simulated_coverage",
     "summarize_coverage",
@@ -558,6 +560,33 @@ def panel_keys(table: pd.DataFrame) -> list[str]:
     return keys
 
 
+def _present(value: object) -> bool:
+    return value is not None and not bool(pd.isna(value))
+
+
+def is_simulated(key: Mapping[str, object]) -> bool:
+    """Whether the sample of ``key`` (a row of :func:`panel_keys`) is simulated."""
+    return key.get("source") == "simulated" or _present(key.get("clusters"))
+
+
+def panel_title(key: Mapping[str, object], *, short: bool = False) -> str:
+    """Name of one sample: ``n = 30``, or the simulated cluster design.
+
+    ``short`` puts the design on a second line (column headers of the grid).
+    """
+    n = int(key["n"])
+    if is_simulated(key):
+        clusters, size = int(key["clusters"]), int(key["cluster_size"])
+        design = f"{clusters} clusters of {size}, deff {float(key['deff']):g}"
+        if short:
+            return f"n = {n}, simulated\n{design}"
+        return f"n = {n}: {design} (simulated)"
+    text = f"n = {n}"
+    if key.get("variance") == "design":
+        text += ", design-based SE" if short else " (design-based SE)"
+    return text
+
+
 def summarize_coverage(table: pd.DataFrame) -> pd.DataFrame:
     """Minimum and mean coverage over the prevalence grid, per sample and method.
 
@@ -647,8 +676,6 @@ def coverage_table(
 
 def summary_text(table: pd.DataFrame) -> str:
     """The coverage table in words: per panel, each method's minimum and mean coverage."""
-    from prevalence.publication.charts.coverage import panel_title
-
     summary = summarize_coverage(table)
     lines = []
     for panel, group in summary.groupby(panel_keys(summary), sort=False, dropna=False):

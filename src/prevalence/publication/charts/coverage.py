@@ -18,7 +18,6 @@ the files. The table comes from :mod:`prevalence.coverage`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MultipleLocator, PercentFormatter
 
-from prevalence.coverage import panel_keys
+from prevalence.coverage import is_simulated, panel_keys, panel_title
 from prevalence.errors import ConfigError, PrevalenceError
 from prevalence.intervals import METHOD_NAMES
 from prevalence.publication.charts.cells import level_text
@@ -115,33 +114,6 @@ class CoverageOptions:
 
 def method_label(method: str) -> str:
     return _METHOD_LABELS.get(method, method)
-
-
-def _present(value: object) -> bool:
-    return value is not None and not bool(pd.isna(value))
-
-
-def is_simulated(key: Mapping[str, object]) -> bool:
-    """Whether the sample of ``key`` (a row of :func:`panel_keys`) is simulated."""
-    return key.get("source") == "simulated" or _present(key.get("clusters"))
-
-
-def panel_title(key: Mapping[str, object], *, short: bool = False) -> str:
-    """Name of one sample: ``n = 30``, or the simulated cluster design.
-
-    ``short`` puts the design on a second line (column headers of the grid).
-    """
-    n = int(key["n"])
-    if is_simulated(key):
-        clusters, size = int(key["clusters"]), int(key["cluster_size"])
-        design = f"{clusters} clusters of {size}, deff {float(key['deff']):g}"
-        if short:
-            return f"n = {n}, simulated\n{design}"
-        return f"n = {n}: {design} (simulated)"
-    text = f"n = {n}"
-    if key.get("variance") == "design":
-        text += ", design-based SE" if short else " (design-based SE)"
-    return text
 
 
 def check_layout(layout: str) -> str:
