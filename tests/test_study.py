@@ -121,6 +121,7 @@ def test_charts_are_linked_relative_to_the_page_with_alt_text_from_their_data(tm
             "ci_low": [0.4, 0.27, 0.5, None],
             "ci_high": [0.6, 0.54, 0.7, None],
             "suppressed": [False, False, False, True],
+            "level": 0.9,
         }
     )
     groups = study.charts_of(
@@ -141,7 +142,7 @@ def test_charts_are_linked_relative_to_the_page_with_alt_text_from_their_data(tm
     assert "Online gender-based violence: 50% (CI 40–60%), n = 100" in overall[0].alt
     assert "staff: not shown" in overall[2].alt  # a suppressed cell gets no number
     assert mps[0].src == "../figures/w/role-MP/by_indicator.png"
-    assert mps[0].caption.endswith("among women MPs, with 95% intervals")
+    assert mps[0].caption.endswith("among women MPs, with 90% intervals")
     assert "Online gender-based violence: 60% (CI 50–70%), n = 88" in mps[0].alt
     assert "Online hate speech: not shown (sample size n < 30)" in mps[0].alt
 

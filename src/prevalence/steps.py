@@ -720,9 +720,11 @@ def study_step(
     from prevalence.codebook import load_codebook
     from prevalence.disclosure import parse_publication
     from prevalence.io import write_text
-    from prevalence.study import charts_of, methods_html, print_pdf, render_study
+    from prevalence.study import charts_of, chromium, methods_html, print_pdf, render_study
     from prevalence.tables import parse_table_style
 
+    if out_pdf is not None:
+        chromium()  # no Chromium, no PDF: say so before anything is written
     book = load_codebook(codebook)
     frame = read_table(table)
     out_html = Path(out_html)

@@ -53,6 +53,8 @@ CHROMIUM_FLAGS = (
 #: cross-reference offsets of the file stay right)
 PDF_DATE = b"D:20000101000000+00'00'"
 _PDF_DATE_RE = re.compile(rb"D:\d{14}[+-]\d\d'\d\d'")
+#: a main table with more columns than this is printed on a landscape page
+WIDE = 6
 CONVENIENCE = (
     "The respondents are a convenience sample: those who chose to answer, not a random sample "
     "of a known population. The intervals describe sampling variability under the stated "
@@ -225,12 +227,14 @@ def _alt_from_table(
     return "; ".join(texts)
 
 
-def _caption(stem: str, noun: str, labels: Mapping[str, str], domain_labels: Mapping[str, str]):
+def _caption(
+    stem: str, noun: str, labels: Mapping[str, str], domain_labels: Mapping[str, str], level: str
+) -> str:
     if stem == "by_indicator":
-        return f"Prevalence of each form of violence among {noun}, with 95% intervals"
+        return f"Prevalence of each form of violence among {noun}, with {level} intervals"
     if stem.startswith("by_"):
         domain = domain_labels.get(stem[3:], stem[3:])
-        return f"Each form of violence by {domain.lower()}, {noun}, with intervals"
+        return f"Each form of violence by {domain.lower()}, {noun}, with {level} intervals"
     if stem.startswith("heatmap_"):
         domain = domain_labels.get(stem[8:], stem[8:])
         return f"Heat map of each form of violence by {domain.lower()}, {noun}"
@@ -262,6 +266,8 @@ def charts_of(
     labels = book.labels()
     domain_labels = {d: spec.label for d, spec in book.domains.items()}
     figures_dir = Path(figures_dir)
+    levels = table["level"].dropna() if "level" in table else []
+    level = f"{100 * float(levels.iloc[0]):g}%" if len(levels) else "95%"
     groups: dict[tuple[str, str], list[Chart]] = {}
     order = ["by_indicator"] + [f"{kind}_{d}" for kind in ("by", "heatmap") for d in book.domains]
 
@@ -284,7 +290,7 @@ def charts_of(
             alt = _alt_from_table(image.stem, table, labels, domain_labels)
         else:
             alt = ""
-        caption = _caption(image.stem, noun, labels, domain_labels)
+        caption = _caption(image.stem, noun, labels, domain_labels, level)
         groups.setdefault(population, []).append(
             Chart(
                 src=Path(os.path.relpath(image, page_dir)).as_posix(),
@@ -384,7 +390,10 @@ def render_study(
         sample=sample_tables(log, book),
         findings=findings_of(findings, wave, book),
         charts=charts,
-        main_table=jinja2.filters.Markup(html_sections(blocks)),
+        main_tables=[
+            {"html": jinja2.filters.Markup(html_sections([b])), "wide": b.table.shape[1] > WIDE}
+            for b in blocks
+        ],
         methods=jinja2.filters.Markup(methods),
         limitations=[CONVENIENCE, *([SYNTHETIC] if book.synthetic else [])],
         reproduction=reproduction_of(reproduction, wave),
