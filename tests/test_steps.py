@@ -161,3 +161,18 @@ def test_the_steps_command_lists_its_commands_and_the_old_coverage_path_says_whe
         [sys.executable, "-m", "prevalence.coverage"], capture_output=True, text=True, check=False
     )
     assert old.returncode == 1 and "python -m prevalence.steps coverage" in old.stderr
+
+
+def test_a_full_disk_is_recognised_behind_the_error_raised_while_handling_it():
+    import errno
+
+    from prevalence.steps import disk_full
+
+    try:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError:
+            raise AttributeError("'Stream' object has no attribute 'pos'")  # noqa: B904
+    except AttributeError as error:
+        assert disk_full(error)
+    assert not disk_full(ValueError("a bad value"))

@@ -1091,11 +1091,19 @@ def _log_to(log_file: str | None, *, prefix: str) -> None:
     logging.captureWarnings(True)  # Python warnings: to the log file, as WARNING py.warnings
 
 
-def disk_full(error: BaseException) -> bool:
-    """Whether ``error`` says that the disk (or the user's quota) is full."""
-    if getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
-        return True
-    return "No space left on device" in str(error) or "Disk quota exceeded" in str(error)
+def disk_full(error: BaseException | None) -> bool:
+    """Whether ``error``, or an error it was raised while handling, says that the disk (or
+    the user's quota) is full. (matplotlib, cleaning up a PDF it could not finish, raises an
+    AttributeError from the OSError of the full disk.)"""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "No space left on device" in str(error) or "Disk quota exceeded" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def disk_full_message(error: BaseException) -> str:
@@ -1131,7 +1139,7 @@ def run_step(
     except PrevalenceError as error:
         log.error("%s", error)
         sys.exit(1)
-    except OSError as error:
+    except Exception as error:  # an OSError, or an error raised while handling one
         if not disk_full(error):
             raise
         logging.raiseExceptions = False  # the log file may not take another line either
