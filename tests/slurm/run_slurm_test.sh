@@ -228,7 +228,10 @@ say "SLURM run: $((SECONDS - t0)) s"
 
 # Every job of the local run (rule `all` aside, which runs nothing) is one SLURM job that
 # COMPLETED in slurmctld's records, under this run's job name, with its rule in the comment.
-rules_of() { grep -oE "^(local)?rule [A-Za-z0-9_]+:" "$1" | sed -E 's/^(local)?rule //; s/:$//' | grep -vx all | sort; }
+# (from Snakemake's progress lines: the default profile keeps the rules' details off the console)
+rules_of() {
+  sed -nE 's/^Finished jobid: [0-9]+ \(Rule: ([A-Za-z0-9_]+)\)$/\1/p' "$1" | { grep -vx all || true; } | sort
+}
 rules_of "$WORK/local.log" >"$WORK/local-jobs.txt"
 n_jobs=$(wc -l <"$WORK/local-jobs.txt")
 [ "$n_jobs" -ge 10 ] || fail "the local run ran only $n_jobs jobs"
@@ -249,8 +252,9 @@ cut -d'|' -f3 "$WORK/squeue.txt" | sed -E 's/_wildcards_.*$//; s/^rule_//' | sor
 say "$n_jobs jobs, each a SLURM job that COMPLETED (ids $(paste -sd' ' "$WORK/submitted.txt"))"
 
 # Same bytes: every output (tables, figures, reproduction.csv, ingest logs, manifest.json,
-# reproduction_check.txt, processed data), the rules' .log files and benchmarks/ aside.
-diff -r -x '*.log' -x benchmarks "$WORK/local-results" "$PROJECT/results" >&2 ||
+# reproduction_check.txt, processed data), the rules' .log files, benchmarks/ and the summary
+# (it holds the elapsed time) aside.
+diff -r -x '*.log' -x benchmarks -x summary.txt "$WORK/local-results" "$PROJECT/results" >&2 ||
   fail "results/ of the SLURM run differ from the local run's"
 diff -r "$WORK/local-processed" "$PROJECT/data/processed" >&2 ||
   fail "data/processed/ of the SLURM run differs from the local run's"
