@@ -53,7 +53,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from prevalence.errors import ConfigError
 from prevalence.intervals import _check_level, check_method, confint
@@ -287,6 +286,8 @@ def exact_coverage(
     names = _methods(methods)
     sizes = _integers(n, "sample size", 1)
     grid = _proportions(p)
+    from scipy import stats  # imported here: the charts import this module, not scipy.stats
+
     level = _check_level(level)
     variance = _variance(variance)
 
@@ -511,6 +512,8 @@ def _cluster_pmf(p: float, icc: float, size: int) -> np.ndarray:
     ``a = p (1 - rho)/rho`` and ``b = (1 - p)(1 - rho)/rho``: the beta mixing
     distribution of the cluster prevalence has mean ``p`` and ``1/(a + b + 1) = rho``.
     """
+    from scipy import stats
+
     k = np.arange(size + 1)
     if icc == 0.0 or p in (0.0, 1.0):
         return stats.binom.pmf(k, size, p)

@@ -32,7 +32,7 @@ from prevalence.coverage import is_simulated, panel_keys, panel_title
 from prevalence.errors import ConfigError, PrevalenceError
 from prevalence.intervals import METHOD_NAMES
 from prevalence.publication.charts.cells import level_text
-from prevalence.publication.charts.draw import framed_figure, save, top_legend
+from prevalence.publication.charts.draw import framed_figure, page_text, save, top_legend
 from prevalence.publication.charts.layout import (
     frame,
     legend_grid,
@@ -44,7 +44,6 @@ from prevalence.publication.charts.style import (
     GRID,
     INK,
     LABEL_PT,
-    LINESPACING,
     MARKERS,
     MUTED,
     NOTE_PT,
@@ -353,18 +352,7 @@ def _lay_out_grid(chart: Coverage, page, width: float) -> _Grid:
 
 
 def _grid_text(fig, x: float, y: float, text: str, **kw) -> None:
-    fig.text(
-        x,
-        y,
-        text,
-        transform=fig.dpi_scale_trans,
-        ha="left",
-        fontsize=LABEL_PT,
-        fontweight="bold",
-        linespacing=LINESPACING,
-        color=INK,
-        **kw,
-    )
+    page_text(fig, x, y, text, LABEL_PT, fontweight="bold", color=INK, **kw)
 
 
 def _draw_grid(chart: Coverage, page, width: float) -> Figure:

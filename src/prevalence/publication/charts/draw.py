@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,45 +68,22 @@ def new_figure(width: float, height: float) -> Figure:
     return fig
 
 
+def page_text(fig: Figure, x: float, y: float, text: str, size: float, **style) -> None:
+    """Text at ``(x, y)`` inches from the page's lower left corner, in ``size`` points;
+    left-aligned, lines ``LINESPACING`` apart, unless ``style`` says otherwise."""
+    style = {"ha": "left", "linespacing": LINESPACING, **style}
+    fig.text(x, y, text, transform=fig.dpi_scale_trans, fontsize=size, **style)
+
+
 def draw_frame(fig: Figure, frame: Frame, height: float) -> None:
     """Title and subtitle at the top, footer at the bottom of the page."""
-    inches = fig.dpi_scale_trans
-    fig.text(
-        PAD,
-        height - PAD,
-        frame.title,
-        transform=inches,
-        ha="left",
-        va="top",
-        fontsize=TITLE_PT,
-        fontweight="bold",
-        linespacing=LINESPACING,
-        color=INK,
-    )
+    top = height - PAD
+    page_text(fig, PAD, top, frame.title, TITLE_PT, va="top", fontweight="bold", color=INK)
     if frame.subtitle:
-        fig.text(
-            PAD,
-            height - PAD - text_height(frame.title, TITLE_PT) - 0.06,
-            frame.subtitle,
-            transform=inches,
-            ha="left",
-            va="top",
-            fontsize=SUBTITLE_PT,
-            linespacing=LINESPACING,
-            color=MUTED,
-        )
+        below = top - text_height(frame.title, TITLE_PT) - 0.06
+        page_text(fig, PAD, below, frame.subtitle, SUBTITLE_PT, va="top", color=MUTED)
     if frame.footer:
-        fig.text(
-            PAD,
-            PAD,
-            frame.footer,
-            transform=inches,
-            ha="left",
-            va="bottom",
-            fontsize=NOTE_PT,
-            linespacing=LINESPACING,
-            color=MUTED,
-        )
+        page_text(fig, PAD, PAD, frame.footer, NOTE_PT, va="bottom", color=MUTED)
 
 
 def framed_figure(frame: Frame, width: float, height: float) -> Figure:
@@ -311,11 +289,9 @@ def save(fig: Figure, out_stem: str | Path, *, data: pd.DataFrame | None = None)
     """
     stem = Path(out_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        creator = f"prevalence {importlib_metadata.version('prevalence')}"
-    except importlib_metadata.PackageNotFoundError:
-        creator = "prevalence"
+    creator = _creator()
     producer = f"matplotlib {mpl.__version__}"
+    options = {"png": {"pil_kwargs": {"compress_level": PNG_COMPRESSION}}}
     metadata = {
         "png": {"Software": creator},
         "svg": {"Creator": creator, "Date": None},
@@ -330,13 +306,27 @@ def save(fig: Figure, out_stem: str | Path, *, data: pd.DataFrame | None = None)
     with rc_context(house_style()), _font_subsets_without_layout_tables():
         for fmt, meta in metadata.items():
             path = stem.with_name(f"{stem.name}.{fmt}")
-            fig.savefig(path, format=fmt, dpi=DPI, metadata=meta)
+            fig.savefig(path, format=fmt, dpi=DPI, metadata=meta, **options.get(fmt, {}))
             written.append(path)
     if data is not None:
         from prevalence.io import write_csv
 
         written.append(write_csv(data, stem.with_name(f"{stem.name}.csv")))
     return written
+
+
+#: zlib level of the PNGs: 3 writes them in two thirds of the time of Pillow's default 6, for
+#: files about 3% larger (the pixels are the same)
+PNG_COMPRESSION = 3
+
+
+@cache
+def _creator() -> str:
+    """The ``Creator`` of every chart file: the package and its version."""
+    try:
+        return f"prevalence {importlib_metadata.version('prevalence')}"
+    except importlib_metadata.PackageNotFoundError:
+        return "prevalence"
 
 
 #: OpenType layout tables (glyph substitution and positioning): a PDF places every glyph

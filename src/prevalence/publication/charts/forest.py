@@ -31,6 +31,7 @@ from prevalence.publication.charts import cells
 from prevalence.publication.charts.draw import (
     draw_note,
     framed_figure,
+    page_text,
     render,
     save,
 )
@@ -566,15 +567,8 @@ def _draw(chart: Forest, layout: _Layout, width: float) -> Figure:
     p_x = width - PAD
     head_y = height - layout.frame.header_height - 0.14 - layout.column_head / 2
     for text, x in ((chart.value_head, value_x), (chart.p_head, p_x)):
-        fig.text(
-            x,
-            head_y,
-            text,
-            transform=fig.dpi_scale_trans,
-            ha="right",
-            va="center",
-            fontsize=NOTE_PT,
-            color=MUTED,
+        page_text(
+            fig, x, head_y, text, NOTE_PT, ha="right", va="center", linespacing=None, color=MUTED
         )
     y = 0.0
     for g_index, (group, members) in enumerate(chart.groups.items()):

@@ -32,6 +32,7 @@ from prevalence.publication.charts.cells import Estimate
 from prevalence.publication.charts.draw import (
     draw_labels,
     framed_figure,
+    page_text,
     render,
     save,
 )
@@ -49,7 +50,6 @@ from prevalence.publication.charts.style import (
     ARROW,
     GAP,
     INK,
-    LINESPACING,
     MUTED,
     PAD,
     SPINE,
@@ -518,31 +518,23 @@ def _draw_keys(fig: Figure, chart: Heatmap, layout: _Layout, bar_y: float) -> No
                     **swatch,
                 )  # fmt: skip
             )
-        fig.text(
+        page_text(
+            fig,
             keys_x + _SWATCH_W / 2,
             sy + _SWATCH_H / 2,
             key.mark,
-            transform=inches,
+            (VALUE_PT + 1.5) if key.hatched else (VALUE_PT - 0.5),
             ha="center",
             va="center",
-            fontsize=(VALUE_PT + 1.5) if key.hatched else (VALUE_PT - 0.5),
+            linespacing=None,
             fontweight="bold" if key.hatched else "normal",
             color=INK if key.hatched else MUTED,
             bbox={"boxstyle": "square,pad=0.2", "facecolor": _NOT_SHOWN_FACE, "edgecolor": "none"}
             if key.hatched
             else None,
         )
-        fig.text(
-            keys_x + _SWATCH_W + 0.1,
-            sy + _SWATCH_H / 2,
-            text,
-            transform=inches,
-            ha="left",
-            va="center",
-            fontsize=VALUE_PT,
-            linespacing=LINESPACING,
-            color=INK,
-        )
+        key_x = keys_x + _SWATCH_W + 0.1
+        page_text(fig, key_x, sy + _SWATCH_H / 2, text, VALUE_PT, va="center", color=INK)
         key_top -= key_h
 
 

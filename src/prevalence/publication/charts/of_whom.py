@@ -33,6 +33,7 @@ from prevalence.publication.charts.draw import (
     draw_note,
     draw_value_labels,
     framed_figure,
+    page_text,
     percent_axis,
     render,
     save,
@@ -336,17 +337,9 @@ def _draw_funnel(fig: Figure, layout: _Layout, head: Estimate, y0: float) -> Non
 def _draw_head(fig: Figure, chart: OfWhom, layout: _Layout, width: float) -> None:
     """Upper panel: the parent among all respondents, on a 0-100% track."""
     height, left = layout.height, layout.left
-    fig.text(
-        left,
-        layout.head_top + 0.06 + layout.heading_h,
-        chart.everyone,
-        transform=fig.dpi_scale_trans,
-        ha="left",
-        va="top",
-        fontsize=LABEL_PT,
-        fontweight="bold",
-        color=INK,
-    )
+    heading_y = layout.head_top + 0.06 + layout.heading_h
+    bold = {"fontweight": "bold", "color": INK}
+    page_text(fig, left, heading_y, chart.everyone, LABEL_PT, va="top", linespacing=None, **bold)
     head_h = layout.head_h
     ax0 = fig.add_axes(
         (left / width, layout.head_bottom / height, layout.axes_width / width, head_h / height)
@@ -382,18 +375,9 @@ def _draw_children(fig: Figure, chart: OfWhom, layout: _Layout, width: float) ->
             zorder=-1,
         )
     )
-    fig.text(
-        PAD + 0.04,
-        layout.panel_top - 0.11,
-        layout.band_text,
-        transform=inches,
-        ha="left",
-        va="top",
-        fontsize=LABEL_PT,
-        fontweight="bold",
-        linespacing=LINESPACING,
-        color=INK,
-    )
+    band_y = layout.panel_top - 0.11
+    bold = {"fontweight": "bold", "color": INK}
+    page_text(fig, PAD + 0.04, band_y, layout.band_text, LABEL_PT, va="top", **bold)
     height, child_h = layout.height, layout.child_h
     ax1 = fig.add_axes(
         (
