@@ -2,6 +2,7 @@
 
 import json
 import logging
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -176,3 +177,31 @@ def test_a_full_disk_is_recognised_behind_the_error_raised_while_handling_it():
     except AttributeError as error:
         assert disk_full(error)
     assert not disk_full(ValueError("a bad value"))
+
+
+def test_the_phases_of_a_step_are_one_log_line_the_workflow_benchmark_reads(monkeypatch):
+    import importlib
+    import sys
+    import time
+
+    from prevalence.steps import Phases
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "benchmarks"))
+    bench = importlib.import_module("bench_workflow")
+    phases = Phases()
+    with phases("read"):
+        time.sleep(0.02)
+    with phases("validate and harmonize"):
+        pass
+    with phases("read"):  # a phase entered again adds up
+        time.sleep(0.02)
+    line = phases.line()
+    assert line.startswith("phases (wall s / CPU s): read ")
+    parsed = bench.phases(f"INFO wave x: {line}\nINFO wave x: 1.00 s, CPU 0.90 s\n")["phases"]
+    assert list(parsed) == ["read", "validate and harmonize"]
+    assert parsed["read"][0] >= 0.04
+    assert parsed["read"][0] == float(f"{phases.seconds['read'][0]:.2f}")
+    assert bench._ingest_seconds(
+        {"jobs": [{"rule": "wave", "seconds": 9.0, "phases": parsed}]}
+    ) == (sum(wall for wall, _ in parsed.values()))
+    sys.modules.pop("bench_workflow", None)

@@ -24,7 +24,8 @@ import logging
 import resource
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,35 @@ def published_log(report: Mapping[str, Any]) -> dict[str, Any]:
     if anonymity:
         anonymity["small_groups"] = len(anonymity["small_groups"])
     return report
+
+
+class Phases:
+    """Wall and CPU seconds of a step's phases, in the order they ran.
+
+    ``with phases("read"): ...`` times one phase (a phase entered again adds up);
+    :meth:`line` gives them on one line of the step's log, which
+    ``benchmarks/bench_workflow.py`` reads back.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, tuple[float, float]] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            before = self.seconds.get(name, (0.0, 0.0))
+            self.seconds[name] = (
+                before[0] + time.perf_counter() - wall,
+                before[1] + time.process_time() - cpu,
+            )
+
+    def line(self) -> str:
+        """``phases (wall s / CPU s): read 0.12/0.11, validate and harmonize ...``."""
+        parts = [f"{name} {w:.2f}/{c:.2f}" for name, (w, c) in self.seconds.items()]
+        return "phases (wall s / CPU s): " + ", ".join(parts)
 
 
 def wave_step(
@@ -94,8 +124,15 @@ def wave_step(
     from prevalence.estimate import estimate_wave
     from prevalence.io import write_csv, write_text, write_with
 
+    phases = Phases()
     book, result, report = read_wave(
-        responses, codebook, wave=wave, design=design, population=population, privacy=privacy
+        responses,
+        codebook,
+        wave=wave,
+        design=design,
+        population=population,
+        privacy=privacy,
+        phases=phases,
     )
     if "calibration" in report:
         _log_weights(wave, report["calibration"])
@@ -105,37 +142,41 @@ def wave_step(
     )
     console.info("%d rows, %d kept, %d excluded", rows["read"], rows["kept"], rows["excluded"])
     frame = result.frame
-    write_with(out["data"], lambda p: frame.to_parquet(p, index=False, engine="pyarrow"))
-    write_text(out["log"], _json(report))
-    write_text(out["published_log"], _json(published_log(report)))
+    with phases("write"):
+        write_with(out["data"], lambda p: frame.to_parquet(p, index=False, engine="pyarrow"))
+        write_text(out["log"], _json(report))
+        write_text(out["published_log"], _json(published_log(report)))
 
     survey = result.design if result.design is not None else design  # built once, at ingest
-    table = estimate_wave(
-        frame,
-        book,
-        wave=wave,
-        by=by,
-        design=survey,
-        ci_method=ci_method,
-        level=level,
-        threads=threads,
-    )
-    log.info("%s: %d prevalence rows", wave, len(table))
-    write_csv(table, out["table"])
-    published = disclose(table, publication)
-    write_csv(published, out["published"])
+    with phases("estimation"):
+        table = estimate_wave(
+            frame,
+            book,
+            wave=wave,
+            by=by,
+            design=survey,
+            ci_method=ci_method,
+            level=level,
+            threads=threads,
+        )
+        log.info("%s: %d prevalence rows", wave, len(table))
+        write_csv(table, out["table"])
+        published = disclose(table, publication)
+        write_csv(published, out["published"])
 
     if comparisons is not None:
         from prevalence.compare import domain_values, parse_comparisons, wave_comparisons
 
-        spec = parse_comparisons(comparisons, source=source, waves=list(waves or [wave]))
-        within, association = wave_comparisons(
-            frame, book, survey, spec, wave=wave, level=level, published=published
-        )
-        # parquet: the adjustment over all waves starts from the exact p-values
-        write_with(out["within"], lambda p: within.to_parquet(p, index=False))
-        write_with(out["association"], lambda p: association.to_parquet(p, index=False))
-        write_text(out["domain_values"], _json(domain_values(frame, book)))
+        with phases("comparisons"):
+            spec = parse_comparisons(comparisons, source=source, waves=list(waves or [wave]))
+            within, association = wave_comparisons(
+                frame, book, survey, spec, wave=wave, level=level, published=published
+            )
+            # parquet: the adjustment over all waves starts from the exact p-values
+            write_with(out["within"], lambda p: within.to_parquet(p, index=False))
+            write_with(out["association"], lambda p: association.to_parquet(p, index=False))
+            write_text(out["domain_values"], _json(domain_values(frame, book)))
+    log.info("%s: %s", wave, phases.line())
 
 
 def read_wave(
@@ -146,32 +187,37 @@ def read_wave(
     design: Mapping[str, Any] | None = None,
     population: str | Path | Sequence[str | Path] | None = None,
     privacy: Mapping[str, Any] | None = None,
+    phases: Phases | None = None,
 ) -> tuple[Codebook, Ingested, dict[str, Any]]:
     """A wave read from its raw files as :func:`wave_step` reads it.
 
     Returns the codebook, ingest's result (:func:`prevalence.ingest.ingest`: the
     harmonized frame and the wave's survey design, built once) and the ingest log with
     the digests of the files read and, with ``design.calibration``, the weights before
-    and after calibration.
+    and after calibration. ``phases`` times reading the file and validating and
+    harmonizing it.
     """
     from prevalence.codebook import load_codebook
     from prevalence.ingest import ingest
     from prevalence.io import read_populations, read_responses, sha256
 
+    phases = phases or Phases()
     design = dict(design or {})
-    book = load_codebook(codebook)
-    raw = read_responses(responses, sheet=book.sheet)
+    with phases("read"):
+        book = load_codebook(codebook)
+        raw = read_responses(responses, sheet=book.sheet)
     privacy = {"k": 3, "policy": "report", **(privacy or {})}
-    populations, population_file = read_populations(design, population)
-    result = ingest(
-        raw,
-        book,
-        wave=wave,
-        design=design,
-        k=privacy["k"],
-        policy=privacy["policy"],
-        populations=populations,
-    )
+    with phases("validate and harmonize"):
+        populations, population_file = read_populations(design, population)
+        result = ingest(
+            raw,
+            book,
+            wave=wave,
+            design=design,
+            k=privacy["k"],
+            policy=privacy["policy"],
+            populations=populations,
+        )
     del raw
     report = {
         **result.log,
