@@ -9,7 +9,7 @@ CORES ?= 2
 STAMP := $(VENV)/.installed
 SNAKEMAKE := $(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES)
 
-.PHONY: run run-locked test test-faults verify lint report dry-run clean lock bench bench-workflow
+.PHONY: run run-locked test test-slow test-faults verify lint report dry-run clean lock bench bench-workflow
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "prevalence needs Python 3.11 or newer and $(PYTHON) is not installed: install Python 3.11+ (python.org, or your system's python3 package), or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -65,7 +65,12 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/snakemake --cores 1 --dry-run --quiet
-	$(BIN)/python -m pytest -m "not faults"
+	$(BIN)/python -m pytest -m "not faults and not slow"
+
+# Long workflow runs of what rarely breaks: drafted codebooks of the embedded SPSS and Stata waves
+# through `prevalence run`, and a second whole run elsewhere, byte for byte (about two minutes).
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m "slow and not faults"
 
 # Faults a user meets, each through the real workflow: an interrupted run, two runs at once,
 # a full disk (root only: a small tmpfs), changed outputs (about a minute and a half).

@@ -10,6 +10,15 @@ import yaml
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "slow: a long workflow run that checks what rarely breaks (codebook drafts, a second run "
+        "elsewhere); make test-slow, which CI runs after make test",
+    )
+
+
 CODEBOOK = {
     "wave": "test",
     "respondent_id": "resp_id",

@@ -291,6 +291,7 @@ def test_the_study_pdf_has_pages_and_the_key_findings(project, tmp_path):
         assert _unwrapped(sentence) in printed, sentence
 
 
+@pytest.mark.slow  # a second whole run: make test-slow
 def test_a_second_run_elsewhere_gives_byte_identical_results(project, tmp_path):
     other = make_project(tmp_path)
     run = snakemake(other)

@@ -18,7 +18,8 @@ from workflow_project import ROOT
 
 from prevalence.codebook import load_codebook
 
-pytestmark = pytest.mark.e2e
+# about two minutes for a check that rarely breaks: make test-slow
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 WAVES = {"2025-asia-pacific": "responses.sav", "2021-africa": "responses.dta"}
 
