@@ -434,43 +434,62 @@ def simulated_coverage(
 
     rng = np.random.default_rng(seed)
     n = n_clusters * size
-    scale = float(n_clusters) ** 2 * (n_clusters - 1) * size**2
     rows: dict[str, list[dict[str, object]]] = {method: [] for method in names}
+    sample = {"clusters": n_clusters, "cluster_size": size, "n": n}
+    settings = {
+        "deff": deff,
+        "icc": icc,
+        "level": level,
+        "variance": "design",
+        "reps": replicates,
+        "seed": seed,
+    }
     for true_p in grid:
         true_p = float(true_p)
-        total, spread = _simulate_sums(rng, true_p, icc, n_clusters, size, replicates)
-        # the intervals depend on the sample only through (K, C S2 - K^2): compute each
-        # distinct pair once and weight it by how many replicates gave it
-        total, spread, weight = _distinct_pairs(total, spread, n_clusters * n * size)
-        estimate = total / n
-        se = np.sqrt(spread / scale)
+        estimate, se, weight = _simulated_estimates(rng, true_p, icc, n_clusters, size, replicates)
         for method in names:
             ci = confint(method, estimate, se, n, n_clusters - 1, level)
-            defined = np.isfinite(ci.low) & np.isfinite(ci.high)
-            covers = defined & (ci.low <= true_p) & (true_p <= ci.high)
-            coverage = float(weight[covers].sum() / replicates)
-            n_defined = int(weight[defined].sum())
-            width = float((weight * (ci.high - ci.low))[defined].sum())
             rows[method].append(
                 {
                     "method": method,
-                    "clusters": n_clusters,
-                    "cluster_size": size,
-                    "n": n,
+                    **sample,
                     "p": true_p,
-                    "deff": deff,
-                    "icc": icc,
-                    "level": level,
-                    "variance": "design",
-                    "reps": replicates,
-                    "seed": seed,
-                    "coverage": coverage,
-                    "mc_se": math.sqrt(coverage * (1.0 - coverage) / replicates),
-                    "undefined": 1.0 - n_defined / replicates,
-                    "mean_width": width / n_defined if n_defined else math.nan,
+                    **settings,
+                    **_weighted_coverage(ci, true_p, weight, replicates),
                 }
             )
     return pd.DataFrame([row for method in names for row in rows[method]])
+
+
+def _simulated_estimates(rng, true_p: float, icc: float, n_clusters: int, size: int, reps: int):
+    """``(estimate, se, weight)`` of each distinct simulated sample of a cluster design.
+
+    The intervals depend on a sample only through ``(K, C S2 - K^2)``: each
+    distinct pair is returned once, with ``weight`` the replicates that gave it.
+    """
+    n = n_clusters * size
+    scale = float(n_clusters) ** 2 * (n_clusters - 1) * size**2
+    total, spread = _simulate_sums(rng, true_p, icc, n_clusters, size, reps)
+    total, spread, weight = _distinct_pairs(total, spread, n_clusters * n * size)
+    return total / n, np.sqrt(spread / scale), weight
+
+
+def _weighted_coverage(ci, true_p: float, weight: np.ndarray, replicates: int) -> dict:
+    """Coverage, its Monte Carlo se, the undefined share and the mean defined width.
+
+    ``weight`` counts the replicates that gave each interval of ``ci``.
+    """
+    defined = np.isfinite(ci.low) & np.isfinite(ci.high)
+    covers = defined & (ci.low <= true_p) & (true_p <= ci.high)
+    coverage = float(weight[covers].sum() / replicates)
+    n_defined = int(weight[defined].sum())
+    width = float((weight * (ci.high - ci.low))[defined].sum())
+    return {
+        "coverage": coverage,
+        "mc_se": math.sqrt(coverage * (1.0 - coverage) / replicates),
+        "undefined": 1.0 - n_defined / replicates,
+        "mean_width": width / n_defined if n_defined else math.nan,
+    }
 
 
 def _icc(deff: object, size: int) -> float:

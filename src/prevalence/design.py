@@ -1213,16 +1213,8 @@ def _check_block(
         )
 
 
-def _build_from_frame(
-    cls: type[SurveyDesign],
-    frame: pd.DataFrame,
-    spec: Mapping[str, Any] | None,
-    source: str,
-    *,
-    patterns: bool = True,
-) -> SurveyDesign:
-    if spec is None:
-        spec = {}
+def _spec_options(spec: Mapping[str, Any], frame: pd.DataFrame, source: str) -> tuple[str, bool]:
+    """The design block's keys checked, the data checked not empty: ``(lonely_psu, nest)``."""
     _check_block(
         spec,
         _SPEC_KEYS,
@@ -1231,8 +1223,7 @@ def _build_from_frame(
         where="the design block",
         example="write design: {weight: ..., strata: ..., psu: ...} or leave it empty",
     )
-    n = len(frame)
-    if n == 0:
+    if len(frame) == 0:
         raise DesignError("the data has no rows", file=source, fix="check the input file")
     lonely = spec.get("lonely_psu", "fail")
     if lonely not in LONELY_PSU_POLICIES:
@@ -1247,6 +1238,127 @@ def _build_from_frame(
         raise DesignError(
             "design.nest must be true or false", file=source, value=nest, fix="write nest: true"
         )
+    return lonely, nest
+
+
+def _replicate_design(
+    cls: type[SurveyDesign],
+    frame: pd.DataFrame,
+    spec: Mapping[str, Any],
+    w_given: np.ndarray | None,
+    source: str,
+    patterns: bool,
+    lonely: str,
+    nest: bool,
+) -> SurveyDesign:
+    """A replicate-weights design (``design.replicates``) from its checked block."""
+    n = len(frame)
+    weight_col = spec.get("weight")
+    present = [k for k in ("strata", "psu", "fpc") if spec.get(k) is not None]
+    if present:
+        raise DesignError(
+            f"design.replicates cannot be combined with design.{present[0]}",
+            file=source,
+            value=present[0],
+            fix="replicate weights already carry the strata and clusters; "
+            "remove strata/psu/fpc, or remove replicates to use Taylor linearisation",
+        )
+    if w_given is None:
+        raise DesignError(
+            "replicate designs need the full-sample weight",
+            file=source,
+            fix="set design.weight to the full-sample weight column",
+        )
+    reps = _replicates_from_frame(frame, spec["replicates"], w_given, source, patterns)
+    return cls(
+        weights=_readonly(w_given),
+        psu=_readonly(np.arange(n, dtype=np.intp)),
+        psu_stratum=_readonly(np.zeros(n, dtype=np.intp)),
+        stratum_popsize=_readonly(np.array([np.inf])),
+        lonely_psu=lonely,
+        replicates=reps,
+        columns=DesignColumns(source=source, weight=weight_col, weights_from="column", nest=nest),
+    )
+
+
+def _weights_of(w_given, fpc_cols, stages, source, popsize, n_h, psu_stratum, psu, psu_popsize, n2):
+    """``(weights, weights_from)``: the weight column, else weights from the fpc, else 1."""
+    if w_given is not None:
+        return w_given, "column"
+    elif fpc_cols:
+        if stages == 2 and psu_popsize is None:
+            raise DesignError(
+                "weights cannot be derived from a first-stage fpc alone in a two-stage design",
+                file=source,
+                column=fpc_cols[0],
+                fix="set design.weight, or give fpc for both stages: fpc: [stage1, stage2]",
+            )
+        w = (popsize / n_h)[psu_stratum][psu]
+        if psu_popsize is not None:
+            w = w * (psu_popsize / n2)[psu]
+        return w, "fpc"
+    else:
+        return np.ones(len(psu)), "equal"
+
+
+def _check_no_lonely_psu(source, n_h, popsize, n2, psu_popsize, *, strata, psus) -> None:
+    """Under ``lonely_psu: fail``, stop at the first stratum with one PSU (or PSU with one unit).
+
+    ``strata`` is ``(column, labels, values, first_row)`` and ``psus`` is
+    ``(columns, psu of each row, label, value)``, the last two functions of a PSU.
+    """
+    strata_col, labels, strata_values, stratum_first_row = strata
+    psu_cols, psu, psu_label, psu_value = psus
+    f1 = _sampling_complement(n_h, popsize)
+    bad = (n_h == 1) & (f1 >= SELF_REPRESENTING_TOL)
+    if bad.any():
+        h = int(np.flatnonzero(bad)[0])
+        if strata_col is not None:
+            raise DesignError(
+                f"stratum {labels[h]!r} has only one PSU at stage 1, so its variance "
+                "cannot be estimated",
+                file=source,
+                column=strata_col,
+                row=stratum_first_row(h),
+                value=_scalar(strata_values[h]),
+                fix="set design.lonely_psu to remove, certainty, adjust or average, "
+                "or merge this stratum with a similar one",
+            )
+        raise DesignError(
+            "the sample has only one PSU, so its variance cannot be estimated",
+            file=source,
+            column=psu_cols[0] if psu_cols else None,
+            fix="use more than one PSU, or set design.lonely_psu",
+        )
+    if psu_popsize is not None and n2 is not None:
+        f2 = _sampling_complement(n2, psu_popsize)
+        bad2 = (n2 == 1) & (f2 >= SELF_REPRESENTING_TOL)
+        if bad2.any():
+            p = int(np.flatnonzero(bad2)[0])
+            raise DesignError(
+                f"PSU {psu_label(p)} has only one unit sampled at stage 2, so its "
+                "second-stage variance cannot be estimated",
+                file=source,
+                column=psu_cols[0],
+                row=_first_row(psu == p),
+                value=psu_value(p),
+                fix="set design.lonely_psu to remove, certainty, adjust or average, "
+                "or check the stage-2 fpc",
+            )
+
+
+def _build_from_frame(
+    cls: type[SurveyDesign],
+    frame: pd.DataFrame,
+    spec: Mapping[str, Any] | None,
+    source: str,
+    *,
+    patterns: bool = True,
+) -> SurveyDesign:
+    if spec is None:
+        spec = {}
+    lonely, nest = _spec_options(spec, frame, source)
+    n = len(frame)
     weight_col = spec.get("weight")
     strata_col = spec.get("strata")
     psu_cols = _names(spec, "psu", source, 2)
@@ -1260,33 +1372,7 @@ def _build_from_frame(
         _check_weight_values(w_given, weight_col, source)
 
     if spec.get("replicates") is not None:
-        present = [k for k in ("strata", "psu", "fpc") if spec.get(k) is not None]
-        if present:
-            raise DesignError(
-                f"design.replicates cannot be combined with design.{present[0]}",
-                file=source,
-                value=present[0],
-                fix="replicate weights already carry the strata and clusters; "
-                "remove strata/psu/fpc, or remove replicates to use Taylor linearisation",
-            )
-        if w_given is None:
-            raise DesignError(
-                "replicate designs need the full-sample weight",
-                file=source,
-                fix="set design.weight to the full-sample weight column",
-            )
-        reps = _replicates_from_frame(frame, spec["replicates"], w_given, source, patterns)
-        return cls(
-            weights=_readonly(w_given),
-            psu=_readonly(np.arange(n, dtype=np.intp)),
-            psu_stratum=_readonly(np.zeros(n, dtype=np.intp)),
-            stratum_popsize=_readonly(np.array([np.inf])),
-            lonely_psu=lonely,
-            replicates=reps,
-            columns=DesignColumns(
-                source=source, weight=weight_col, weights_from="column", nest=nest
-            ),
-        )
+        return _replicate_design(cls, frame, spec, w_given, source, patterns, lonely, nest)
 
     if len(fpc_cols) > max(1, len(psu_cols)):
         raise DesignError(
@@ -1398,64 +1484,20 @@ def _build_from_frame(
                 psu_label,
             )
 
-    # ---- weights
-    if w_given is not None:
-        w = w_given
-        weights_from = "column"
-    elif fpc_cols:
-        if len(psu_cols) == 2 and psu_popsize is None:
-            raise DesignError(
-                "weights cannot be derived from a first-stage fpc alone in a two-stage design",
-                file=source,
-                column=fpc_cols[0],
-                fix="set design.weight, or give fpc for both stages: fpc: [stage1, stage2]",
-            )
-        w = (popsize / n_h)[psu_stratum][psu]
-        if psu_popsize is not None:
-            w = w * (psu_popsize / n2)[psu]
-        weights_from = "fpc"
-    else:
-        w = np.ones(n)
-        weights_from = "equal"
+    w, weights_from = _weights_of(
+        w_given, fpc_cols, len(psu_cols), source, popsize, n_h, psu_stratum, psu, psu_popsize, n2
+    )
 
-    # ---- lonely PSUs under "fail"
     if lonely == "fail":
-        f1 = _sampling_complement(n_h, popsize)
-        bad = (n_h == 1) & (f1 >= SELF_REPRESENTING_TOL)
-        if bad.any():
-            h = int(np.flatnonzero(bad)[0])
-            if strata_col is not None:
-                raise DesignError(
-                    f"stratum {labels[h]!r} has only one PSU at stage 1, so its variance "
-                    "cannot be estimated",
-                    file=source,
-                    column=strata_col,
-                    row=stratum_first_row(h),
-                    value=_scalar(strata_values[h]),
-                    fix="set design.lonely_psu to remove, certainty, adjust or average, "
-                    "or merge this stratum with a similar one",
-                )
-            raise DesignError(
-                "the sample has only one PSU, so its variance cannot be estimated",
-                file=source,
-                column=psu_cols[0] if psu_cols else None,
-                fix="use more than one PSU, or set design.lonely_psu",
-            )
-        if psu_popsize is not None and n2 is not None:
-            f2 = _sampling_complement(n2, psu_popsize)
-            bad2 = (n2 == 1) & (f2 >= SELF_REPRESENTING_TOL)
-            if bad2.any():
-                p = int(np.flatnonzero(bad2)[0])
-                raise DesignError(
-                    f"PSU {psu_label(p)} has only one unit sampled at stage 2, so its "
-                    "second-stage variance cannot be estimated",
-                    file=source,
-                    column=psu_cols[0],
-                    row=_first_row(psu == p),
-                    value=_scalar(psu_values[psu_raw_of[p]]),
-                    fix="set design.lonely_psu to remove, certainty, adjust or average, "
-                    "or check the stage-2 fpc",
-                )
+        _check_no_lonely_psu(
+            source,
+            n_h,
+            popsize,
+            n2,
+            psu_popsize,
+            strata=(strata_col, labels, strata_values, stratum_first_row),
+            psus=(psu_cols, psu, psu_label, lambda p: _scalar(psu_values[psu_raw_of[p]])),
+        )
 
     return cls(
         weights=_readonly(np.asarray(w, dtype=np.float64)),

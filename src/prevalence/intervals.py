@@ -314,20 +314,9 @@ def confint(
     method = check_method(method)
     alpha = 1.0 - _check_level(level)
     logit = method == "logit" and logit_se is not None
-    replicate_edge = False if not logit or logit_edge is None else logit_edge
-    values = (estimate, se, n, df, logit_se if logit else np.nan, replicate_edge)
-    p, se, n, df, lse, ledge = (
-        np.array(a, dtype=float)
-        for a in np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in values))
+    p, se, n, df, lse, ledge = _broadcast_inputs(
+        estimate, se, n, df, logit_se if logit else None, logit_edge
     )
-    _check_inputs(p, se, n, df)
-    if logit:
-        bad = (lse < 0) | np.isinf(lse)
-        if bad.any():
-            raise ValueError(
-                f"logit_se must be finite and >= 0: {int(bad.sum())} value(s) invalid, "
-                f"first {lse[bad].flat[0]!r}"
-            )
 
     shape = p.shape
     low = np.full(shape, np.nan)
@@ -374,6 +363,30 @@ def confint(
         low[edge], high[edge], n_eff[edge], flag[edge] = lo, hi, ne, fl
 
     return Intervals(low=low, high=high, n_eff=n_eff, flag=flag)
+
+
+def _broadcast_inputs(estimate, se, n, df, logit_se, logit_edge):
+    """The inputs of :func:`confint` as float arrays of one shape, checked.
+
+    ``logit_se`` is None unless the ``logit`` method uses it; then its values
+    are checked and ``logit_edge`` (None: no edge) is read as 1.0/0.0.
+    """
+    logit = logit_se is not None
+    replicate_edge = False if not logit or logit_edge is None else logit_edge
+    values = (estimate, se, n, df, logit_se if logit else np.nan, replicate_edge)
+    p, se, n, df, lse, ledge = (
+        np.array(a, dtype=float)
+        for a in np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in values))
+    )
+    _check_inputs(p, se, n, df)
+    if logit:
+        bad = (lse < 0) | np.isinf(lse)
+        if bad.any():
+            raise ValueError(
+                f"logit_se must be finite and >= 0: {int(bad.sum())} value(s) invalid, "
+                f"first {lse[bad].flat[0]!r}"
+            )
+    return p, se, n, df, lse, ledge
 
 
 # --------------------------------------------------------------------------------------

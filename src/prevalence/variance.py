@@ -1489,27 +1489,7 @@ def cell_ratio_covariance(
     if design.calibration is not None:
         return _calibrated_cell_covariance(design, yy, codes, ind, num, den)
     stage2 = design.has_stage2
-    unit = design.ssu if stage2 else design.psu
-    n_units = int(design.ssu_psu.shape[0] if stage2 else design.n_psu)
-    groups = _row_groups(unit, n_units, [(dom, m)])
-    workers = _threads(None, n, yy.shape[1])
-    if groups.size <= n:
-        sums = _indicator_sums(yy, groups, design.weights, workers, by_answer=True)
-        occupied = np.flatnonzero((sums[:, 2] + sums[:, 3]).any(axis=1))
-        sums = sums[occupied]
-    else:
-        group, occupied = dense_codes(groups.codes())
-        sums = _indicator_sums(
-            yy,
-            _Groups.given(group, int(occupied.size)),
-            design.weights,
-            workers,
-            by_answer=True,
-        )
-    g_unit = occupied // groups.n_cells
-    g_dom = groups.levels[occupied % groups.n_cells, 0]
-    inside = g_dom >= 0
-    g_unit, g_dom, sums = g_unit[inside], g_dom[inside], sums[inside]
+    n_units, sums, g_unit, g_dom = _unit_domain_sums(design, yy, dom, m)
     psu_of_unit = design.ssu_psu if stage2 else np.arange(n_units)
     g_psu = psu_of_unit[g_unit]
     g_stratum = design.psu_stratum[g_psu]
@@ -1569,6 +1549,38 @@ def cell_ratio_covariance(
     cov[empty, :] = np.nan
     cov[:, empty] = np.nan
     return RatioCovariance(estimate=estimate, cov=cov, n=rows)
+
+
+def _unit_domain_sums(design: SurveyDesign, yy: np.ndarray, dom, m: int):
+    """Sums of :func:`cell_ratio_covariance` by sampling unit and domain value.
+
+    Returns ``(n_units, sums, unit, value)``: the number of units (SSUs in a
+    two-stage design, else PSUs) and, for each occupied group with a domain value,
+    its (4, k) answer sums, its unit and its domain value, in unit order.
+    """
+    n = design.n
+    stage2 = design.has_stage2
+    unit = design.ssu if stage2 else design.psu
+    n_units = int(design.ssu_psu.shape[0] if stage2 else design.n_psu)
+    groups = _row_groups(unit, n_units, [(dom, m)])
+    workers = _threads(None, n, yy.shape[1])
+    if groups.size <= n:
+        sums = _indicator_sums(yy, groups, design.weights, workers, by_answer=True)
+        occupied = np.flatnonzero((sums[:, 2] + sums[:, 3]).any(axis=1))
+        sums = sums[occupied]
+    else:
+        group, occupied = dense_codes(groups.codes())
+        sums = _indicator_sums(
+            yy,
+            _Groups.given(group, int(occupied.size)),
+            design.weights,
+            workers,
+            by_answer=True,
+        )
+    g_unit = occupied // groups.n_cells
+    g_dom = groups.levels[occupied % groups.n_cells, 0]
+    inside = g_dom >= 0
+    return n_units, sums[inside], g_unit[inside], g_dom[inside]
 
 
 def _calibrated_cell_covariance(
