@@ -716,23 +716,63 @@ def test_the_unpublished_residual_counts_as_hidden_but_small_residuals_do_not_pr
     assert_unrecoverable(roomy, out, 3)
 
 
-def test_crossings_are_protected_within_each_margin():
-    cells = [("overall", "All", "violence", 60, 30)]
-    for region, counts in {"A": (12, 6, 8, 4), "B": (10, 5, 10, 5), "C": (10, 1, 10, 9)}.items():
-        n_mp, x_mp, n_st, x_st = counts
+def region_by_role(counts: dict[str, tuple[int, int, int, int]]) -> pd.DataFrame:
+    """Overall, regions, roles and region × role from (n, cases) of MPs and staff by region."""
+    cells, sums = [], np.zeros(4, dtype=int)
+    for region, (n_mp, x_mp, n_st, x_st) in counts.items():
         cells += [
             ("region", region, "violence", n_mp + n_st, x_mp + x_st),
             ("region+role", f"{region}+MP", "violence", n_mp, x_mp),
             ("region+role", f"{region}+staff", "violence", n_st, x_st),
         ]
-    cells += [("role", "MP", "violence", 32, 12), ("role", "staff", "violence", 28, 18)]
-    table = make_table(cells)
+        sums += (n_mp, x_mp, n_st, x_st)
+    n_mp, x_mp, n_st, x_st = (int(v) for v in sums)
+    cells += [("role", "MP", "violence", n_mp, x_mp), ("role", "staff", "violence", n_st, x_st)]
+    return make_table([("overall", "All", "violence", n_mp + n_st, x_mp + x_st), *cells])
+
+
+def test_crossings_are_protected_within_each_margin():
+    table = region_by_role({"A": (12, 6, 8, 4), "B": (10, 5, 10, 5), "C": (10, 1, 10, 9)})
     out = disclose(table, NONE)
     assert cell(out, "region+role", "C+MP").flag == "fewer than 3 cases"
     # subtraction from C, from MP and from overall must all fail: a rectangle at least
     hidden = set(out.loc[out["suppressed"], "domain_value"])
     assert {"C+MP", "C+staff"} <= hidden
     assert len(hidden & {"A+MP", "B+MP"}) >= 1
+    assert_unrecoverable(table, out, 3)
+
+
+def test_the_published_populations_keep_their_figures_and_a_total_is_hidden_instead():
+    # the 2025 breakdown: the staff's cell has 2 cases; overall = MPs + staff exactly
+    cells = [
+        ("overall", "All", "violence", 70, 11),
+        ("role", "MP", "violence", 52, 9),
+        ("role", "staff", "violence", 18, 2),
+        ("age", "young", "violence", 29, 5),
+        ("age", "old", "violence", 41, 6),
+    ]
+    table = make_table(cells)
+    plain = disclose(table, NONE)
+    assert cell(plain, "role", "MP").flag == "secondary suppression"  # the smaller n
+    assert not cell(plain, "overall", "All").suppressed
+    out = disclose(table, NONE, [("role", "MP"), ("role", "staff")])
+    assert cell(out, "role", "staff").flag == "fewer than 3 cases"
+    assert not cell(out, "role", "MP").suppressed
+    assert cell(out, "role", "MP").estimate == pytest.approx(9 / 52)
+    # the total goes, and with it one age group, else overall = young + old
+    assert cell(out, "overall", "All").flag == "secondary suppression"
+    assert cell(out, "age", "young").flag == "secondary suppression"  # smaller than old
+    assert not cell(out, "age", "old").suppressed
+    assert_unrecoverable(table, out, 3)
+    # within a crossing: the MPs of region C keep their figure, region C is hidden
+    table = region_by_role({"A": (12, 6, 8, 4), "B": (10, 5, 10, 5), "C": (18, 8, 2, 1)})
+    plain = disclose(table, NONE)
+    assert cell(plain, "region+role", "C+MP").suppressed
+    out = disclose(table, NONE, [("role", "MP")])
+    assert "fewer than 3 cases" in cell(out, "region+role", "C+staff").flag
+    assert not cell(out, "region+role", "C+MP").suppressed
+    assert cell(out, "region", "C").flag == "secondary suppression"
+    assert not out.loc[out["domain_value"].str.endswith("MP"), "suppressed"].any()
     assert_unrecoverable(table, out, 3)
 
 
@@ -900,7 +940,12 @@ def surveys(draw):
         )
     )
     complete = not any(o == 1 and np.isnan(d) for o, d in zip(online, doxing, strict=True))
-    return frame, rules, complete
+    populations = draw(
+        st.sampled_from(
+            [(), (("role", "MP"),), (("role", "MP"), ("role", "staff")), (("region", "R0"),)]
+        )
+    )
+    return frame, rules, complete, populations
 
 
 @settings(
@@ -910,15 +955,16 @@ def surveys(draw):
 )
 @given(surveys())
 def test_no_suppressed_count_is_ever_recovered(survey):
-    frame, rules, complete = survey
+    """Whatever populations are kept published, nothing suppressed can be recovered."""
+    frame, rules, complete, populations = survey
     book = parse_codebook(copy.deepcopy(CODEBOOK))
     table = estimate_wave(frame, book, wave="w", by=[["region"], ["role"], ["region", "role"]])
-    out = disclose(table, rules)
+    out = disclose(table, rules, populations)
     parsed = parse_publication(rules)
     assert_unrecoverable(table, out, parsed.disclosure_k, complete, parsed.protect_unreliable)
     hidden = out[out["suppressed"]]
     assert hidden[HIDDEN_VALUES].isna().all().all()
-    pd.testing.assert_frame_equal(disclose(out, rules), out)
+    pd.testing.assert_frame_equal(disclose(out, rules, populations), out)
 
 
 # --------------------------------------------------------------------------------------
