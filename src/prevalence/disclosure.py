@@ -105,8 +105,9 @@ above 33.3%); this standard is the A-F scale above (``cv_grades``).
 
 Disclosure rule and zero cells
 ------------------------------
-A cell with ``cases`` in ``1 .. k-1`` (``"fewer than 3 cases"``) or ``n - cases``
-in ``1 .. k-1`` (``"fewer than 3 non-cases"``) is suppressed (k = 3 by default).
+A cell with ``cases`` in ``1 .. k-1`` or ``n - cases`` in ``1 .. k-1`` is
+suppressed (k = 3 by default), flagged ``"fewer than 3 cases or non-cases"``
+whichever it is (see "What the flags say").
 Both counts are checked because a small number of non-cases identifies the few
 who did *not* report violence as surely as a small number of cases identifies
 those who did. Zero cells follow from the same rule, as in NCHS's restricted-data
@@ -197,6 +198,20 @@ Interval notes already in ``flag`` (``"estimate 0: wilson with n=20"`` and the
 like, :mod:`prevalence.intervals`) are kept for published cells and dropped for
 suppressed ones: they describe an interval that is not shown, and some reveal
 the estimate. Other flags (``"no respondents"``) are kept.
+
+What the flags say
+------------------
+A flag is published, and must not tell what the suppression hides:
+
+* a cell whose ``n`` is hidden (``n_suppressed``) says only ``"denominator
+  suppressed: n hidden"``. Its own reasons are facts about the hidden counts:
+  ``"sample size n < 30"`` bounds its ``n``, which is its denominator's cases, and
+  ``"fewer than 3 cases"`` would bound its cases;
+* a disclosive cell says only ``"fewer than k cases or non-cases"``: not which of
+  its counts is small (``"fewer than 3 cases"`` with its ``n`` published leaves 2
+  values, fewer than the k the protection guarantees), nor the reliability rules,
+  which read its estimate (a relative interval width above 130% or a Statistics
+  Canada F says that the estimate is small, hence which count is), nor a grade.
 
 References
 ----------
@@ -1286,6 +1301,19 @@ def _flags(parts: list[tuple[np.ndarray, np.ndarray]], rows: int) -> np.ndarray:
     return out
 
 
+def _confidential_reason(k: int) -> str:
+    """The flag of a disclosive cell, whichever of its counts is small."""
+    return f"fewer than {k} cases or non-cases"
+
+
+def _at(mask: np.ndarray, texts: np.ndarray | str) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, texts) for :func:`_flags`: the rows of ``mask``, each with its text or ``texts``."""
+    rows = np.flatnonzero(mask)
+    if isinstance(texts, str):
+        return rows, np.full(len(rows), texts, dtype=object)
+    return rows, texts[rows]
+
+
 def disclose(
     table: pd.DataFrame,
     publication: Publication | Mapping[str, Any] | None = None,
@@ -1351,7 +1379,7 @@ def disclose(
     )
 
     reliable = reliability_checks(n, p, *nchs_interval(n, p, se, df), df, rules, se=se)
-    disclosive, disclosure_reasons = disclosure_checks(n, cases, rules.disclosure_k)
+    disclosive, _ = disclosure_checks(n, cases, rules.disclosure_k)
     hidden = was_suppressed | reliable.suppress | disclosive | np.isnan(cases) | (n == 0)
     structure = _structure(table, populations)
     hidden, secondary, of_whom = _secondary(
@@ -1365,18 +1393,21 @@ def disclose(
     note = split.str.contains(_INTERVAL_NOTE, regex=True)
     keep = ~(note & hidden[split.index.to_numpy()])
     split = split[keep]
-    everywhere = np.arange(rows)
+    # what a flag may say of a hidden count (see "What the flags say"): a cell whose n is hidden
+    # only that; a disclosive cell only that it is one, not which count is small, nor the
+    # reliability rules, which read its estimate
+    own = ~n_hidden
+    confidential = disclosive & own
+    graded = own & ~disclosive
+    kept = (~of_whom | old_n_hidden)[split.index.to_numpy()]
     flags = _flags(
         [
-            (split.index.to_numpy(), split.to_numpy(dtype=object)),
-            (everywhere, reliable.reasons),
-            (everywhere, disclosure_reasons),
-            (np.flatnonzero(of_whom), np.full(int(of_whom.sum()), FLAG_OF_WHOM, dtype=object)),
-            (
-                np.flatnonzero(secondary),
-                np.full(int(secondary.sum()), FLAG_SECONDARY, dtype=object),
-            ),
-            (np.flatnonzero(~hidden), reliable.notes[~hidden]),
+            (split.index.to_numpy()[kept], split.to_numpy(dtype=object)[kept]),
+            _at(graded, reliable.reasons),
+            _at(confidential, _confidential_reason(rules.disclosure_k)),
+            _at(of_whom, FLAG_OF_WHOM),
+            _at(secondary & own, FLAG_SECONDARY),
+            _at(~hidden, reliable.notes),
         ],
         rows,
     )
