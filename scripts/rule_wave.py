@@ -15,6 +15,7 @@ run_step(
     ci_method=snakemake.params.ci_method,
     level=snakemake.params.level,
     publication=snakemake.params.publication,
+    populations=snakemake.params.populations,
     comparisons=snakemake.params.comparisons,
     waves=snakemake.params.waves,
     out=dict(snakemake.output.items()),

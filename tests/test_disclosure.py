@@ -563,7 +563,8 @@ def test_disclosure_control_applies_under_dhs_and_statcan():
     )
     dhs = disclose(table, {"standard": "dhs"}).set_index("domain_value")
     assert list(dhs.columns[-2:]) == ["n_suppressed", "caution"]
-    assert dhs.loc["C", "flag"].startswith("fewer than 25 unweighted cases; fewer than 3 cases")
+    # a disclosive cell says only that: not which count is small, nor the standard's reasons
+    assert dhs.loc["C", "flag"] == "fewer than 3 cases or non-cases"
     # C is hidden; so B (the smaller region) is hidden by secondary suppression
     assert dhs.loc["B", "flag"] == "secondary suppression" and dhs.loc["B", "suppressed"]
     assert not dhs.loc["B", "caution"]  # a hidden cell carries no mark
@@ -573,9 +574,9 @@ def test_disclosure_control_applies_under_dhs_and_statcan():
     assert not dhs.loc["All", "caution"] and dhs.loc["All", "flag"] == ""
     statcan = disclose(table, {"standard": "statcan"}).set_index("domain_value")
     assert list(statcan.columns[-3:]) == ["n_suppressed", "caution", "grade"]
-    assert statcan.loc["C", "grade"] == "F" and statcan.loc["C", "flag"] == (
-        "CV 35% or more: too unreliable to be published (F); fewer than 3 cases; "
-        "fewer than 3 non-cases"
+    # its grade would bound its estimate too: a disclosive cell has none
+    assert statcan.loc["C", "grade"] == "" and statcan.loc["C", "flag"] == (
+        "fewer than 3 cases or non-cases"
     )
     assert statcan.loc["B", "flag"] == "secondary suppression" and statcan.loc["B", "grade"] == ""
     cv = table["se"] / table["estimate"]
@@ -629,7 +630,7 @@ def test_reliability_end_to_end_on_a_table():
     assert not out.loc["All", "suppressed"] and out.loc["All", "flag"] == ""
     assert out.loc["A", "suppressed"] and out.loc["A", "flag"] == "CI width >= 30 points"
     assert out.loc["B", "flag"].startswith("sample size n < 30; effective sample size < 30")
-    assert "fewer than 3 non-cases" in out.loc["C", "flag"]
+    assert out.loc["C", "flag"] == "fewer than 3 cases or non-cases"
 
 
 # --------------------------------------------------------------------------------------
@@ -665,7 +666,7 @@ def test_a_single_small_cell_gets_a_secondary_partner():
         ]
     )
     out = disclose(table, NONE)
-    assert cell(out, "region", "B").flag == "fewer than 3 cases"
+    assert cell(out, "region", "B").flag == "fewer than 3 cases or non-cases"
     assert cell(out, "region", "C").flag == "secondary suppression"  # smallest n
     assert not cell(out, "overall", "All").suppressed
     assert out["suppressed"].sum() == 2
@@ -716,23 +717,63 @@ def test_the_unpublished_residual_counts_as_hidden_but_small_residuals_do_not_pr
     assert_unrecoverable(roomy, out, 3)
 
 
-def test_crossings_are_protected_within_each_margin():
-    cells = [("overall", "All", "violence", 60, 30)]
-    for region, counts in {"A": (12, 6, 8, 4), "B": (10, 5, 10, 5), "C": (10, 1, 10, 9)}.items():
-        n_mp, x_mp, n_st, x_st = counts
+def region_by_role(counts: dict[str, tuple[int, int, int, int]]) -> pd.DataFrame:
+    """Overall, regions, roles and region × role from (n, cases) of MPs and staff by region."""
+    cells, sums = [], np.zeros(4, dtype=int)
+    for region, (n_mp, x_mp, n_st, x_st) in counts.items():
         cells += [
             ("region", region, "violence", n_mp + n_st, x_mp + x_st),
             ("region+role", f"{region}+MP", "violence", n_mp, x_mp),
             ("region+role", f"{region}+staff", "violence", n_st, x_st),
         ]
-    cells += [("role", "MP", "violence", 32, 12), ("role", "staff", "violence", 28, 18)]
-    table = make_table(cells)
+        sums += (n_mp, x_mp, n_st, x_st)
+    n_mp, x_mp, n_st, x_st = (int(v) for v in sums)
+    cells += [("role", "MP", "violence", n_mp, x_mp), ("role", "staff", "violence", n_st, x_st)]
+    return make_table([("overall", "All", "violence", n_mp + n_st, x_mp + x_st), *cells])
+
+
+def test_crossings_are_protected_within_each_margin():
+    table = region_by_role({"A": (12, 6, 8, 4), "B": (10, 5, 10, 5), "C": (10, 1, 10, 9)})
     out = disclose(table, NONE)
-    assert cell(out, "region+role", "C+MP").flag == "fewer than 3 cases"
+    assert cell(out, "region+role", "C+MP").flag == "fewer than 3 cases or non-cases"
     # subtraction from C, from MP and from overall must all fail: a rectangle at least
     hidden = set(out.loc[out["suppressed"], "domain_value"])
     assert {"C+MP", "C+staff"} <= hidden
     assert len(hidden & {"A+MP", "B+MP"}) >= 1
+    assert_unrecoverable(table, out, 3)
+
+
+def test_the_published_populations_keep_their_figures_and_a_total_is_hidden_instead():
+    # the 2025 breakdown: the staff's cell has 2 cases; overall = MPs + staff exactly
+    cells = [
+        ("overall", "All", "violence", 70, 11),
+        ("role", "MP", "violence", 52, 9),
+        ("role", "staff", "violence", 18, 2),
+        ("age", "young", "violence", 29, 5),
+        ("age", "old", "violence", 41, 6),
+    ]
+    table = make_table(cells)
+    plain = disclose(table, NONE)
+    assert cell(plain, "role", "MP").flag == "secondary suppression"  # the smaller n
+    assert not cell(plain, "overall", "All").suppressed
+    out = disclose(table, NONE, [("role", "MP"), ("role", "staff")])
+    assert cell(out, "role", "staff").flag == "fewer than 3 cases or non-cases"
+    assert not cell(out, "role", "MP").suppressed
+    assert cell(out, "role", "MP").estimate == pytest.approx(9 / 52)
+    # the total goes, and with it one age group, else overall = young + old
+    assert cell(out, "overall", "All").flag == "secondary suppression"
+    assert cell(out, "age", "young").flag == "secondary suppression"  # smaller than old
+    assert not cell(out, "age", "old").suppressed
+    assert_unrecoverable(table, out, 3)
+    # within a crossing: the MPs of region C keep their figure, region C is hidden
+    table = region_by_role({"A": (12, 6, 8, 4), "B": (10, 5, 10, 5), "C": (18, 8, 2, 1)})
+    plain = disclose(table, NONE)
+    assert cell(plain, "region+role", "C+MP").suppressed
+    out = disclose(table, NONE, [("role", "MP")])
+    assert cell(out, "region+role", "C+staff").flag == "fewer than 3 cases or non-cases"
+    assert not cell(out, "region+role", "C+MP").suppressed
+    assert cell(out, "region", "C").flag == "secondary suppression"
+    assert not out.loc[out["domain_value"].str.endswith("MP"), "suppressed"].any()
     assert_unrecoverable(table, out, 3)
 
 
@@ -770,9 +811,7 @@ def test_of_whom_cells_follow_their_denominator_and_hide_n():
     out = disclose(table, NONE)
     b = cell(out, "region", "B", "doxing")
     assert b.suppressed and pd.isna(b.n) and b.n_suppressed
-    assert b.flag == (
-        "fewer than 3 cases; fewer than 3 non-cases; denominator suppressed: n hidden"
-    )
+    assert b.flag == "denominator suppressed: n hidden"  # its own reasons would tell its n
     online = out[out["indicator"] == "online"]
     partner = online.loc[online["flag"] == "secondary suppression", "domain_value"].tolist()
     assert partner == ["C"]  # the smallest n
@@ -818,7 +857,7 @@ def test_suppressed_rows_carry_no_value_and_no_interval_note():
     hidden = out[out["suppressed"]]
     assert set(hidden["domain_value"]) == {"B", "C", "D"}
     assert hidden[HIDDEN_VALUES].isna().all().all()
-    assert cell(out, "region", "C").flag == "fewer than 3 cases"
+    assert cell(out, "region", "C").flag == "fewer than 3 cases or non-cases"
     assert cell(out, "region", "D").flag == "no respondents"
     assert cell(out, "region", "A").flag == "estimate 0: wilson with n=20"
     assert cell(out, "region", "A").cases == 0
@@ -900,7 +939,12 @@ def surveys(draw):
         )
     )
     complete = not any(o == 1 and np.isnan(d) for o, d in zip(online, doxing, strict=True))
-    return frame, rules, complete
+    populations = draw(
+        st.sampled_from(
+            [(), (("role", "MP"),), (("role", "MP"), ("role", "staff")), (("region", "R0"),)]
+        )
+    )
+    return frame, rules, complete, populations
 
 
 @settings(
@@ -910,15 +954,16 @@ def surveys(draw):
 )
 @given(surveys())
 def test_no_suppressed_count_is_ever_recovered(survey):
-    frame, rules, complete = survey
+    """Whatever populations are kept published, nothing suppressed can be recovered."""
+    frame, rules, complete, populations = survey
     book = parse_codebook(copy.deepcopy(CODEBOOK))
     table = estimate_wave(frame, book, wave="w", by=[["region"], ["role"], ["region", "role"]])
-    out = disclose(table, rules)
+    out = disclose(table, rules, populations)
     parsed = parse_publication(rules)
     assert_unrecoverable(table, out, parsed.disclosure_k, complete, parsed.protect_unreliable)
     hidden = out[out["suppressed"]]
     assert hidden[HIDDEN_VALUES].isna().all().all()
-    pd.testing.assert_frame_equal(disclose(out, rules), out)
+    pd.testing.assert_frame_equal(disclose(out, rules, populations), out)
 
 
 # --------------------------------------------------------------------------------------
@@ -940,7 +985,7 @@ def test_the_2016_survey(global_2016, rules):
     assert (arab["n"] == 4).all()
     if rules is None or "protect_unreliable" in rules:
         assert arab["suppressed"].all()
-        assert arab["flag"].str.contains("sample size n < 30").all()
+        assert arab["flag"].str.contains("sample size n < 30|cases or non-cases").all()
     else:  # disclosure only: 1 to 2 cases or non-cases among the 4 is suppressed
         few = sensitive(global_2016, 3)[arab.index]
         assert few.any() and arab.loc[few, "suppressed"].all()

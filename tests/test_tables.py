@@ -682,9 +682,10 @@ def test_dhs_marks_stars_and_parentheses_with_their_notes():
     published = disclose(table, DHS)
     frame = wave_table(published, wave="w1", domain="region", labels=LABELS, publication=DHS)
     assert cell(frame, "Psychological", "South") == "— (a)"
-    assert cell(frame, "Psychological", "East") == "* (b)"
+    # a disclosive cell gets the confidentiality reason only, not the standard's star
+    assert cell(frame, "Psychological", "East") == "— (b)"
     notes = frame.attrs["notes"]
-    assert "(a) secondary suppression" in notes and "(b) fewer than 3 cases" in notes
+    assert "(a) secondary suppression" in notes and "(b) fewer than 3 cases or non-cases" in notes
     assert not any(n.startswith("( )") for n in notes)  # no figure in parentheses left
 
 

@@ -72,7 +72,7 @@ def check(config_path: str | Path = "config.yaml") -> list[str]:
             ci_method=config.ci_method,
             level=config.level,
         )
-        published = disclose(table, config.publication)
+        published = disclose(table, config.publication, config.populations)
         if config.comparisons is not None:
             from prevalence.compare import domain_values, wave_comparisons
 

@@ -90,9 +90,13 @@ the ``grade`` column; a cell hidden for another reason carries no grade (it
 would bound its estimate). An estimate of 0 has no CV: it is published without
 grade and flagged for review, as one of 100% (CV 0, grade A).
 
-Sources: Statistics Canada, *Standard table symbols* (A, B, C, D: specific levels
-of data quality; E: use with caution; F: too unreliable to be published);
-Statistics Canada, data quality indicators of its survey tables by CV (for
+Sources: Statistics Canada, *Standard table symbols*,
+https://www.statcan.gc.ca/eng/concepts/definitions/guide-symbol (the symbols of
+every Statistics Canada table: A, B, C, D specific levels of data quality, or
+"acceptable or better"; E use with caution; F too unreliable to be published,
+the figure suppressed and F in its cell). That page defines the letters, not the
+CV ranges: each survey programme sets those. The ranges here are those of
+Statistics Canada's data quality indicators of its survey tables by CV (for
 example the *Quarterly Survey of Financial Statistics for Enterprises*: A 0.00% to
 4.99%, B 5.00% to 9.99%, C 10.00% to 14.99%, D 15.00% to 24.99%; E 25.00% to
 34.99%; F 35.00% and more). Some Statistics Canada programmes release by other
@@ -101,8 +105,9 @@ above 33.3%); this standard is the A-F scale above (``cv_grades``).
 
 Disclosure rule and zero cells
 ------------------------------
-A cell with ``cases`` in ``1 .. k-1`` (``"fewer than 3 cases"``) or ``n - cases``
-in ``1 .. k-1`` (``"fewer than 3 non-cases"``) is suppressed (k = 3 by default).
+A cell with ``cases`` in ``1 .. k-1`` or ``n - cases`` in ``1 .. k-1`` is
+suppressed (k = 3 by default), flagged ``"fewer than 3 cases or non-cases"``
+whichever it is (see "What the flags say").
 Both counts are checked because a small number of non-cases identifies the few
 who did *not* report violence as surely as a small number of cases identifies
 those who did. Zero cells follow from the same rule, as in NCHS's restricted-data
@@ -154,13 +159,21 @@ cell, and also a cell recovered through another group: two hidden cells in
 table is safe, one more published cell is suppressed
 
 * for each unsafe union: a published member of the group that adds the missing
-  cases or non-cases, with the smallest ``n``;
-* for each cell pinned too closely: among the groups whose equation gives it its
-  bound, and, transitively, the groups that bound the hidden cells used there,
-  the published member with the smallest ``n``;
+  cases or non-cases;
+* for each cell pinned too closely: a published member of the groups whose
+  equation gives it its bound, and, transitively, of the groups that bound the
+  hidden cells used there.
 
-parts before totals, ties in table order. These cells are flagged ``"secondary
-suppression"``. Each round is vectorized over the table; rounds repeat until no
+The member hidden is, in this order of preference: a cell outside the published
+populations (``populations``, the ``figures.populations`` of the configuration:
+a cell of ``role = MP`` or of ``region+role = Africa+MP`` lies in the population
+of women MPs) rather than one inside them; then the smallest ``n``, the least
+information lost; then parts before totals, then table order. So when the staff's
+cell of an "of whom" figure has 2 cases, the total of MPs and staff is hidden with
+it, not the MPs' figure: the published population keeps its numbers, the total
+cannot be rebuilt from the MPs' cell (the staff's is hidden) and the staff's
+cannot be rebuilt from the MPs' (the total is hidden). These cells are flagged
+``"secondary suppression"``. Each round is vectorized over the table; rounds repeat until no
 cell is added (at worst everything is hidden, which is safe). Interval
 propagation gives the exact bounds of a single equation and of chains of them;
 over linked equations a reader solving all of them at once (an integer program)
@@ -185,6 +198,20 @@ Interval notes already in ``flag`` (``"estimate 0: wilson with n=20"`` and the
 like, :mod:`prevalence.intervals`) are kept for published cells and dropped for
 suppressed ones: they describe an interval that is not shown, and some reveal
 the estimate. Other flags (``"no respondents"``) are kept.
+
+What the flags say
+------------------
+A flag is published, and must not tell what the suppression hides:
+
+* a cell whose ``n`` is hidden (``n_suppressed``) says only ``"denominator
+  suppressed: n hidden"``. Its own reasons are facts about the hidden counts:
+  ``"sample size n < 30"`` bounds its ``n``, which is its denominator's cases, and
+  ``"fewer than 3 cases"`` would bound its cases;
+* a disclosive cell says only ``"fewer than k cases or non-cases"``: not which of
+  its counts is small (``"fewer than 3 cases"`` with its ``n`` published leaves 2
+  values, fewer than the k the protection guarantees), nor the reliability rules,
+  which read its estimate (a relative interval width above 130% or a Statistics
+  Canada F says that the estimate is small, hence which count is), nor a grade.
 
 References
 ----------
@@ -211,13 +238,14 @@ Statistics data presentation standards for proportions. Vital Health Stat
 2(175). National Center for Health Statistics.
 
 Statistics Canada. Standard table symbols. Ottawa: Statistics Canada.
+https://www.statcan.gc.ca/eng/concepts/definitions/guide-symbol
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -871,6 +899,8 @@ class _Structure:
     sign: np.ndarray
     total: np.ndarray  # total cell of each group
     parent: np.ndarray  # row of the denominator's cell of each row, -1 if none
+    #: rows of a published population (``figures.populations``): hidden last as secondary
+    kept: np.ndarray
 
 
 def _parse_value(value: str, parts: tuple[str, ...], known: Mapping[str, set[str]]):
@@ -942,13 +972,42 @@ def _links(values: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)[columns] if out else pd.DataFrame(columns=columns)
 
 
-def _structure(cells: pd.DataFrame) -> _Structure:
+def _in_populations(values: pd.DataFrame, populations: Sequence[tuple[str, str]]) -> np.ndarray:
+    """Whether each domain value of :func:`_domain_values` lies in one of ``populations``.
+
+    A cell lies in the population ``(domain, value)`` when its domain has that part
+    and its value there is ``value``: ``role = MP`` and ``region+role = Africa+MP``.
+    """
+    wanted = {(str(d), str(v)) for d, v in populations}
+    if not wanted:
+        return np.zeros(len(values), dtype=bool)
+    parts = [() if d == OVERALL else tuple(d.split(CROSS)) for d in values["domain"]]
+    return np.array(  # one per distinct domain value
+        [
+            bool(wanted & set(zip(p, v, strict=True)))
+            for p, v in zip(parts, values["values"], strict=True)
+        ],
+        dtype=bool,
+    )
+
+
+def _structure(cells: pd.DataFrame, populations: Sequence[tuple[str, str]] = ()) -> _Structure:
     """Additive groups and "of whom" links of a table (see the module docstring)."""
     rows = len(cells)
     frame = cells[["wave", "domain", "domain_value", "indicator", "denominator"]].assign(
         row=np.arange(rows)
     )
-    links = _links(_domain_values(frame))
+    values = _domain_values(frame)
+    links = _links(values)
+    kept = (
+        frame.merge(
+            values.assign(kept=_in_populations(values, populations)),
+            on=["wave", "domain", "domain_value"],
+            how="left",
+        )
+        .sort_values("row")["kept"]
+        .to_numpy(dtype=bool)
+    )
     cell_key = ["wave", "domain", "domain_value"]
     totals = links.merge(
         frame, left_on=["wave", "coarse", "coarse_value"], right_on=cell_key
@@ -983,6 +1042,7 @@ def _structure(cells: pd.DataFrame) -> _Structure:
         sign=np.concatenate([np.ones(groups), -np.ones(len(gid)), -np.ones(groups)]),
         total=total,
         parent=parent,
+        kept=kept,
     )
 
 
@@ -1075,8 +1135,8 @@ def _union_picks(s, counts, shown, sensitive, total_known, candidate, is_total, 
     """One cell per group whose hidden cells together hold fewer than k cases or non-cases.
 
     Only groups with a disclosive hidden part and a known total count. The pick is
-    a published member that adds what is missing (cases or non-cases), then the
-    smallest ``n``, parts before the total, then table order.
+    a published member that adds what is missing (cases or non-cases), then by
+    :func:`_preference`. Returns the groups and their picks.
     """
     hidden_part = ~shown[s.cell] & ~is_total
     g, c = s.gid[hidden_part], s.cell[hidden_part]
@@ -1091,7 +1151,19 @@ def _union_picks(s, counts, shown, sensitive, total_known, candidate, is_total, 
     m = np.flatnonzero(candidate & (few_cases | few_non_cases)[s.gid])
     x, n = counts.x[s.cell[m]], counts.n[s.cell[m]]
     helps = (few_cases[s.gid[m]] & (x >= 1)) | (few_non_cases[s.gid[m]] & (n - x >= 1))
-    return _first_per(s.gid[m], [~helps, is_total[m], n, s.cell[m]], s.cell[m])
+    order = [~helps, *_preference(s, counts, is_total, m)]
+    return np.unique(s.gid[m]), _first_per(s.gid[m], order, s.cell[m])
+
+
+def _preference(s: _Structure, counts: _Counts, is_total: np.ndarray, m: np.ndarray):
+    """The order in which published memberships ``m`` are hidden as secondary, first first.
+
+    A cell outside the published populations before one inside them (the MPs'
+    figures stay and a total or the staff's cell goes), then the smallest ``n``
+    (the least information lost), parts before totals, then table order.
+    """
+    cell = s.cell[m]
+    return [s.kept[cell], counts.n[cell], is_total[m], cell]
 
 
 def _range_picks(s, counts, shown, prior, bounds, local, short, candidate, is_total):
@@ -1101,8 +1173,8 @@ def _range_picks(s, counts, shown, prior, bounds, local, short, candidate, is_to
     (binding groups), and, transitively, the binding groups of every hidden cell
     with a bound narrower than ``0 .. n`` in a blamed group: the tightness comes
     from published cells somewhere along that chain. The pick is the published
-    member of a blamed group with the smallest ``n``, parts before totals, then
-    table order.
+    member of a blamed group that comes first by :func:`_preference`. Returns the
+    cells given a pick and their picks.
     """
     (low0, high0), (low, high), (local_low, local_high) = prior, bounds, local
     c = s.cell
@@ -1124,8 +1196,8 @@ def _range_picks(s, counts, shown, prior, bounds, local, short, candidate, is_to
     m = np.flatnonzero(candidate)
     options = blamed.merge(pd.DataFrame({"gid": s.gid[m], "m": m}), on="gid")
     m = options["m"].to_numpy(dtype=np.int64)
-    order = [is_total[m], counts.n[s.cell[m]], s.cell[m]]
-    return _first_per(options["origin"].to_numpy(dtype=np.int64), order, s.cell[m])
+    origin = options["origin"].to_numpy(dtype=np.int64)
+    return np.unique(origin), _first_per(origin, _preference(s, counts, is_total, m), s.cell[m])
 
 
 def _secondary(
@@ -1168,22 +1240,29 @@ def _secondary(
         candidate = shown[s.cell] & (s.cell < rows)
         candidate[candidate] = n[s.cell[candidate]] > 0
         total_known = low[s.total] == high[s.total]
-        picks = [_union_picks(s, counts, shown, sensitive, total_known, candidate, is_total, k)]
-        if short.any():
-            picks.append(
-                _range_picks(
-                    s,
-                    counts,
-                    shown,
-                    (low0, high0),
-                    (low, high),
-                    (local_low, local_high),
-                    short,
-                    candidate,
-                    is_total,
-                )
+        union_groups, picks = _union_picks(
+            s, counts, shown, sensitive, total_known, candidate, is_total, k
+        )
+        # a hidden total known through other groups: unpin it there first, so that the
+        # pick can be a cell of those groups rather than a published population's
+        deferred = ~shown[s.total[union_groups]]
+        unpin = short.copy()
+        unpin[s.total[union_groups[deferred]]] = True
+        if unpin.any():
+            origins, ranged = _range_picks(
+                s,
+                counts,
+                shown,
+                (low0, high0),
+                (low, high),
+                (local_low, local_high),
+                unpin,
+                candidate,
+                is_total,
             )
-        chosen = np.unique(np.concatenate(picks))
+            waits = deferred & np.isin(s.total[union_groups], origins)
+            picks = np.concatenate([picks[~waits], ranged])
+        chosen = np.unique(picks)
         if len(chosen) == 0:
             if short.any():
                 raise RuntimeError("secondary suppression found no cell to suppress")
@@ -1222,8 +1301,23 @@ def _flags(parts: list[tuple[np.ndarray, np.ndarray]], rows: int) -> np.ndarray:
     return out
 
 
+def _confidential_reason(k: int) -> str:
+    """The flag of a disclosive cell, whichever of its counts is small."""
+    return f"fewer than {k} cases or non-cases"
+
+
+def _at(mask: np.ndarray, texts: np.ndarray | str) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, texts) for :func:`_flags`: the rows of ``mask``, each with its text or ``texts``."""
+    rows = np.flatnonzero(mask)
+    if isinstance(texts, str):
+        return rows, np.full(len(rows), texts, dtype=object)
+    return rows, texts[rows]
+
+
 def disclose(
-    table: pd.DataFrame, publication: Publication | Mapping[str, Any] | None = None
+    table: pd.DataFrame,
+    publication: Publication | Mapping[str, Any] | None = None,
+    populations: Sequence[tuple[str, str]] = (),
 ) -> pd.DataFrame:
     """The publishable prevalence table: reliability, disclosure and secondary suppression.
 
@@ -1237,6 +1331,12 @@ def disclose(
         The ``publication:`` block (a mapping, validated by
         :func:`parse_publication`) or a :class:`Publication`; ``None`` gives the
         defaults (NCHS standard, k = 3).
+    populations
+        The published populations, ``(domain, value label)`` pairs as in
+        ``figures.populations`` (``("role", "MP")``): their cells, and those of
+        crossings within them (``region+role = Africa+MP``), are hidden as
+        secondary suppression only when no other cell of the margin can protect
+        the suppressed one (see the module docstring).
 
     Returns
     -------
@@ -1279,9 +1379,9 @@ def disclose(
     )
 
     reliable = reliability_checks(n, p, *nchs_interval(n, p, se, df), df, rules, se=se)
-    disclosive, disclosure_reasons = disclosure_checks(n, cases, rules.disclosure_k)
+    disclosive, _ = disclosure_checks(n, cases, rules.disclosure_k)
     hidden = was_suppressed | reliable.suppress | disclosive | np.isnan(cases) | (n == 0)
-    structure = _structure(table)
+    structure = _structure(table, populations)
     hidden, secondary, of_whom = _secondary(
         structure, n, cases, hidden, disclosive, rules.disclosure_k, rules.protect_unreliable
     )
@@ -1293,18 +1393,21 @@ def disclose(
     note = split.str.contains(_INTERVAL_NOTE, regex=True)
     keep = ~(note & hidden[split.index.to_numpy()])
     split = split[keep]
-    everywhere = np.arange(rows)
+    # what a flag may say of a hidden count (see "What the flags say"): a cell whose n is hidden
+    # only that; a disclosive cell only that it is one, not which count is small, nor the
+    # reliability rules, which read its estimate
+    own = ~n_hidden
+    confidential = disclosive & own
+    graded = own & ~disclosive
+    kept = (~of_whom | old_n_hidden)[split.index.to_numpy()]
     flags = _flags(
         [
-            (split.index.to_numpy(), split.to_numpy(dtype=object)),
-            (everywhere, reliable.reasons),
-            (everywhere, disclosure_reasons),
-            (np.flatnonzero(of_whom), np.full(int(of_whom.sum()), FLAG_OF_WHOM, dtype=object)),
-            (
-                np.flatnonzero(secondary),
-                np.full(int(secondary.sum()), FLAG_SECONDARY, dtype=object),
-            ),
-            (np.flatnonzero(~hidden), reliable.notes[~hidden]),
+            (split.index.to_numpy()[kept], split.to_numpy(dtype=object)[kept]),
+            _at(graded, reliable.reasons),
+            _at(confidential, _confidential_reason(rules.disclosure_k)),
+            _at(of_whom, FLAG_OF_WHOM),
+            _at(secondary & own, FLAG_SECONDARY),
+            _at(~hidden, reliable.notes),
         ],
         rows,
     )

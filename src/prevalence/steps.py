@@ -96,6 +96,7 @@ def wave_step(
     ci_method: str,
     level: float,
     publication: Mapping[str, Any] | None = None,
+    populations: Sequence[Sequence[str]] = (),
     comparisons: Mapping[str, Any] | None = None,
     waves: Sequence[str] | None = None,
     out: Mapping[str, str | Path],
@@ -113,7 +114,9 @@ def wave_step(
     unadjusted: the adjustment is over all waves (:func:`publish_step`).
 
     ``population`` is the file of population totals that ``design.calibration`` names
-    (by default its path as given there).
+    (by default its path as given there). ``populations`` are the ``(domain, value
+    label)`` pairs of ``figures.populations``: secondary suppression hides their
+    cells last.
 
     ``out`` names the files: ``data`` (harmonized responses, parquet), ``log`` (the
     ingest log), ``published_log`` (the log as published), ``table`` (the analyst's
@@ -161,7 +164,7 @@ def wave_step(
         )
         log.info("%s: %d prevalence rows", wave, len(table))
         write_csv(table, out["table"])
-        published = disclose(table, publication)
+        published = disclose(table, publication, [(str(d), str(v)) for d, v in populations])
         write_csv(published, out["published"])
 
     if comparisons is not None:

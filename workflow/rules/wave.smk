@@ -26,6 +26,7 @@ checkpoint wave:
         ci_method=CONFIG.ci_method,
         level=CONFIG.level,
         publication=CONFIG.publication,
+        populations=[list(p) for p in CONFIG.populations],
         comparisons=CONFIG.comparisons,
         waves=WAVES,
         # for the ingest log's caption in the report
