@@ -1,0 +1,188 @@
+"""Categorical questions: each category's share equals R's ``svymean`` on a factor.
+
+A ``type: categorical`` indicator becomes one binary indicator per category
+(``stype_nr=E``: 1 for E, 0 for H or M, missing where the answer is), estimated by the
+same machinery as every indicator. References: ``tests/fixtures/oracle_valid/
+categorical.csv``, made by ``categorical.R`` beside it::
+
+    sub <- subset(design, !is.na(stype_nr)); svymean(~stype_nr, sub)        # overall
+    svymean(~stype_nr, subset(sub, awards == v))                              # by domain
+    svyciprop(~I(stype_nr == 'E'), sub, method = m)                           # intervals
+
+under SRS, weights, strata + fpc, clusters + fpc, paired PSUs, JK1, BRR, Fay and
+bootstrap replicates, for ``stype_nr`` (asked of all) and ``stype_of_sch_wide`` (the
+same question asked only of the schools with ``sch_wide = 1``: "of whom").
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from oracle_reference import VALID, VALID_DESIGNS
+
+import prevalence as pv
+from prevalence.codebook import parse_codebook
+from prevalence.errors import ConfigError
+
+DESIGNS = {
+    # a design-based simple random sample: R's svydesign(id=~1) (without a design the
+    # project gives the binomial variance of an unweighted sample, tested elsewhere)
+    "srs": ("strat.csv", {"weight": "unit_weight"}),
+    "weights": ("strat.csv", {"weight": "pw"}),
+    **{name: VALID_DESIGNS[name] for name in VALID_DESIGNS if not name.endswith("_mse")},
+}
+#: R's svyciprop method -> the project's ci_method
+METHODS = {"xlogit": "xlogit", "asin": "asin", "beta": "korn-graubard", "logit": "logit"}
+CATEGORIES = {c: {"codes": [c], "label": f"type {c}"} for c in "EHM"}
+CODEBOOK = {
+    "respondent_id": "snum",
+    "skip_violations": "exclude",
+    "domains": {"awards": {"column": "awards"}},
+    "indicators": {
+        "sch_wide": {"column": "sch_wide", "yes_codes": [1], "no_codes": [0]},
+        "stype_nr": {"type": "categorical", "column": "stype_nr", "categories": CATEGORIES},
+        "stype_of_sch_wide": {
+            "type": "categorical",
+            "column": "stype_asked",
+            "denominator": "sch_wide",
+            "categories": CATEGORIES,
+        },
+    },
+}
+
+
+@cache
+def _table(design: str, method: str, folder: Path) -> pd.DataFrame:
+    data_file, spec = DESIGNS[design]
+    wave = folder / design
+    if not wave.exists():
+        wave.mkdir(parents=True)
+        frame = pd.read_csv(VALID / "data" / data_file)
+        frame = frame.assign(stype_asked=frame["stype_nr"], unit_weight=1.0)
+        frame.to_csv(wave / "responses.csv", index=False)
+        (wave / "codebook.yaml").write_text(yaml.safe_dump(CODEBOOK))
+    w = pv.read_wave(wave / "responses.csv", wave / "codebook.yaml", design=spec)
+    return pv.prevalence(w.frame, w.indicators, by=["awards"], design=w.design, ci_method=method)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("categorical")
+
+
+@pytest.fixture(scope="module")
+def reference() -> pd.DataFrame:
+    ref = pd.read_csv(VALID / "categorical.csv", dtype={"domain_value": str})
+    ref["indicator"] = ref["question"] + "=" + ref["category"]
+    return ref
+
+
+def _joined(reference, folder, design, r_method):
+    ours = _table(design, METHODS[r_method], folder)
+    ref = reference[(reference.design == design) & (reference.ci_method == r_method)]
+    both = ref.merge(ours, on=["domain", "domain_value", "indicator"], suffixes=("_r", ""))
+    assert len(both) == len(ref) == 18, "every category overall and in both awards values"
+    return both
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("design", list(DESIGNS))
+def test_category_shares_equal_svymean_on_a_factor(reference, folder, design):
+    both = _joined(reference, folder, design, "xlogit")
+    np.testing.assert_allclose(both["estimate"], both["estimate_r"], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(both["se"], both["se_r"], rtol=1e-8, atol=1e-12)
+    assert (both["n"] == both["n_r"]).all() and (both["cases"] == both["cases_r"]).all()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("r_method", list(METHODS))
+@pytest.mark.parametrize("design", list(DESIGNS))
+def test_category_intervals_equal_svyciprop(reference, folder, design, r_method):
+    both = _joined(reference, folder, design, r_method)
+    rows = both[both["ci_low_r"].notna()]
+    assert len(rows) > 0
+    for bound in ("ci_low", "ci_high"):
+        np.testing.assert_allclose(rows[bound], rows[f"{bound}_r"], rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("design", list(DESIGNS))
+def test_categories_sum_to_one(folder, design):
+    table = _table(design, "wilson", folder)
+    table = table[table.indicator.str.contains("=")]
+    question = table.indicator.str.split("=").str[0]
+    sums = table.groupby([table.domain, table.domain_value, question])["estimate"].sum()
+    np.testing.assert_allclose(sums.to_numpy(), 1.0, rtol=0, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    answers=st.lists(st.sampled_from([1, 2, 3, 4, 8, 9]), min_size=1, max_size=40),
+    weights=st.lists(st.floats(0.5, 20), min_size=40, max_size=40),
+)
+def test_categories_sum_to_one_property(answers, weights):
+    """Whatever the answers and weights, the valid answers' shares sum to 1."""
+    book = parse_codebook(
+        {
+            "respondent_id": "id",
+            "indicators": {
+                "perpetrator": {
+                    "type": "categorical",
+                    "column": "q",
+                    "categories": {
+                        "colleague": {"codes": [1]},
+                        "constituent": {"codes": [2]},
+                        "stranger": {"codes": [3, 4]},
+                    },
+                }
+            },
+        }
+    )
+    q = np.asarray(answers)
+    frame = pd.DataFrame(
+        {
+            ind.id: np.where(
+                np.isin(q, ind.yes_codes), 1.0, np.where(np.isin(q, ind.no_codes), 0.0, np.nan)
+            )
+            for ind in book.indicators.values()
+        }
+    ).assign(w=weights[: len(q)])
+    assume(frame.iloc[:, 0].notna().sum() >= 2)  # a variance needs two valid answers
+    table = pv.prevalence(frame, list(book.categoricals["perpetrator"]), design={"weight": "w"})
+    assert table["estimate"].sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_a_categorical_becomes_one_indicator_per_category():
+    book = parse_codebook(CODEBOOK)
+    assert book.categoricals["stype_of_sch_wide"] == tuple(f"stype_of_sch_wide={c}" for c in "EHM")
+    h = book.indicators["stype_of_sch_wide=H"]
+    assert (h.yes_codes, h.no_codes, h.denominator, h.label) == (
+        ("H",),
+        ("E", "M"),
+        "sch_wide",
+        "stype_of_sch_wide: type H",
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ({"categories": {"a": {"codes": [1]}, "b": {"codes": [1]}}}, "code 1 is listed"),
+        ({"yes_codes": [1], "categories": {"a": {"codes": [1]}, "b": {"codes": [2]}}}, "yes_codes"),
+        ({"categories": {"a": {"codes": [1]}}}, "categories"),
+    ],
+)
+def test_bad_categorical_gets_one_clear_message(spec, words):
+    raw = {
+        "respondent_id": "id",
+        "indicators": {"q": {"type": "categorical", "column": "q", **spec}},
+    }
+    with pytest.raises(ConfigError, match=words):
+        parse_codebook(raw, path="codebook.yaml")
