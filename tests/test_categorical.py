@@ -29,6 +29,7 @@ from oracle_reference import VALID, VALID_DESIGNS
 
 import prevalence as pv
 from prevalence.codebook import parse_codebook
+from prevalence.disclosure import disclose
 from prevalence.errors import ConfigError
 
 DESIGNS = {
@@ -186,3 +187,43 @@ def test_bad_categorical_gets_one_clear_message(spec, words):
     }
     with pytest.raises(ConfigError, match=words):
         parse_codebook(raw, path="codebook.yaml")
+
+
+def _perpetrator_table(answers: list[int]) -> pd.DataFrame:
+    book = parse_codebook(
+        {
+            "respondent_id": "id",
+            "indicators": {
+                "perpetrator": {
+                    "type": "categorical",
+                    "column": "q",
+                    "categories": {c: {"codes": [i + 1]} for i, c in enumerate("abcd")},
+                }
+            },
+        }
+    )
+    q = np.asarray(answers)
+    frame = pd.DataFrame(
+        {ind.id: np.where(np.isin(q, ind.yes_codes), 1.0, 0.0) for ind in book.indicators.values()}
+    )
+    return pv.prevalence(frame, list(book.categoricals["perpetrator"]))
+
+
+def test_a_hidden_category_is_never_the_only_one_hidden():
+    """One category with 1 case (k = 3): hiding it alone would leave it as n minus the others."""
+    table = disclose(_perpetrator_table([1] * 40 + [2] * 12 + [3] * 30 + [4]))
+    hidden = dict(zip(table["indicator"], table["suppressed"], strict=True))
+    assert hidden == {
+        "perpetrator=a": False,
+        "perpetrator=b": True,  # the fewest cases among those with at least k
+        "perpetrator=c": False,
+        "perpetrator=d": True,
+    }
+    assert table.loc[table.indicator == "perpetrator=b", "flag"].item() == "secondary suppression"
+    assert not table["n_suppressed"].any()
+
+
+def test_categories_hidden_in_pairs_are_left_alone():
+    table = disclose(_perpetrator_table([1] * 40 + [2] * 30 + [3] + [4]))
+    assert table["suppressed"].tolist() == [False, False, True, True]
+    assert "secondary suppression" not in set(table["flag"])
