@@ -123,6 +123,12 @@ def test_categories_sum_to_one(folder, design):
     np.testing.assert_allclose(sums.to_numpy(), 1.0, rtol=0, atol=1e-12)
 
 
+def _perpetrator_book(categories: dict[str, list[int]]):
+    question = {"type": "categorical", "column": "q"}
+    question["categories"] = {c: {"codes": codes} for c, codes in categories.items()}
+    return parse_codebook({"respondent_id": "id", "indicators": {"perpetrator": question}})
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     answers=st.lists(st.sampled_from([1, 2, 3, 4, 8, 9]), min_size=1, max_size=40),
@@ -130,22 +136,7 @@ def test_categories_sum_to_one(folder, design):
 )
 def test_categories_sum_to_one_property(answers, weights):
     """Whatever the answers and weights, the valid answers' shares sum to 1."""
-    book = parse_codebook(
-        {
-            "respondent_id": "id",
-            "indicators": {
-                "perpetrator": {
-                    "type": "categorical",
-                    "column": "q",
-                    "categories": {
-                        "colleague": {"codes": [1]},
-                        "constituent": {"codes": [2]},
-                        "stranger": {"codes": [3, 4]},
-                    },
-                }
-            },
-        }
-    )
+    book = _perpetrator_book({"colleague": [1], "constituent": [2], "stranger": [3, 4]})
     q = np.asarray(answers)
     frame = pd.DataFrame(
         {
@@ -190,18 +181,7 @@ def test_bad_categorical_gets_one_clear_message(spec, words):
 
 
 def _perpetrator_table(answers: list[int]) -> pd.DataFrame:
-    book = parse_codebook(
-        {
-            "respondent_id": "id",
-            "indicators": {
-                "perpetrator": {
-                    "type": "categorical",
-                    "column": "q",
-                    "categories": {c: {"codes": [i + 1]} for i, c in enumerate("abcd")},
-                }
-            },
-        }
-    )
+    book = _perpetrator_book({c: [i + 1] for i, c in enumerate("abcd")})
     q = np.asarray(answers)
     frame = pd.DataFrame(
         {ind.id: np.where(np.isin(q, ind.yes_codes), 1.0, 0.0) for ind in book.indicators.values()}
