@@ -207,3 +207,15 @@ def test_categories_hidden_in_pairs_are_left_alone():
     table = disclose(_perpetrator_table([1] * 40 + [2] * 30 + [3] + [4]))
     assert table["suppressed"].tolist() == [False, False, True, True]
     assert "secondary suppression" not in set(table["flag"])
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_answers_outside_the_denominator_are_counted_once_per_question(folder, caplog):
+    _table("strat", "wilson", folder)  # writes the wave
+    wave = folder / "strat"
+    with caplog.at_level("WARNING"):
+        w = pv.read_wave(wave / "responses.csv", wave / "codebook.yaml")
+    # the 48 schools with sch_wide = 0 answered the follow-up; R: sum(strat$sch_wide == 0)
+    assert w.log["skip_violations"]["by_indicator"] == {"stype_of_sch_wide": 48}
+    assert w.log["skip_violations"]["answers_excluded"] == 48
+    assert sum("stype_of_sch_wide" in r.getMessage() for r in caplog.records) == 1
