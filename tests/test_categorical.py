@@ -65,7 +65,7 @@ def _table(design: str, method: str, folder: Path) -> pd.DataFrame:
     wave = folder / design
     if not wave.exists():
         wave.mkdir(parents=True)
-        frame = pd.read_csv(VALID / "data" / data_file)
+        frame = pd.read_csv(VALID / "data" / data_file).copy()
         frame = frame.assign(stype_asked=frame["stype_nr"], unit_weight=1.0)
         frame.to_csv(wave / "responses.csv", index=False)
         (wave / "codebook.yaml").write_text(yaml.safe_dump(CODEBOOK))

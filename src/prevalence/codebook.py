@@ -203,6 +203,7 @@ def _categories(
     label = spec.get("label", ident)
     out = []
     for cat, cspec in spec["categories"].items():
+        name = cspec.get("label", cat.replace("_", " "))
         codes = {
             "yes_codes": own[cat],
             "no_codes": tuple(c for other, cs in own.items() if other != cat for c in cs),
@@ -213,7 +214,8 @@ def _categories(
         out.append(
             Indicator(
                 id=f"{ident}={cat}",
-                label=f"{label}: {cspec.get('label', cat.replace('_', ' '))}",
+                label=f"{label}: {name}",
+                finding=f"named {name[:1].lower()}{name[1:]} as the {label.lower()}",
                 column=spec["column"],
                 denominator=spec.get("denominator"),
                 question=spec.get("question"),
