@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from oracle_reference import VALID, VALID_DESIGNS
 
 import prevalence as pv
-from prevalence.codebook import parse_codebook
+from prevalence.codebook import MULTIPLE_ANSWERS, parse_codebook
 from prevalence.disclosure import disclose
 from prevalence.errors import ConfigError
 
@@ -219,3 +219,63 @@ def test_answers_outside_the_denominator_are_counted_once_per_question(folder, c
     assert w.log["skip_violations"]["by_indicator"] == {"stype_of_sch_wide": 48}
     assert w.log["skip_violations"]["answers_excluded"] == 48
     assert sum("stype_of_sch_wide" in r.getMessage() for r in caplog.records) == 1
+
+
+WHERE = {
+    "respondent_id": "id",
+    "indicators": {
+        "online_gbv": {"column": "q1"},
+        "where_online": {"column": "q2", "denominator": "online_gbv"},
+        "where_parliament": {"column": "q3", "denominator": "online_gbv"},
+    },
+    "groups": {
+        "where": {"label": "Where it happened", "indicators": ["where_online", "where_parliament"]}
+    },
+}
+
+
+def test_check_all_that_apply_group_shares_its_denominator():
+    group = parse_codebook(WHERE).groups["where"]
+    assert (group.label, group.indicators, group.denominator) == (
+        "Where it happened",
+        ("where_online", "where_parliament"),
+        "online_gbv",
+    )
+    assert "More than one answer was possible" in MULTIPLE_ANSWERS
+
+
+@pytest.mark.parametrize(
+    ("members", "words"),
+    [
+        (["where_online", "online_gbv"], "different denominators"),
+        (["where_online", "where_elsewhere"], "not a binary indicator"),
+        (["where_online"], "groups"),
+    ],
+)
+def test_bad_group_gets_one_clear_message(members, words):
+    raw = {**WHERE, "groups": {"where": {"indicators": members}}}
+    with pytest.raises(ConfigError, match=words):
+        parse_codebook(raw, path="codebook.yaml")
+
+
+def test_of_whom_chart_of_a_group_says_more_than_one_answer_was_possible():
+    from prevalence.publication.charts import OfWhomOptions, select_of_whom
+    from prevalence.steps import _group_notes
+
+    book = parse_codebook(WHERE)
+    assert _group_notes(book, "online_gbv") == (MULTIPLE_ANSWERS,)
+    assert _group_notes(book, "where_online") == ()
+    answers = {"online_gbv": [1, 1, 1, 0], "where_online": [1, 0, 1, np.nan]}
+    frame = pd.DataFrame({**answers, "where_parliament": [1, 1, 0, np.nan]})
+    table = pv.prevalence(frame, {i.id: i.denominator for i in book.indicators.values()})
+    options = OfWhomOptions(
+        wave="",
+        wave_label="Test",
+        labels=book.labels(),
+        parent="online_gbv",
+        notes=_group_notes(book, "online_gbv"),
+    )
+    chart = select_of_whom(table, options)
+    assert MULTIPLE_ANSWERS in chart.footer
+    # the shares of the group's answers are not a whole: here they sum to more than 1
+    assert table.loc[table.denominator == "online_gbv", "estimate"].sum() > 1

@@ -107,6 +107,21 @@ class Domain:
     nouns: tuple[tuple[str, str], ...] = ()
 
 
+#: what a chart or table of a "check all that apply" group says under it
+MULTIPLE_ANSWERS = "More than one answer was possible: the shares do not sum to 100%."
+
+
+@dataclass(frozen=True)
+class Group:
+    """A "check all that apply" question: binary indicators with one shared denominator."""
+
+    id: str
+    label: str
+    indicators: tuple[str, ...]
+    denominator: str | None = None
+    question: str | None = None
+
+
 @dataclass(frozen=True)
 class Codebook:
     """A validated codebook. Indicators are in an order where a denominator comes first."""
@@ -126,6 +141,8 @@ class Codebook:
     skip_violations: str = "error"
     #: categorical question id to the ids of its category indicators, in display order
     categoricals: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: "check all that apply" groups by id
+    groups: dict[str, Group] = field(default_factory=dict)
 
     def labels(self) -> dict[str, str]:
         """Indicator id to label."""
@@ -227,6 +244,36 @@ def _categories(
     return out
 
 
+def _groups(raw: dict[str, Any], indicators: dict[str, Indicator], path: str) -> dict[str, Group]:
+    """The "check all that apply" groups: binary indicators sharing one denominator."""
+    groups = {}
+    for ident, spec in (raw.get("groups") or {}).items():
+        members = list(spec["indicators"])
+        unknown = [m for m in members if m not in indicators or indicators[m].categorical]
+        if unknown:
+            raise ConfigError(
+                f"groups.{ident} lists {unknown[0]!r}, which is not a binary indicator",
+                file=path,
+                fix="list the binary indicators (one per answer that could be ticked)",
+            )
+        denominators = {indicators[m].denominator for m in members}
+        if len(denominators) > 1:
+            shown = ", ".join(f"{m}: {indicators[m].denominator or 'all'}" for m in members)
+            raise ConfigError(
+                f"groups.{ident}: its indicators have different denominators ({shown})",
+                file=path,
+                fix="a group's answers are asked of the same respondents: give them one denominator",
+            )
+        groups[ident] = Group(
+            id=ident,
+            label=spec.get("label", ident.replace("_", " ")),
+            indicators=tuple(members),
+            denominator=denominators.pop(),
+            question=spec.get("question"),
+        )
+    return groups
+
+
 def parse_codebook(raw: Any, *, path: str | Path = "codebook.yaml") -> Codebook:
     """Validate a loaded codebook mapping and build a :class:`Codebook`."""
     path = str(path)
@@ -318,6 +365,7 @@ def parse_codebook(raw: Any, *, path: str | Path = "codebook.yaml") -> Codebook:
         respondents=str(raw.get("respondents", "respondents")),
         skip_violations=str(raw.get("skip_violations", "error")),
         categoricals=categoricals,
+        groups=_groups(raw, indicators, path),
     )
 
 
