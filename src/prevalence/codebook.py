@@ -15,11 +15,19 @@ respondents whose answer to that indicator is yes ("38% *of whom*"). An answer t
 it from a respondent whose denominator answer is not yes breaks the skip logic:
 ingest refuses it, unless ``skip_violations: exclude`` leaves such answers out
 (counted in the ingest log).
+
+A ``type: categorical`` indicator is a single-choice question with more than two
+answers (the perpetrator: a colleague, a constituent, a stranger online, other). Each
+of its ``categories`` becomes a binary indicator ``<id>=<category>`` of the same
+column: yes for the category's codes, no for the other categories' codes, and the
+question's missing and skip codes and denominator. Its estimate is the category's
+share of the valid answers, so the categories of a question sum to 100%, and every
+estimator, interval and publication rule of a binary indicator applies to it unchanged.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +77,9 @@ class Indicator:
     question: str | None = None
     #: what a "yes" means, as the end of a sentence ("had experienced online violence")
     finding: str | None = None
+    #: for a category of a categorical question: the question's id and the category's id
+    categorical: str | None = None
+    category: str | None = None
 
     @property
     def predicate(self) -> str:
@@ -96,6 +107,21 @@ class Domain:
     nouns: tuple[tuple[str, str], ...] = ()
 
 
+#: what a chart or table of a "check all that apply" group says under it
+MULTIPLE_ANSWERS = "More than one answer was possible: the shares do not sum to 100%."
+
+
+@dataclass(frozen=True)
+class Group:
+    """A "check all that apply" question: binary indicators with one shared denominator."""
+
+    id: str
+    label: str
+    indicators: tuple[str, ...]
+    denominator: str | None = None
+    question: str | None = None
+
+
 @dataclass(frozen=True)
 class Codebook:
     """A validated codebook. Indicators are in an order where a denominator comes first."""
@@ -113,6 +139,10 @@ class Codebook:
     #: who answered, in the plural ("women MPs")
     respondents: str = "respondents"
     skip_violations: str = "error"
+    #: categorical question id to the ids of its category indicators, in display order
+    categoricals: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: "check all that apply" groups by id
+    groups: dict[str, Group] = field(default_factory=dict)
 
     def labels(self) -> dict[str, str]:
         """Indicator id to label."""
@@ -155,6 +185,95 @@ def _topological(indicators: dict[str, Indicator], path: str) -> dict[str, Indic
     return ordered
 
 
+def _check_codes(ident: str, column: str, codes: dict[str, tuple[Any, ...]], path: str) -> None:
+    """Every code has one meaning; there is a yes code and a no code."""
+    seen: dict[Any, str] = {}
+    for kind, values in codes.items():
+        for code in values:
+            if code in seen:
+                where = "twice in" if seen[code] == kind else f"in both {seen[code]} and"
+                raise ConfigError(
+                    f"indicators.{ident}: code {code!r} is listed {where} {kind}",
+                    file=path,
+                    column=column,
+                    fix="give every answer code exactly one meaning",
+                )
+            seen[code] = kind
+    if not codes["yes_codes"] or not codes["no_codes"]:
+        raise ConfigError(
+            f"indicators.{ident}: needs at least one yes code and one no code",
+            file=path,
+            fix="set yes_codes and no_codes (or the defaults)",
+        )
+
+
+def _categories(
+    ident: str, spec: dict[str, Any], defaults: dict[str, Any], path: str
+) -> list[Indicator]:
+    """The binary indicators ``<ident>=<category>`` of a categorical question."""
+    own = {
+        cat: tuple(normalise_code(c) for c in cspec["codes"])
+        for cat, cspec in spec["categories"].items()
+    }
+    missing = _codes(spec, defaults, "missing_codes")
+    skip = _codes(spec, defaults, "skip_codes")
+    label = spec.get("label", ident)
+    out = []
+    for cat, cspec in spec["categories"].items():
+        name = cspec.get("label", cat.replace("_", " "))
+        codes = {
+            "yes_codes": own[cat],
+            "no_codes": tuple(c for other, cs in own.items() if other != cat for c in cs),
+            "missing_codes": missing,
+            "skip_codes": skip,
+        }
+        _check_codes(ident, spec["column"], codes, path)
+        out.append(
+            Indicator(
+                id=f"{ident}={cat}",
+                label=f"{label}: {name}",
+                finding=f"named {name[:1].lower()}{name[1:]} as the {label.lower()}",
+                column=spec["column"],
+                denominator=spec.get("denominator"),
+                question=spec.get("question"),
+                categorical=ident,
+                category=cat,
+                **codes,
+            )
+        )
+    return out
+
+
+def _groups(raw: dict[str, Any], indicators: dict[str, Indicator], path: str) -> dict[str, Group]:
+    """The "check all that apply" groups: binary indicators sharing one denominator."""
+    groups = {}
+    for ident, spec in (raw.get("groups") or {}).items():
+        members = list(spec["indicators"])
+        unknown = [m for m in members if m not in indicators or indicators[m].categorical]
+        if unknown:
+            raise ConfigError(
+                f"groups.{ident} lists {unknown[0]!r}, which is not a binary indicator",
+                file=path,
+                fix="list the binary indicators (one per answer that could be ticked)",
+            )
+        denominators = {indicators[m].denominator for m in members}
+        if len(denominators) > 1:
+            shown = ", ".join(f"{m}: {indicators[m].denominator or 'all'}" for m in members)
+            raise ConfigError(
+                f"groups.{ident}: its indicators have different denominators ({shown})",
+                file=path,
+                fix="a group's answers are asked of the same respondents: give them one denominator",
+            )
+        groups[ident] = Group(
+            id=ident,
+            label=spec.get("label", ident.replace("_", " ")),
+            indicators=tuple(members),
+            denominator=denominators.pop(),
+            question=spec.get("question"),
+        )
+    return groups
+
+
 def parse_codebook(raw: Any, *, path: str | Path = "codebook.yaml") -> Codebook:
     """Validate a loaded codebook mapping and build a :class:`Codebook`."""
     path = str(path)
@@ -167,26 +286,15 @@ def parse_codebook(raw: Any, *, path: str | Path = "codebook.yaml") -> Codebook:
     validate_document(raw, "codebook", source=path)
     defaults = raw.get("defaults") or {}
     indicators: dict[str, Indicator] = {}
+    categoricals: dict[str, tuple[str, ...]] = {}
     for ident, spec in raw["indicators"].items():
+        if spec.get("type") == "categorical":
+            categories = _categories(ident, spec, defaults, path)
+            indicators.update((c.id, c) for c in categories)
+            categoricals[ident] = tuple(c.id for c in categories)
+            continue
         codes = {kind: _codes(spec, defaults, kind) for kind in CODE_KINDS}
-        seen: dict[Any, str] = {}
-        for kind, values in codes.items():
-            for code in values:
-                if code in seen:
-                    where = "twice in" if seen[code] == kind else f"in both {seen[code]} and"
-                    raise ConfigError(
-                        f"indicators.{ident}: code {code!r} is listed {where} {kind}",
-                        file=path,
-                        column=spec["column"],
-                        fix="give every answer code exactly one meaning",
-                    )
-                seen[code] = kind
-        if not codes["yes_codes"] or not codes["no_codes"]:
-            raise ConfigError(
-                f"indicators.{ident}: needs at least one yes code and one no code",
-                file=path,
-                fix="set yes_codes and no_codes (or the defaults)",
-            )
+        _check_codes(ident, spec["column"], codes, path)
         indicators[ident] = Indicator(
             id=ident,
             label=spec.get("label", ident),
@@ -209,7 +317,7 @@ def parse_codebook(raw: Any, *, path: str | Path = "codebook.yaml") -> Codebook:
         )
         for ident, spec in (raw.get("domains") or {}).items()
     }
-    clash = set(domains) & set(indicators)
+    clash = set(domains) & (set(indicators) | set(categoricals))
     if clash:
         raise ConfigError(
             f"{sorted(clash)[0]!r} is both a domain and an indicator",
@@ -225,7 +333,7 @@ def parse_codebook(raw: Any, *, path: str | Path = "codebook.yaml") -> Codebook:
     columns: dict[str, str] = {raw["respondent_id"]: "respondent_id"}
     for role, column in [
         *((f"domains.{d.id}", d.column) for d in domains.values()),
-        *((f"indicators.{i.id}", i.column) for i in indicators.values()),
+        *{f"indicators.{i.categorical or i.id}": i.column for i in indicators.values()}.items(),
     ]:
         if column in columns:
             raise ConfigError(
@@ -256,6 +364,8 @@ def parse_codebook(raw: Any, *, path: str | Path = "codebook.yaml") -> Codebook:
         synthetic=bool(raw.get("synthetic", False)),
         respondents=str(raw.get("respondents", "respondents")),
         skip_violations=str(raw.get("skip_violations", "error")),
+        categoricals=categoricals,
+        groups=_groups(raw, indicators, path),
     )
 
 

@@ -180,6 +180,13 @@ over linked equations a reader solving all of them at once (an integer program)
 could in principle do better, so the tests attack random tables with exactly
 that and check that no suppressed count is pinned.
 
+Categorical questions: the categories of a question (rows ``<question>=<category>``
+of one wave, domain value and denominator) share their ``n`` and their cases sum to
+it, so a single suppressed category would be ``n`` minus the published ones. When
+exactly one is hidden, one more is suppressed (flagged ``"secondary suppression"``):
+the published category with the fewest cases among those with at least k, else the
+one with the most; the domain audit above then runs again on the new table.
+
 The "of whom" link
 ------------------
 A conditional indicator is estimated among the respondents whose answer to its
@@ -1200,6 +1207,34 @@ def _range_picks(s, counts, shown, prior, bounds, local, short, candidate, is_to
     return np.unique(origin), _first_per(origin, _preference(s, counts, is_total, m), s.cell[m])
 
 
+def _category_partners(table: pd.DataFrame, hidden: np.ndarray, cases: np.ndarray, k: int):
+    """Rows to hide so that no categorical question has exactly one category hidden.
+
+    The categories of a question (``<question>=<category>`` rows of one wave, domain
+    value and denominator) share their ``n`` and their cases sum to it: a single
+    hidden category would be ``n`` minus the others. Its partner is the published
+    category with the fewest cases among those with at least ``k`` (so that the
+    pair's total hides the disclosive count), else the one with the most.
+    """
+    indicator = table["indicator"].astype(str)
+    is_category = indicator.str.contains("=", regex=False).to_numpy()
+    if not is_category.any():
+        return np.zeros(0, dtype=np.intp)
+    keys = ["wave", "domain", "domain_value", "denominator", "question"]
+    cells = table.loc[is_category, keys[:-1]].astype(str)
+    cells["question"] = indicator[is_category].str.partition("=")[0]
+    cells["row"] = np.flatnonzero(is_category)
+    cells["hidden"] = hidden[is_category]
+    cells["cases"] = np.nan_to_num(cases[is_category], nan=0.0)
+    lonely = cells.groupby(keys, sort=False)["hidden"].transform("sum").to_numpy() == 1
+    open_cells = cells[lonely & ~cells["hidden"].to_numpy()].copy()
+    small = open_cells["cases"] < k
+    open_cells["rank"] = np.where(small, -open_cells["cases"], open_cells["cases"])
+    open_cells["small"] = small
+    picks = open_cells.sort_values(["small", "rank", "row"]).groupby(keys, sort=False).head(1)
+    return np.sort(picks["row"].to_numpy(dtype=np.intp))
+
+
 def _secondary(
     s: _Structure,
     n: np.ndarray,
@@ -1382,9 +1417,19 @@ def disclose(
     disclosive, _ = disclosure_checks(n, cases, rules.disclosure_k)
     hidden = was_suppressed | reliable.suppress | disclosive | np.isnan(cases) | (n == 0)
     structure = _structure(table, populations)
-    hidden, secondary, of_whom = _secondary(
-        structure, n, cases, hidden, disclosive, rules.disclosure_k, rules.protect_unreliable
-    )
+    partners = np.zeros(rows, dtype=bool)
+    while True:  # each round hides one more category of a question, or stops
+        hidden, picked, of_whom = _secondary(
+            structure, n, cases, hidden, disclosive, rules.disclosure_k, rules.protect_unreliable
+        )
+        partners |= picked
+        extra = _category_partners(table, hidden, cases, rules.disclosure_k)
+        if len(extra) == 0:
+            break
+        partners[extra] = True
+        hidden = hidden.copy()
+        hidden[extra] = True
+    secondary = partners
     n_hidden = old_n_hidden | of_whom
 
     existing = table["flag"].fillna("").astype(str).to_numpy(dtype=object)

@@ -377,14 +377,17 @@ def _skip_violation(
     """Answers to a follow-up from respondents the routing sends past it: refuse or count."""
     count = int(mask.sum())
     parent = codebook.indicators[ind.denominator]
+    question = ind.categorical or ind.id  # a categorical question's categories share answers
     if codebook.skip_violations == "exclude":
-        skipped[ind.id] = count
+        if question in skipped:
+            return
+        skipped[question] = count
         log.warning(
             "%s: %d answers to %s (%s) come from respondents whose %s (%s) is not yes; "
             "excluded (skip_violations: exclude)",
             path,
             count,
-            ind.id,
+            question,
             ind.column,
             ind.denominator,
             parent.column,
@@ -393,7 +396,7 @@ def _skip_violation(
     first = _first_bad(mask)
     others = f" ({count - 1} more respondents in the same case)" if count > 1 else ""
     raise PrevalenceError(
-        f"column {ind.column!r} ({ind.id}) is answered although column {parent.column!r} "
+        f"column {ind.column!r} ({question}) is answered although column {parent.column!r} "
         f"({parent.id}, its denominator) is not yes: the routing should have skipped it{others}",
         file=path,
         column=ind.column,

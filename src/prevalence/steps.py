@@ -505,6 +505,14 @@ def association_step(
     return tests
 
 
+def _group_notes(book: Any, parent: str) -> tuple[str, ...]:
+    """The note of an "of whom" chart whose breakdown holds a "check all that apply" group."""
+    from prevalence.codebook import MULTIPLE_ANSWERS
+
+    shared = any(group.denominator == parent for group in book.groups.values())
+    return (MULTIPLE_ANSWERS,) if shared else ()
+
+
 def _synthetic_note(book) -> str | None:
     return (
         "Synthetic microdata: only the published percentages are real." if book.synthetic else None
@@ -563,7 +571,7 @@ def figures_step(
     for parent in of_whom:
         charts.plot_of_whom(
             frame,
-            charts.OfWhomOptions(**common, parent=parent),
+            charts.OfWhomOptions(**common, parent=parent, notes=_group_notes(book, parent)),
             out_stem=out_dir / f"of_whom_{parent}",
         )
     for domain in domains:
@@ -616,6 +624,7 @@ def study_charts_step(
                 labels=book.labels(),
                 parent=parent,
                 source_note=_synthetic_note(book),
+                notes=_group_notes(book, parent),
                 publication=rules,
             )
             out_stem = figures_dir / wave / f"of_whom_{parent}"

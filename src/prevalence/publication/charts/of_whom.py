@@ -109,6 +109,8 @@ class OfWhomOptions:
     domain: str = "overall"
     domain_value: object = "All"
     source_note: str | None = None
+    #: more notes under the chart, after the source (a "check all that apply" group's)
+    notes: tuple[str, ...] = ()
     title: str | None = None
     decimals: int = 1
     width: float = WIDTH
@@ -195,6 +197,7 @@ def select_of_whom(table: pd.DataFrame, options: OfWhomOptions) -> OfWhom:
     footer = [cells.source_line(o.wave_label, n, estimates)]
     if o.source_note:
         footer.append(o.source_note)
+    footer.extend(o.notes)
     if children:
         footer.append(
             f"Percentages in the shaded panel are of the {whole} who experienced {group}, "
