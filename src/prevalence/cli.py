@@ -27,11 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from prevalence.config import load_config
-from prevalence.disclosure import disclose
 from prevalence.errors import PrevalenceError
-from prevalence.estimate import estimate_wave
-from prevalence.ingest import ingest
-from prevalence.io import read_populations, read_responses
 from prevalence.validate import validate_run
 
 log = logging.getLogger("prevalence")
@@ -45,6 +41,12 @@ DESCRIPTION = (
 
 def check(config_path: str | Path = "config.yaml") -> list[str]:
     """Validate everything a run needs; return one summary line per wave."""
+    # pandas and scipy load here, not at start: `summary`, `verify` and `run` start fast.
+    from prevalence.disclosure import disclose
+    from prevalence.estimate import estimate_wave
+    from prevalence.ingest import ingest
+    from prevalence.io import read_populations, read_responses
+
     config_path = Path(config_path)
     config, books = validate_run(config_path)  # what the workflow checks before any job
     root = config_path.parent
