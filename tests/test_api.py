@@ -115,7 +115,9 @@ def test_the_embedded_waves_give_the_published_table_of_the_run(embedded, tmp_pa
             level=config.level,
         )
         pd.testing.assert_frame_equal(table, workflow)
-        published = write_csv(disclose(table, config.publication), tmp_path / f"{wave_id}.csv")
+        published = write_csv(
+            disclose(table, config.publication, config.populations), tmp_path / f"{wave_id}.csv"
+        )
         pieces.append(read_table(published))
     joined = write_csv(pd.concat(pieces).reset_index(drop=True), tmp_path / "prevalence.csv")
     assert _sha256(joined.read_bytes()) == _recorded()["tables/prevalence.csv"]

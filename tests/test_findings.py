@@ -168,3 +168,25 @@ def test_populations_are_checked(tmp_path, book):
     config = parse_config(raw, root=tmp_path, check_files=False)
     with pytest.raises(ConfigError, match="'chamber' is not a domain of any wave's codebook"):
         check_populations(config, {"w": book})
+
+
+def test_a_standards_use_with_caution_mark_is_worded_in_the_sentence(book):
+    table = _table()
+    dhs = "25-49 unweighted cases: use with caution"
+    statcan = "CV 25% to under 35%: use with caution (E)"
+    table["caution"] = False
+    mp_online = (table["domain_value"] == "MP") & (table["indicator"] == "online")
+    mp_hate = (table["domain_value"] == "MP") & (table["indicator"] == "hate")
+    table.loc[mp_online, ["caution", "flag"]] = [True, dhs]
+    table.loc[mp_hate, ["caution", "flag"]] = [True, statcan]
+    found = key_findings(table, {"w": book}, populations=[("role", "MP")])
+    sentences = found.set_index(["domain_value", "indicator"])["sentence"].to_dict()
+    assert sentences["MP", "online"] == (
+        f"60% (95% CI 50–70%) [{dhs}] of the 88 women MPs who answered had experienced online "
+        "gender-based violence."
+    )
+    assert sentences["MP", "hate"].endswith(
+        f"38% (95% CI 26–52%) [{statcan}] had faced online hate speech."
+    )
+    # cells without the mark read as before
+    assert "caution" not in sentences["All", "online"]

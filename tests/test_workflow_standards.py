@@ -28,11 +28,12 @@ STANDARDS = {
 }
 
 
-def run(folder, publication: dict, *targets: str):
+def run(folder, publication: dict, *targets: str, populations=()):
     make_project(folder)
     config = yaml.safe_load((folder / "config.yaml").read_text())
     if publication:
         config["publication"] = publication
+    config["figures"]["populations"] += [{"domain": d, "value": v} for d, v in populations]
     (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     done = snakemake(folder, *targets)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -55,7 +56,9 @@ def published(request, tmp_path_factory):
     # statcan draws every chart too: the published table with both mark columns feeds them;
     # dhs draws the wave's charts
     targets = {"statcan": (), "dhs": (*TABLES, CHART_DATA)}.get(standard, TABLES)
-    return (standard, *run(folder, STANDARDS[standard], *targets))
+    # under dhs the staff are a population too: their key findings carry "use with caution"
+    populations = [("role", "staff")] if standard == "dhs" else []
+    return (standard, *run(folder, STANDARDS[standard], *targets, populations=populations))
 
 
 def test_disclosure_control_holds_under_every_standard(published):
@@ -78,17 +81,19 @@ def test_each_standard_applies_its_own_rules_and_columns(published):
     table = table[~table["n_suppressed"]]
     why = reasons(table)
     valid = table["n"] > 0
+    # a disclosive cell gives only the disclosure reason: the others would narrow its count
+    disclosive = why.map(lambda r: any(x.startswith("fewer than ") and "non-cases" in x for x in r))
     if standard in ("nchs", "custom"):
         low = 30 if standard == "nchs" else 20
         small = why.map(lambda r: f"sample size n < {low}" in r)
-        assert (small == (valid & (table["n"] < low))).all()
+        assert (small == (valid & (table["n"] < low) & ~disclosive)).all()
         assert small.any() and table.loc[small, "suppressed"].all()
     elif standard == "none":
         nchs = ("sample size", "effective sample size", "CI width", "relative CI width")
         assert not table["flag"].fillna("").str.contains("|".join(nchs)).any()
     elif standard == "dhs":
         star = why.map(lambda r: "fewer than 25 unweighted cases" in r)
-        assert (star == (valid & (table["n"] < 25))).all() and star.any()
+        assert (star == (valid & (table["n"] < 25) & ~disclosive)).all() and star.any()
         middle = valid & table["n"].between(25, 49) & ~table["suppressed"]
         assert (table["caution"] == middle).all() and middle.any()
         assert "| \\*" in markdown  # a figure not shown: * (escaped in Markdown)
@@ -129,6 +134,22 @@ def test_the_charts_carry_the_standards_marks(published):
         )
     if standard == "statcan":
         assert (project / "results/figures/tiny/role-MP/by_indicator.csv").is_file()
+
+
+def test_the_key_findings_word_the_standards_marks(published):
+    standard, table, _, results = published
+    if standard != "dhs":
+        pytest.skip("the dhs run has a population with marked cells")
+    findings = pd.read_csv(results / "key_findings.csv", keep_default_na=False, na_values=[""])
+    keys = ["domain", "domain_value", "indicator"]
+    marked = table[table["caution"] & ~table["suppressed"]].set_index(keys)
+    worded = findings.set_index(keys)["sentence"]
+    reason = "25-49 unweighted cases: use with caution"
+    shared = worded.index.intersection(marked.index)
+    assert len(shared) > 0
+    assert worded.loc[shared].str.contains(reason, regex=False).all()
+    unmarked = worded.index.difference(marked.index)
+    assert not worded.loc[unmarked].str.contains("use with caution", regex=False).any()
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from prevalence.codebook import Codebook
+from prevalence.contract import CAUTION, truthy
 from prevalence.contract import COLUMNS as TABLE_COLUMNS
 from prevalence.disclosure import FLAG_SECONDARY
 
@@ -55,6 +56,7 @@ class _Cell:
     level: float
     suppressed: bool
     flag: str
+    caution: bool = False
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> _Cell:
@@ -76,7 +78,15 @@ class _Cell:
             level=number("level") or 0.95,
             suppressed=bool(row.get("suppressed", False)),
             flag=str(row.get("flag") or ""),
+            caution=bool(truthy([row.get(CAUTION)])[0]),
         )
+
+    def caution_note(self) -> str:
+        """The standard's "use with caution" reason of a published cell, or ""."""
+        if not self.caution or self.suppressed:
+            return ""
+        reasons = [r.strip() for r in self.flag.split(";") if "caution" in r]
+        return reasons[0] if reasons else "use with caution"
 
 
 def population_noun(book: Codebook, domain: str, value: str) -> str:
@@ -119,6 +129,9 @@ def _sentence(
             return f"{item.label} among {who}: {WITHHELD} ({FLAG_SECONDARY})."
         return f"{item.label} among {who}: {TOO_FEW} ({cell.flag or 'not published'})."
     value = _estimate(cell, style)
+    note = cell.caution_note()
+    if note:  # the standard's mark (DHS 25-49 cases, Statistics Canada grade E), in words
+        value = f"{value} [{note}]"
     if of_whom is None:
         counted = f"the {cell.n} {noun}" if cell.n is not None else f"the {noun}"
         return f"{value} of {counted} who answered {item.predicate}."
