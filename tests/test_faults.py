@@ -127,14 +127,17 @@ def test_a_second_run_at_once_is_refused_and_the_first_finishes(reference):
 def test_an_interrupted_run_finishes_on_the_next_make_run(reference, tmp_path, sig):
     folder = project(tmp_path)
     run = start(folder)
-    try:  # stop it while it draws the charts: some written, others not yet
-        wait_for(lambda: any_file(folder / "results" / "figures"))
+    results = folder / "results"
+    try:  # stop it once the tables or the first chart are written: the charts, the study
+        # and the manifest still to come (whichever comes first, as jobs run in any order)
+        wait_for(lambda: any_file(results / "figures") or (results / "tables").is_dir())
         os.killpg(run.pid, sig)
-        run.communicate(timeout=120)
+        log, _ = run.communicate(timeout=120)
     finally:
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
-    assert not (folder / "results" / "manifest.json").exists()
+    assert run.returncode != 0, f"the run ended before it was stopped: {log[-2000:]}"
+    assert not (results / "manifest.json").exists()
     if sig == signal.SIGKILL:  # as after a power cut: Snakemake's lock is left behind
         assert any_file(folder / ".snakemake" / "locks")
     again = make(folder, "run")
