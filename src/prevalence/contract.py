@@ -134,8 +134,8 @@ def read_cells(table: pd.DataFrame) -> pd.DataFrame:
 
     Returns one row per row of ``table`` (same index) with the
     :data:`KEY_COLUMNS`, ``ci_method``, ``flag`` and ``grade`` as stripped text,
-    ``n``, ``level``, ``estimate``, ``ci_low``, ``ci_high`` as floats (the last
-    three missing where the cell is suppressed: they are never read), and the
+    ``n``, ``level``, ``cases``, ``estimate``, ``ci_low``, ``ci_high`` as floats (the
+    last four missing where the cell is suppressed: they are never read), and the
     booleans ``suppressed``, ``n_hidden`` (column :data:`N_SUPPRESSED`),
     ``caution`` (never on a suppressed cell). Optional columns that are absent
     read as false or empty.
@@ -146,7 +146,7 @@ def read_cells(table: pd.DataFrame) -> pd.DataFrame:
         out[name] = text(table[name]) if name in table.columns else ""
     for name in ("n", "level"):
         out[name] = pd.to_numeric(table[name], errors="coerce") if name in table else np.nan
-    for name in ("estimate", "ci_low", "ci_high"):
+    for name in ("cases", "estimate", "ci_low", "ci_high"):
         value = pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=float)
         out[name] = np.where(suppressed, np.nan, value)
     out["suppressed"] = suppressed

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from prevalence.codebook import Codebook
-from prevalence.contract import CAUTION, truthy
 from prevalence.contract import COLUMNS as TABLE_COLUMNS
+from prevalence.contract import read_cells
 from prevalence.disclosure import FLAG_SECONDARY
 
 if TYPE_CHECKING:
@@ -60,25 +60,23 @@ class _Cell:
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> _Cell:
+        """The cell of one row of :func:`prevalence.contract.read_cells`."""
+
         def number(key: str) -> float | None:
-            value = row.get(key)
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                return None
+            value = float(row[key])
             return None if value != value else value  # NaN: not shown
 
         n, cases = number("n"), number("cases")
         return cls(
-            n=None if n is None or bool(row.get("n_suppressed", False)) else int(n),
+            n=None if n is None or row["n_hidden"] else int(n),
             cases=None if cases is None else int(cases),
             estimate=number("estimate"),
             low=number("ci_low"),
             high=number("ci_high"),
             level=number("level") or 0.95,
-            suppressed=bool(row.get("suppressed", False)),
-            flag=str(row.get("flag") or ""),
-            caution=bool(truthy([row.get(CAUTION)])[0]),
+            suppressed=bool(row["suppressed"]),
+            flag=row["flag"],
+            caution=bool(row["caution"]),
         )
 
     def caution_note(self) -> str:
@@ -179,8 +177,9 @@ def key_findings(
 
     style = style or TableStyle()
     rows = []
+    read = read_cells(table)
     for wave, book in books.items():
-        cells = table[table["wave"] == wave]
+        cells = read[read["wave"] == wave]
         for domain, value in populations_of(book, cells, populations):
             here = cells[(cells["domain"] == domain) & (cells["domain_value"].astype(str) == value)]
             by_indicator = {r["indicator"]: r for r in here.to_dict("records")}
@@ -206,7 +205,7 @@ def key_findings(
                         "domain": domain,
                         "domain_value": value,
                         "indicator": indicator,
-                        "denominator": row.get("denominator", "all"),
+                        "denominator": row["denominator"] or "all",
                         "n": cell.n,
                         "estimate": cell.estimate if shown else None,
                         "ci_low": cell.low if shown else None,
