@@ -42,9 +42,9 @@ from generate import (
 from generate import respondents as draw
 from sections import write_section
 
-from prevalence.design import SurveyDesign
-from prevalence.intervals import confint
-from prevalence.variance import domain_proportions_by
+from prevalence.design.core import SurveyDesign
+from prevalence.stats.intervals import confint
+from prevalence.stats.variance import domain_proportions_by
 
 HERE = Path(__file__).resolve().parent
 MARGINS = ["region", "band", "area"]

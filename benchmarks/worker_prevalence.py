@@ -1,11 +1,11 @@
 """Benchmark worker: all 56 prevalences with ``prevalence`` (run by ``run.py``).
 
 Timed: building the design from the loaded data frame
-(:meth:`prevalence.design.SurveyDesign.from_frame`), the estimates and
+(:meth:`prevalence.design.core.SurveyDesign.from_frame`), the estimates and
 standard errors of the 8 indicators overall and in the 6 regions
-(:func:`prevalence.variance.domain_proportions_by`, one call, as the
+(:func:`prevalence.stats.variance.domain_proportions_by`, one call, as the
 pipeline's estimate step makes it) and their
-Korn-Graubard intervals (:func:`prevalence.intervals.confint`). Reading the
+Korn-Graubard intervals (:func:`prevalence.stats.intervals.confint`). Reading the
 parquet files is timed separately.
 
 Memory: the first estimation in the process runs with the peak resident set
@@ -37,10 +37,10 @@ import numpy as np
 import pandas as pd
 from generate import INDICATORS, REPLICATE_PREFIX
 
-from prevalence.design import SurveyDesign
-from prevalence.estimate import partition
-from prevalence.intervals import confint
-from prevalence.variance import domain_proportions_by
+from prevalence.design.core import SurveyDesign
+from prevalence.stats.estimate import partition
+from prevalence.stats.intervals import confint
+from prevalence.stats.variance import domain_proportions_by
 
 TAYLOR = {"weight": "weight", "strata": "stratum", "psu": "psu", "fpc": "fpc", "nest": True}
 REPLICATE = {"weight": "weight", "replicates": {"prefix": REPLICATE_PREFIX, "type": "bootstrap"}}

@@ -1,7 +1,7 @@
 """Rule charts and rules population_charts_*: a wave's charts, of all respondents or of one
-population (prevalence.steps.figures_step)."""
+population (prevalence.workflow.steps.figures_step)."""
 
-from prevalence.steps import figures_step, run_step
+from prevalence.workflow.steps import figures_step, run_step
 
 run_step(
     snakemake,

@@ -1,6 +1,6 @@
 """Rule check_reproduction: fail naming the figures that do not reproduce."""
 
-from prevalence.steps import check_reproduction_step, run_step
+from prevalence.workflow.steps import check_reproduction_step, run_step
 
 run_step(
     snakemake,

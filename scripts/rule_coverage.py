@@ -1,6 +1,6 @@
-"""Rule coverage: actual coverage of interval methods (prevalence.steps.coverage_step)."""
+"""Rule coverage: actual coverage of interval methods (prevalence.workflow.steps.coverage_step)."""
 
-from prevalence.steps import coverage_step, run_step
+from prevalence.workflow.steps import coverage_step, run_step
 
 settings = snakemake.params.coverage
 run_step(

@@ -1,6 +1,6 @@
-"""Rule manifest: provenance of every result (prevalence.steps.manifest_step)."""
+"""Rule manifest: provenance of every result (prevalence.workflow.steps.manifest_step)."""
 
-from prevalence.steps import manifest_step, run_step
+from prevalence.workflow.steps import manifest_step, run_step
 
 run_step(
     snakemake,

@@ -1,6 +1,6 @@
-"""Rule publish: the published tables of all waves (prevalence.steps.publish_step)."""
+"""Rule publish: the published tables of all waves (prevalence.workflow.steps.publish_step)."""
 
-from prevalence.steps import files_by_wave, publish_step, run_step
+from prevalence.workflow.steps import files_by_wave, publish_step, run_step
 
 run_step(
     snakemake,

@@ -1,6 +1,6 @@
-"""Rule study: a wave's study report, HTML and PDF (prevalence.steps.study_step)."""
+"""Rule study: a wave's study report, HTML and PDF (prevalence.workflow.steps.study_step)."""
 
-from prevalence.steps import run_step, study_step
+from prevalence.workflow.steps import run_step, study_step
 
 run_step(
     snakemake,

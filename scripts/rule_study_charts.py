@@ -1,6 +1,6 @@
-"""Rule study_charts: the charts of the study as a whole (prevalence.steps.study_charts_step)."""
+"""Rule study_charts: the charts of the study as a whole (prevalence.workflow.steps.study_charts_step)."""
 
-from prevalence.steps import run_step, study_charts_step
+from prevalence.workflow.steps import run_step, study_charts_step
 
 run_step(
     snakemake,

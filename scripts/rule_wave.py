@@ -1,6 +1,6 @@
-"""Rule wave: a wave from its raw file to all its microdata give (prevalence.steps.wave_step)."""
+"""Rule wave: a wave from its raw file to all its microdata give (prevalence.workflow.steps.wave_step)."""
 
-from prevalence.steps import run_step, wave_step
+from prevalence.workflow.steps import run_step, wave_step
 
 run_step(
     snakemake,

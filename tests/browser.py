@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from prevalence.study import CHROMIUM_FLAGS
+from prevalence.publication.study import CHROMIUM_FLAGS
 
 FLAGS = [*CHROMIUM_FLAGS, "--remote-debugging-pipe"]
 

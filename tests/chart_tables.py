@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.text import Text
 from PIL import Image
 
-from prevalence.estimate import COLUMNS
+from prevalence.stats.estimate import COLUMNS
 
 LABELS = {
     "psych": "Psychological violence",

@@ -34,11 +34,11 @@ from oracle_reference import (
 import prevalence as pv
 from prevalence import api
 from prevalence.config import load_config
-from prevalence.disclosure import disclose
+from prevalence.data.io import write_csv
 from prevalence.errors import DesignError, PrevalenceError
-from prevalence.estimate import COLUMNS, estimate_wave
-from prevalence.io import write_csv
-from prevalence.steps import published_log, read_table
+from prevalence.publication.disclosure import disclose
+from prevalence.stats.estimate import COLUMNS, estimate_wave
+from prevalence.workflow.steps import published_log, read_table
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGESTS = ROOT / "tests" / "fixtures" / "embedded_outputs.sha256"
@@ -155,7 +155,7 @@ def test_a_plain_frame_gives_the_numbers_of_the_harmonized_one(embedded):
 
 def test_contrasts_of_the_embedded_waves_are_the_workflow_differences(embedded):
     """``comparisons.within`` of config.yaml (MP - staff), as the wave's job computes it."""
-    from prevalence.compare import compare_within
+    from prevalence.stats.contrasts import compare_within
 
     config, waves = embedded
     spec = {"within": [{"domain": "role", "pairs": [["MP", "staff"]]}], "adjust": "none"}

@@ -24,7 +24,7 @@ import pytest
 import yaml
 from workflow_project import make_project, snakemake
 
-from prevalence.cli import main
+from prevalence.workflow.cli import main
 
 DESIGN = {
     "weight": "weight",

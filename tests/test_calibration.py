@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from test_calibration_oracle import ORACLE, ingested
 
-from prevalence.calibration import trim_weights, weights_summary
 from prevalence.config import parse_config
-from prevalence.variance import cell_ratio_covariance, ratio_covariance
+from prevalence.design.calibration import trim_weights, weights_summary
+from prevalence.stats.variance import cell_ratio_covariance, ratio_covariance
 
 COVARIANCE = pd.read_csv(ORACLE / "covariance.csv")
 GROUPS = sorted(set(COVARIANCE[["design", "case", "indicator"]].itertuples(index=False, name=None)))
@@ -116,8 +116,8 @@ STAGE2_BLOCKS = {
 def test_two_stage_and_lonely_psu_designs_calibrated_equal_r(design, case):
     """R (``generate_stage2.R``): ``calibrate(d, ~stype, popv)`` / ``postStratify(d, ~stype)``
     on apiclus2 (fpc at both stages) and on its variant with a lonely PSU under ``adjust``."""
-    from prevalence.design import SurveyDesign
-    from prevalence.variance import domain_proportions_by
+    from prevalence.design.core import SurveyDesign
+    from prevalence.stats.variance import domain_proportions_by
 
     data, spec = STAGE2_SPECS[design]
     frame = pd.read_csv(ORACLE.parent / "oracle" / "data" / data)
@@ -154,7 +154,7 @@ def test_two_stage_and_lonely_psu_designs_calibrated_equal_r(design, case):
 def test_bounds_on_weights_far_below_the_totals_are_read_as_r_does(method, bounds, column):
     """R's grake scales weights first when every total exceeds 20 times its sample total
     (``generate_rescaled.R``: apiclus1 with weights 1, bounds relative to the scaled ones)."""
-    from prevalence.design import SurveyDesign
+    from prevalence.design.core import SurveyDesign
 
     frame = pd.read_csv(ORACLE / "data" / "apiclus1.csv")
     population = pd.read_csv(ORACLE / "population" / "totals_stype_sch_wide.csv")
@@ -179,7 +179,7 @@ def test_bounds_on_weights_far_below_the_totals_are_read_as_r_does(method, bound
 def test_rao_scott_tests_on_a_calibrated_design_equal_r():
     """R (``generate_chisq.R``): ``svychisq(~y + stype, cal[!is.na(y), ])`` after linear
     calibration of apiclus1; R's Pearson statistic counts every row of the calibrated design."""
-    from prevalence.compare import rao_scott
+    from prevalence.stats.association import rao_scott
 
     _, result = ingested("clus1-linear")
     frame = result.frame

@@ -18,10 +18,10 @@ import pytest
 import yaml
 from workflow_project import make_project, snakemake
 
-from prevalence.calibration import parse_calibration
-from prevalence.cli import main
-from prevalence.design import SurveyDesign
+from prevalence.design.calibration import parse_calibration
+from prevalence.design.core import SurveyDesign
 from prevalence.errors import DesignError
+from prevalence.workflow.cli import main
 
 POPULATION = "data/population/tiny.csv"
 TOTALS = [

@@ -30,11 +30,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from prevalence.codebook import load_codebook
+from prevalence.data.codebook import load_codebook
+from prevalence.data.ingest import ingest
+from prevalence.data.io import read_responses
 from prevalence.errors import DesignError
-from prevalence.estimate import estimate_wave
-from prevalence.ingest import ingest
-from prevalence.io import read_responses
+from prevalence.stats.estimate import estimate_wave
 
 ORACLE = Path(__file__).resolve().parent / "fixtures" / "oracle_calibration"
 CONFIG = yaml.safe_load((ORACLE / "config.yaml").read_text())

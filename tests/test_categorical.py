@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 from oracle_reference import VALID, VALID_DESIGNS
 
 import prevalence as pv
-from prevalence.codebook import MULTIPLE_ANSWERS, parse_codebook
-from prevalence.disclosure import disclose
+from prevalence.data.codebook import MULTIPLE_ANSWERS, parse_codebook
 from prevalence.errors import ConfigError
+from prevalence.publication.disclosure import disclose
 
 DESIGNS = {
     # a design-based simple random sample: R's svydesign(id=~1) (without a design the
@@ -260,7 +260,7 @@ def test_bad_group_gets_one_clear_message(members, words):
 
 def test_of_whom_chart_of_a_group_says_more_than_one_answer_was_possible():
     from prevalence.publication.charts import OfWhomOptions, select_of_whom
-    from prevalence.steps import _group_notes
+    from prevalence.workflow.steps import _group_notes
 
     book = parse_codebook(WHERE)
     assert _group_notes(book, "online_gbv") == (MULTIPLE_ANSWERS,)

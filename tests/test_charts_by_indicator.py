@@ -19,7 +19,6 @@ from chart_tables import (
 from matplotlib.text import Text
 
 from prevalence.errors import PrevalenceError
-from prevalence.estimate import COLUMNS
 from prevalence.publication.charts import (
     REQUIRED_COLUMNS,
     ByIndicatorOptions,
@@ -27,6 +26,7 @@ from prevalence.publication.charts import (
     plot_by_indicator,
     select_by_indicator,
 )
+from prevalence.stats.estimate import COLUMNS
 
 
 @pytest.fixture(scope="module")

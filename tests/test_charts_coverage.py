@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from prevalence.coverage import exact_coverage, simulated_coverage
 from prevalence.errors import ConfigError, PrevalenceError
 from prevalence.publication.charts import CoverageOptions, build_coverage, select_coverage
 from prevalence.publication.charts.coverage import panel_title
+from prevalence.stats.coverage import exact_coverage, simulated_coverage
 
 
 def test_chart_refuses_mixed_levels():

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from chart_tables import LABELS, SUPPRESSION_FLAG, WAVE_LABEL, table_row
 
-from prevalence.estimate import COLUMNS
 from prevalence.publication.charts import (
     ByDomainOptions,
     ByIndicatorOptions,
@@ -21,6 +20,7 @@ from prevalence.publication.charts import (
     select_heatmap,
     select_of_whom,
 )
+from prevalence.stats.estimate import COLUMNS
 
 MPS = "women MPs"
 #: (domain, value): (n, prevalence of online GBV, of hate speech among them)

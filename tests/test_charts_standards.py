@@ -10,8 +10,6 @@ import pandas as pd
 import pytest
 from chart_tables import LABELS, WAVE_LABEL, table_row
 
-from prevalence.disclosure import marks, parse_publication
-from prevalence.estimate import COLUMNS
 from prevalence.publication.charts import (
     ByDomainOptions,
     ByIndicatorOptions,
@@ -22,6 +20,8 @@ from prevalence.publication.charts import (
     select_heatmap,
     select_of_whom,
 )
+from prevalence.publication.disclosure import marks, parse_publication
+from prevalence.stats.estimate import COLUMNS
 
 DHS = parse_publication({"standard": "dhs"})
 STATCAN = parse_publication({"standard": "statcan"})

@@ -16,10 +16,10 @@ import matplotlib as mpl
 import pytest
 from chart_tables import LABELS, WAVE_LABEL, WAVE_LABELS, make_table, make_waves_table, write_charts
 
-from prevalence.intervals import METHOD_NAMES, METHODS
 from prevalence.publication import charts
 from prevalence.publication.charts.cells import INTERVAL_NAMES
 from prevalence.publication.charts.layout import fit_line, text_width, wrap_to
+from prevalence.stats.intervals import METHOD_NAMES, METHODS
 
 
 @pytest.fixture(scope="module")

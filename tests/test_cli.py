@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from workflow_project import ROOT, make_project
 
-from prevalence.codebook import load_codebook
+from prevalence.data.codebook import load_codebook
 
 PREVALENCE = Path(sys.executable).parent / "prevalence"
 SAV = ROOT / "data" / "raw" / "2025-asia-pacific" / "responses.sav"

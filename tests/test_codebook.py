@@ -1,6 +1,6 @@
 import pytest
 
-from prevalence.codebook import load_codebook, normalise_code, parse_codebook
+from prevalence.data.codebook import load_codebook, normalise_code, parse_codebook
 from prevalence.errors import ConfigError
 
 

@@ -1,4 +1,4 @@
-"""Tests of :mod:`prevalence.compare`: differences, Rao-Scott tests, adjustment, suppression."""
+"""Tests of :mod:`prevalence.stats.contrasts`: differences, Rao-Scott tests, adjustment, suppression."""
 
 from __future__ import annotations
 
@@ -23,27 +23,26 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from prevalence.codebook import Codebook, Domain, Indicator
-from prevalence.compare import (
+from prevalence.data.codebook import Codebook, Domain, Indicator
+from prevalence.design.core import SurveyDesign, design_columns
+from prevalence.errors import ConfigError
+from prevalence.stats.association import association_tests, rao_scott
+from prevalence.stats.contrasts import (
     CONTRAST_COLUMNS,
     OTHERS,
-    adjust_pvalues,
-    association_tests,
     compare_between,
     compare_within,
     contrasts,
     newcombe_interval,
     parse_comparisons,
-    rao_scott,
     score_test,
     suppress_contrasts,
     valid_rows_df,
 )
-from prevalence.design import SurveyDesign, design_columns
-from prevalence.errors import ConfigError
-from prevalence.estimate import estimate_wave
-from prevalence.steps import association_step, contrasts_step, forest_step
-from prevalence.variance import domain_proportions, ratio_covariance
+from prevalence.stats.estimate import estimate_wave
+from prevalence.stats.multiplicity import adjust_pvalues
+from prevalence.stats.variance import domain_proportions, ratio_covariance
+from prevalence.workflow.steps import association_step, contrasts_step, forest_step
 
 ORACLE_INDICATORS = ("sch_wide", "comp_imp", "both", "awards")
 
@@ -730,7 +729,7 @@ def test_steps_end_to_end(tmp_path):
         "w1": _write_wave(tmp_path, "w1", _synthetic(9, 90, list(labels)), labels),
         "w2": _write_wave(tmp_path, "w2", _synthetic(10, 110, list(labels)), labels),
     }
-    from prevalence.codebook import load_codebook
+    from prevalence.data.codebook import load_codebook
 
     table = pd.concat(
         [
@@ -827,7 +826,7 @@ CELL_CASES = [
 def test_cell_ratio_covariance_equals_the_covariance_of_the_rows(
     design, lonely, block, monkeypatch
 ):
-    from prevalence import variance
+    from prevalence.stats import variance
 
     if block:  # a few PSUs at a time: the blocks must add up to the whole
         monkeypatch.setattr(variance, "_BLOCK_ELEMENTS", block * 4 * 3 * 16)

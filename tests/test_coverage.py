@@ -1,4 +1,4 @@
-"""prevalence.coverage: exact and simulated coverage of interval methods, the step, command."""
+"""prevalence.stats.coverage: exact and simulated coverage of interval methods, the step, command."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from prevalence.coverage import (
+from prevalence.errors import ConfigError
+from prevalence.stats.coverage import (
     DEFAULT_METHODS,
     TABLE_COLUMNS,
     _simulate_sums,
@@ -20,10 +21,9 @@ from prevalence.coverage import (
     simulated_coverage,
     summarize_coverage,
 )
-from prevalence.errors import ConfigError
-from prevalence.intervals import METHODS
-from prevalence.steps import coverage_main as main
-from prevalence.steps import coverage_step
+from prevalence.stats.intervals import METHODS
+from prevalence.workflow.steps import coverage_main as main
+from prevalence.workflow.steps import coverage_step
 
 SIMULATED_COLUMNS = [
     "method",
@@ -358,7 +358,7 @@ def test_command_writes_table_and_figures(tmp_path, capsys):
 
 def test_command_rejects_level_above_one_cleanly(tmp_path):
     run = subprocess.run(
-        [sys.executable, "-m", "prevalence.steps", "coverage", "--level", "1.5"],
+        [sys.executable, "-m", "prevalence.workflow.steps", "coverage", "--level", "1.5"],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -14,14 +14,10 @@ from oracle_reference import (
     read_data,
 )
 
-from prevalence import design as design_module
-from prevalence.design import (
-    LONELY_PSU_POLICIES,
-    REPLICATE_TYPES,
-    ReplicateWeights,
-    SurveyDesign,
-    default_replicate_scale,
-)
+from prevalence.design import arrays as design_module
+from prevalence.design.arrays import LONELY_PSU_POLICIES
+from prevalence.design.core import SurveyDesign
+from prevalence.design.replicates import REPLICATE_TYPES, ReplicateWeights, default_replicate_scale
 from prevalence.errors import DesignError, PrevalenceError
 
 CASES = [c for c in oracle_cases() if c.lonely_psu != "fail"]

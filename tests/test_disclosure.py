@@ -21,10 +21,13 @@ from hypothesis import strategies as st
 from scipy import stats
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from prevalence.codebook import load_codebook, parse_codebook
 from prevalence.config import parse_config
 from prevalence.contract import COLUMNS
-from prevalence.disclosure import (
+from prevalence.data.codebook import load_codebook, parse_codebook
+from prevalence.data.ingest import ingest
+from prevalence.data.io import read_responses
+from prevalence.errors import ConfigError
+from prevalence.publication.disclosure import (
     DHS,
     EXTRA_COLUMNS,
     NCHS,
@@ -37,12 +40,9 @@ from prevalence.disclosure import (
     parse_publication,
     reliability_checks,
 )
-from prevalence.errors import ConfigError
-from prevalence.estimate import estimate_wave
-from prevalence.ingest import ingest
-from prevalence.intervals import confint
-from prevalence.io import read_responses
 from prevalence.schema import validate_document
+from prevalence.stats.estimate import estimate_wave
+from prevalence.stats.intervals import confint
 
 ROOT = Path(__file__).parent.parent
 NONE = {"standard": "none"}

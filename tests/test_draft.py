@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from prevalence.codebook import load_codebook
-from prevalence.draft import draft_codebook, write_draft
+from prevalence.data.codebook import load_codebook
+from prevalence.data.draft import draft_codebook, write_draft
+from prevalence.data.ingest import ingest
+from prevalence.data.io import read_responses
 from prevalence.errors import PrevalenceError
-from prevalence.estimate import estimate_wave
-from prevalence.ingest import ingest
-from prevalence.io import read_responses
+from prevalence.stats.estimate import estimate_wave
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "data" / "raw"

@@ -3,12 +3,12 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from prevalence.codebook import parse_codebook
 from prevalence.contract import COLUMNS
+from prevalence.data.codebook import parse_codebook
+from prevalence.data.ingest import ingest
+from prevalence.data.io import read_responses
 from prevalence.errors import ConfigError
-from prevalence.estimate import classical_proportions, estimate_wave, partition
-from prevalence.ingest import ingest
-from prevalence.io import read_responses
+from prevalence.stats.estimate import classical_proportions, estimate_wave, partition
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_classical_intervals_equal_statsmodels_at_every_count(method):
     y = np.concatenate([np.r_[np.ones(x), np.zeros(n - x)] for x in range(n + 1)])[:, None]
     codes = np.repeat(np.arange(n + 1), n)
     res = classical_proportions(y, codes, n + 1)
-    from prevalence.intervals import confint
+    from prevalence.stats.intervals import confint
 
     ci = confint(method, res["estimate"], res["se"], res["n"], res["df"], 0.95)
     sm = {"wald": "normal", "clopper-pearson": "beta", "agresti-coull": "agresti_coull"}

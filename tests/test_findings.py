@@ -1,4 +1,4 @@
-"""Key findings in words (prevalence.findings): the denominator always stated, numbers as the
+"""Key findings in words (prevalence.publication.findings): the denominator always stated, numbers as the
 tables write them, no number for a suppressed cell."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from prevalence.codebook import parse_codebook
 from prevalence.config import check_populations, parse_config
+from prevalence.data.codebook import parse_codebook
 from prevalence.errors import ConfigError
-from prevalence.findings import COLUMNS, findings_markdown, key_findings
-from prevalence.tables import TableStyle
+from prevalence.publication.findings import COLUMNS, findings_markdown, key_findings
+from prevalence.publication.tables import TableStyle
 
 BOOK = {
     "respondent_id": "id",

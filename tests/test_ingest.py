@@ -2,11 +2,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from prevalence.codebook import parse_codebook
-from prevalence.design import design_columns
+from prevalence.data.codebook import parse_codebook
+from prevalence.data.ingest import ingest
+from prevalence.data.io import Responses, read_responses
+from prevalence.design.core import design_columns
 from prevalence.errors import PrevalenceError
-from prevalence.ingest import ingest
-from prevalence.io import Responses, read_responses
 
 
 def run(tmp_path, frame, codebook_dict, design=None, name="responses.csv"):

@@ -1,4 +1,4 @@
-"""prevalence.intervals: API, validation, edge cases and flags."""
+"""prevalence.stats.intervals: API, validation, edge cases and flags."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from scipy import optimize, stats
 
 from prevalence.errors import ConfigError
-from prevalence.intervals import METHODS, Intervals, check_method, confint
+from prevalence.stats.intervals import METHODS, Intervals, check_method, confint
 
 EFFECTIVE_N_METHODS = (
     "wilson",
@@ -439,7 +439,7 @@ def test_beta_quantiles_are_scipy_stats_beta_to_the_bit():
     incomplete beta directly; scipy.stats.beta.ppf and .isf give the same bits."""
     from scipy import stats
 
-    from prevalence.intervals import _beta_bounds
+    from prevalence.stats.intervals import _beta_bounds
 
     rng = np.random.default_rng(11)
     a = np.concatenate([rng.uniform(0.0, 400.0, 3000), np.arange(0.0, 60.0)])
@@ -455,7 +455,7 @@ def test_beta_quantiles_are_scipy_stats_beta_to_the_bit():
 
 
 def test_the_wilson_bounds_of_comparisons_keep_the_edge_guards():
-    from prevalence.intervals import wilson_bounds
+    from prevalence.stats.intervals import wilson_bounds
 
     low, high = wilson_bounds([0, 10, 3], [10, 10, 0])
     assert low[0] == 0.0 and high[1] == 1.0

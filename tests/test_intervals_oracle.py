@@ -16,7 +16,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from prevalence.intervals import METHODS, confint
+from prevalence.stats.intervals import METHODS, confint
 
 ORACLE = Path(__file__).parent / "fixtures" / "oracle"
 LEVELS_R = (0.95, 0.90)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prevalence.intervals import METHODS, confint
+from prevalence.stats.intervals import METHODS, confint
 
 LEVELS = (0.80, 0.90, 0.95, 0.99)
 NEVER_ZERO_WIDTH = ("wilson", "clopper-pearson", "jeffreys", "korn-graubard", "korn-graubard-nchs")

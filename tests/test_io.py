@@ -3,10 +3,10 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from prevalence.codebook import parse_codebook
+from prevalence.data.codebook import parse_codebook
+from prevalence.data.ingest import ingest
+from prevalence.data.io import read_responses, write_csv
 from prevalence.errors import PrevalenceError
-from prevalence.ingest import ingest
-from prevalence.io import read_responses, write_csv
 
 
 def numeric_frame(responses_frame):

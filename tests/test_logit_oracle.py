@@ -32,9 +32,9 @@ from oracle_reference import (
 )
 from scipy import special, stats
 
-from prevalence.design import SurveyDesign
-from prevalence.intervals import FLAG_LOGIT_EDGE, confint
-from prevalence.variance import domain_proportions, glm_logit_stop
+from prevalence.design.core import SurveyDesign
+from prevalence.stats.intervals import FLAG_LOGIT_EDGE, confint
+from prevalence.stats.variance import domain_proportions, glm_logit_stop
 
 RTOL = ATOL = 1e-8
 LEVELS = (0.95, 0.90)

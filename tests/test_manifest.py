@@ -1,9 +1,14 @@
-"""prevalence.manifest: hashes, versions and commit, the same bytes for the same inputs."""
+"""prevalence.publication.manifest: hashes, versions and commit, the same bytes for the same inputs."""
 
 import json
 import subprocess
 
-from prevalence.manifest import build_manifest, file_hashes, git_commit, package_versions
+from prevalence.publication.manifest import (
+    build_manifest,
+    file_hashes,
+    git_commit,
+    package_versions,
+)
 
 
 def test_file_hashes_walk_folders_and_sort_the_paths(tmp_path):

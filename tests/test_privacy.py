@@ -1,11 +1,11 @@
 import pandas as pd
 import pytest
 
-from prevalence.codebook import parse_codebook
+from prevalence.data.codebook import parse_codebook
+from prevalence.data.ingest import ingest
+from prevalence.data.io import read_responses
+from prevalence.data.privacy import classify, looks_like_names, small_groups
 from prevalence.errors import PrevalenceError
-from prevalence.ingest import ingest
-from prevalence.io import read_responses
-from prevalence.privacy import classify, looks_like_names, small_groups
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prevalence.design import SurveyDesign
-from prevalence.variance import domain_proportions
+from prevalence.design.core import SurveyDesign
+from prevalence.stats.variance import domain_proportions
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

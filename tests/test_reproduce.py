@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from prevalence.errors import ConfigError
-from prevalence.reproduce import (
+from prevalence.publication.reproduce import (
     check_published,
     counts_text,
     feasible_counts,

@@ -50,7 +50,7 @@ def test_every_script_belongs_to_a_rule_and_every_rule_script_exists():
 def test_a_full_disk_is_recognised_and_explained():
     import errno
 
-    from prevalence.steps import disk_full, disk_full_message
+    from prevalence.workflow.steps import disk_full, disk_full_message
 
     full = OSError(errno.ENOSPC, "No space left on device", "results/tables/prevalence.csv")
     assert disk_full(full) and disk_full(OSError(errno.EDQUOT, "Disk quota exceeded"))

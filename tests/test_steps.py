@@ -1,4 +1,4 @@
-"""prevalence.steps: each workflow step on tiny inputs, without Snakemake."""
+"""prevalence.workflow.steps: each workflow step on tiny inputs, without Snakemake."""
 
 import json
 import logging
@@ -9,7 +9,7 @@ import pytest
 
 from prevalence.contract import COLUMNS
 from prevalence.errors import PrevalenceError
-from prevalence.steps import (
+from prevalence.workflow.steps import (
     check_reproduction_step,
     disk_full,
     disk_full_message,
@@ -76,7 +76,7 @@ def test_publish_step_writes_the_published_table_of_all_waves(tmp_path, wave_fil
 
 
 def test_the_comparison_steps_write_differences_and_tests(tmp_path, wave_files):
-    from prevalence.steps import association_step, contrasts_step
+    from prevalence.workflow.steps import association_step, contrasts_step
 
     comparisons = {"within": [{"domain": "region", "against": "others"}]}
     wave = _wave(tmp_path, wave_files, comparisons)
@@ -140,7 +140,7 @@ def test_a_full_disk_is_recognised_and_explained():
 
 
 def test_files_by_wave_pairs_the_rule_inputs_with_their_waves():
-    from prevalence.steps import files_by_wave
+    from prevalence.workflow.steps import files_by_wave
 
     files = {"codebook": ["a.yaml", "b.yaml"], "table": ["a.csv", "b.csv"]}
     assert files_by_wave(["w1", "w2"], files) == {
@@ -155,19 +155,22 @@ def test_the_steps_command_lists_its_commands_and_the_old_coverage_path_says_whe
     import subprocess
     import sys
 
-    from prevalence.steps import main
+    from prevalence.workflow.steps import main
 
     assert main([]) == 2 and main(["nothing"]) == 2
     old = subprocess.run(
-        [sys.executable, "-m", "prevalence.coverage"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "prevalence.stats.coverage"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    assert old.returncode == 1 and "python -m prevalence.steps coverage" in old.stderr
+    assert old.returncode == 1 and "python -m prevalence.workflow.steps coverage" in old.stderr
 
 
 def test_a_full_disk_is_recognised_behind_the_error_raised_while_handling_it():
     import errno
 
-    from prevalence.steps import disk_full
+    from prevalence.workflow.steps import disk_full
 
     try:
         try:
@@ -184,7 +187,7 @@ def test_the_phases_of_a_step_are_one_log_line_the_workflow_benchmark_reads(monk
     import sys
     import time
 
-    from prevalence.steps import Phases
+    from prevalence.workflow.steps import Phases
 
     monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "benchmarks"))
     bench = importlib.import_module("bench_workflow")

@@ -1,4 +1,4 @@
-"""The study report (prevalence.study): its methods from the Snakemake report's own text, the
+"""The study report (prevalence.publication.study): its methods from the Snakemake report's own text, the
 sample from the ingest log, the charts linked relative to the page with alt text from their data,
 and a PDF printed by headless Chromium that a rerun gives byte for byte."""
 
@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from workflow_project import ROOT
 
-from prevalence import study
-from prevalence.codebook import parse_codebook
+from prevalence.data.codebook import parse_codebook
 from prevalence.errors import PrevalenceError
+from prevalence.publication import study
 
 BOOK = parse_codebook(
     {

@@ -1,4 +1,4 @@
-"""The run's summary (prevalence.summary) and the message that ends a failed run."""
+"""The run's summary (prevalence.workflow.summary) and the message that ends a failed run."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from conftest import FIXTURES
 
-from prevalence.cli import main
-from prevalence.summary import failure_message, run_summary, summary_ready, write_summary
+from prevalence.workflow.cli import main
+from prevalence.workflow.summary import failure_message, run_summary, summary_ready, write_summary
 
 
 def _results(tmp_path, *, match=(True, True, False)):

@@ -11,7 +11,7 @@ import pyreadstat
 import pytest
 import yaml
 
-from prevalence import synthetic
+from prevalence.datasets import synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"

@@ -1,4 +1,4 @@
-"""Tests of the publication tables in :mod:`prevalence.tables`."""
+"""Tests of the publication tables in :mod:`prevalence.publication.tables`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from prevalence.disclosure import DHS, STATCAN, disclose
 from prevalence.errors import ConfigError, PrevalenceError
-from prevalence.tables import (
+from prevalence.publication.disclosure import DHS, STATCAN, disclose
+from prevalence.publication.tables import (
     N_HIDDEN,
     Block,
     TableStyle,

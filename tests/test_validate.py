@@ -1,4 +1,4 @@
-"""The gate before any job (prevalence.validate): the same for the workflow and for `check`."""
+"""The gate before any job (prevalence.workflow.validate): the same for the workflow and for `check`."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pytest
 import yaml
 from workflow_project import make_project
 
-from prevalence.cli import check
-from prevalence.disclosure import disclose
 from prevalence.errors import ConfigError
-from prevalence.validate import validate_run
+from prevalence.publication.disclosure import disclose
+from prevalence.workflow.cli import check
+from prevalence.workflow.validate import validate_run
 
 
 def write_config(folder, change):

@@ -28,11 +28,12 @@ from oracle_reference import (
     stype_codes,
 )
 
-from prevalence import design as design_module
-from prevalence import variance
-from prevalence.design import ReplicateWeights, SurveyDesign, _full_rank_by_core, pattern_ranks
+from prevalence.design import arrays as design_module
+from prevalence.design.core import SurveyDesign
+from prevalence.design.replicates import ReplicateWeights, _full_rank_by_core, pattern_ranks
 from prevalence.errors import DesignError
-from prevalence.variance import DomainProportions, domain_proportions, domain_proportions_by
+from prevalence.stats import variance
+from prevalence.stats.variance import DomainProportions, domain_proportions, domain_proportions_by
 
 CASES = oracle_cases()
 NON_FAIL = [c for c in CASES if c.lonely_psu != "fail"]

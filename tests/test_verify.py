@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 
-from prevalence.cli import main
-from prevalence.manifest import build_manifest, verify_results
+from prevalence.publication.manifest import build_manifest, verify_results
+from prevalence.workflow.cli import main
 
 
 def results_folder(tmp_path):

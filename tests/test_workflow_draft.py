@@ -16,7 +16,7 @@ import yaml
 from test_cli import PREVALENCE
 from workflow_project import ROOT
 
-from prevalence.codebook import load_codebook
+from prevalence.data.codebook import load_codebook
 
 # about two minutes for a check that rarely breaks: make test-slow
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -14,12 +14,13 @@ import pytest
 from workflow_project import LARGE_CODEBOOK, LARGE_DESIGN, large_responses, make_large_project
 from workflow_project import snakemake as run_snakemake
 
-from prevalence import design as design_module
-from prevalence.codebook import parse_codebook
-from prevalence.compare import parse_comparisons, wave_comparisons
-from prevalence.estimate import estimate_wave
-from prevalence.ingest import ingest
-from prevalence.io import Responses
+from prevalence.data.codebook import parse_codebook
+from prevalence.data.ingest import ingest
+from prevalence.data.io import Responses
+from prevalence.design import arrays as design_module
+from prevalence.stats.comparisons import wave_comparisons
+from prevalence.stats.contrasts import parse_comparisons
+from prevalence.stats.estimate import estimate_wave
 
 pytestmark = pytest.mark.e2e
 

@@ -165,7 +165,7 @@ def test_the_key_findings_word_the_standards_marks(published):
 def test_the_report_methods_state_each_standard(standard, words):
     import jinja2
 
-    from prevalence.disclosure import parse_publication
+    from prevalence.publication.disclosure import parse_publication
 
     config = {
         "estimates": {"by": [["region"]], "ci_method": "wilson", "level": 0.95},
@@ -183,7 +183,7 @@ def test_the_report_methods_state_each_standard(standard, words):
 def test_the_report_methods_state_each_waves_design_from_the_config_alone():
     import jinja2
 
-    from prevalence.disclosure import parse_publication
+    from prevalence.publication.disclosure import parse_publication
 
     config = {
         "estimates": {"by": [["region"]], "ci_method": "wilson", "level": 0.95},

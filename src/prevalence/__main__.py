@@ -1,7 +1,7 @@
-"""``python -m prevalence``: see :mod:`prevalence.cli`."""
+"""``python -m prevalence``: see :mod:`prevalence.workflow.cli`."""
 
 import sys
 
-from prevalence.cli import main
+from prevalence.workflow.cli import main
 
 sys.exit(main())

@@ -1,7 +1,7 @@
 """The Python API: prevalence tables, design effects, contrasts and calibration in a notebook.
 
 ``import prevalence as pv`` gives these functions; they compute what the workflow computes,
-through the same code (:func:`prevalence.estimate.prevalence_table` for the table).
+through the same code (:func:`prevalence.stats.estimate.prevalence_table` for the table).
 
 * :func:`prevalence`: the prevalence table of indicator columns coded 1/0/NaN, overall and
   by domains, with a design given as a mapping like the ``design:`` block of
@@ -46,13 +46,13 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from prevalence.codebook import Codebook
+    from prevalence.data.codebook import Codebook
 
 __all__ = ["Wave", "calibrate", "contrasts", "design_effect", "prevalence", "read_wave"]
 
 #: how design errors name the data (replaced by no file name in the messages)
 _SOURCE = "the data frame"
-_DESIGN_PREFIX = "design:"  # ingest's design columns (prevalence.ingest.DESIGN_PREFIX)
+_DESIGN_PREFIX = "design:"  # ingest's design columns (prevalence.data.ingest.DESIGN_PREFIX)
 _POPULATION = "the population table"
 
 
@@ -73,7 +73,7 @@ class Wave:
         The ingest log, as ``results/ingest/<wave>.json`` holds it before publication:
         every row read, kept or excluded, and every item's counts.
     design
-        The wave's :class:`~prevalence.design.SurveyDesign` (calibrated when the design
+        The wave's :class:`~prevalence.design.core.SurveyDesign` (calibrated when the design
         says so), or None for a simple random sample. Pass it as ``design=`` to
         :func:`prevalence` to estimate with it.
     codebook
@@ -169,7 +169,7 @@ def read_wave(
     >>> import shutil
     >>> shutil.rmtree(folder.parent)
     """
-    from prevalence.steps import read_wave as read
+    from prevalence.workflow.steps import read_wave as read
 
     name = wave if wave is not None else Path(responses).parent.name or "wave"
     book, result, log = read(responses, codebook, wave=name, design=design, privacy=privacy)
@@ -259,7 +259,7 @@ def _domain_column(frame: pd.DataFrame, column: str) -> pd.Categorical:
     import numpy as np
     import pandas as pd
 
-    from prevalence.codebook import normalise_code
+    from prevalence.data.codebook import normalise_code
 
     series = frame[column]
     if isinstance(series.dtype, pd.CategoricalDtype):
@@ -311,7 +311,7 @@ def _populations(design: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, p
     if isinstance(population, pd.DataFrame):
         named = {**design, "calibration": {**block, "population": _POPULATION}}
         return named, {_POPULATION: population}
-    from prevalence.io import read_populations
+    from prevalence.data.io import read_populations
 
     if not Path(population).is_file():
         raise DesignError(
@@ -325,7 +325,7 @@ def _populations(design: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, p
 
 def _survey(frame: pd.DataFrame, design: Any, domains: pd.DataFrame) -> Any:
     """The design of the frame's rows (None without one), built as ingest builds it."""
-    from prevalence.design import SurveyDesign
+    from prevalence.design.core import SurveyDesign
 
     if design is None:
         return None
@@ -460,7 +460,7 @@ def prevalence(
     ci_method, level
         The interval method (``wilson``, ``wald``, ``clopper-pearson``, ``jeffreys``,
         ``agresti-coull``, ``korn-graubard``, ``logit``, ...; see
-        :data:`prevalence.intervals.METHODS`) and the confidence level.
+        :data:`prevalence.stats.intervals.METHODS`) and the confidence level.
     wave
         The text of the table's ``wave`` column.
 
@@ -512,8 +512,8 @@ def prevalence(
     prevalence.errors.PrevalenceError: column 'physical', row 1: indicator not coded 1/0/NaN (4 rows hold 2)
       fix: code it 1 (yes), 0 (no) and NaN (missing, not asked), ...
     """
-    from prevalence.estimate import prevalence_table
-    from prevalence.intervals import check_method
+    from prevalence.stats.estimate import prevalence_table
+    from prevalence.stats.intervals import check_method
 
     check_method(ci_method)
     prepared, wanted, domains, survey = _prepare(frame, indicators, by, design, "prevalence")
@@ -563,7 +563,7 @@ def design_effect(
     As R's ``svymean(~y, svydesign(id = ~1, weights = ~w, data = frame), deff =
     "replace")``: DEff 1.1397.
     """
-    from prevalence.estimate import prevalence_table
+    from prevalence.stats.estimate import prevalence_table
 
     prepared, wanted, domains, survey = _prepare(frame, indicators, by, design, "design_effect")
     columns = ["domain", "domain_value", "indicator", "denominator", "n", "estimate", "se"]
@@ -622,8 +622,8 @@ def contrasts(
     >>> d.loc[0, ["value_a", "value_b", "method"]].tolist(), float(d.loc[0, "difference"])
     (['MP', 'staff', 'newcombe'], 0.5)
     """
-    from prevalence.compare import compare_within, parse_comparisons
-    from prevalence.compare import contrasts as combine
+    from prevalence.stats.contrasts import compare_within, parse_comparisons
+    from prevalence.stats.contrasts import contrasts as combine
 
     if (pairs is None) == (against is None):
         raise PrevalenceError(
@@ -658,7 +658,7 @@ def contrasts(
 
 def _codebook(indicators: Mapping[str, str | None], domain: str) -> Codebook:
     """The codebook of a frame already coded 1/0/NaN (what the comparisons read of it)."""
-    from prevalence.codebook import Codebook, Domain, Indicator
+    from prevalence.data.codebook import Codebook, Domain, Indicator
 
     return Codebook(
         path="",

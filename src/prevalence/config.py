@@ -253,17 +253,17 @@ def _population(
 
 
 def _publication(raw: Mapping[str, Any] | None, source: str) -> dict[str, Any]:
-    """The publication standard with every threshold resolved (see prevalence.disclosure)."""
-    from prevalence.disclosure import parse_publication
+    """The publication standard with every threshold resolved (see prevalence.publication.disclosure)."""
+    from prevalence.publication.disclosure import parse_publication
 
     return parse_publication(raw, source).as_dict()
 
 
 def _comparisons(raw: Mapping[str, Any] | None, source: str, waves: list[str]) -> dict | None:
-    """The comparisons block, validated against the configured waves (see prevalence.compare)."""
+    """The comparisons block, validated against the configured waves (see prevalence.stats.contrasts)."""
     if raw is None:
         return None
-    from prevalence.compare import parse_comparisons
+    from prevalence.stats.contrasts import parse_comparisons
 
     parse_comparisons(raw, source=source, waves=waves)
     return dict(raw)

@@ -3,9 +3,9 @@ import os
 import re
 import sys
 
-from prevalence.codebook import of_whom_parents
+from prevalence.data.codebook import of_whom_parents
 from prevalence.errors import PrevalenceError
-from prevalence.validate import validate_run
+from prevalence.workflow.validate import validate_run
 
 # Config, codebooks and every name they share are validated before the DAG is built, by the
 # same function as `python -m prevalence check`: a bad one fails in a second, before any job.
@@ -93,7 +93,7 @@ WAVE_COMPARISON_FILES = (
     else {}
 )
 # Every wave's files that rule publish reads, by kind, each list in the configured order of
-# the waves (the script pairs them with WAVES: prevalence.steps.files_by_wave).
+# the waves (the script pairs them with WAVES: prevalence.workflow.steps.files_by_wave).
 WAVE_FILES = {
     "codebook": [str(w.codebook) for w in CONFIG.waves.values()],
     "table": [f"{PROCESSED}/{w}/prevalence.csv" for w in WAVES],
@@ -139,10 +139,10 @@ def population_stems(wave, domain):
 
 
 def wave_populations(wave):
-    """The populations of the wave, as prevalence.findings.populations_of finds them in its
+    """The populations of the wave, as prevalence.publication.findings.populations_of finds them in its
     published table: known once rule wave (a checkpoint) has run."""
-    from prevalence.findings import populations_of
-    from prevalence.steps import read_table
+    from prevalence.publication.findings import populations_of
+    from prevalence.workflow.steps import read_table
 
     published = checkpoints.wave.get(wave=wave).output.published
     return populations_of(CODEBOOKS[wave], read_table(published), CONFIG.populations)[1:]
@@ -191,7 +191,7 @@ def final_outputs():
 
 
 def publish_out(wildcards, output):
-    """The files and folder rule publish writes, by the names of prevalence.steps.publish_step."""
+    """The files and folder rule publish writes, by the names of prevalence.workflow.steps.publish_step."""
     named = dict(output.items())
     out = {"table": named["table"], "tables": os.path.dirname(named["table"])}
     keys = ("contrasts", "association", "reproduction", "findings", "findings_md")

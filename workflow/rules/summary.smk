@@ -6,7 +6,7 @@ RUN_STARTED = time.time()
 
 
 onsuccess:
-    from prevalence.summary import summary_ready, write_summary
+    from prevalence.workflow.summary import summary_ready, write_summary
 
     # a run of some targets only (data/processed/..., a table) has nothing to sum up
     if summary_ready(RESULTS, WAVES):
@@ -17,7 +17,7 @@ onsuccess:
 
 
 onerror:
-    from prevalence.summary import failure_message
+    from prevalence.workflow.summary import failure_message
 
     message = failure_message(f"{RESULTS}/logs", since=RUN_STARTED)
     if message and os.environ.get("PREVALENCE_SUMMARY") != "later":

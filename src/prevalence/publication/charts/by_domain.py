@@ -22,7 +22,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from prevalence.disclosure import Marks, Publication
 from prevalence.publication.charts import cells
 from prevalence.publication.charts.cells import Estimate
 from prevalence.publication.charts.draw import (
@@ -56,6 +55,7 @@ from prevalence.publication.charts.style import (
     XLABEL,
     group_style,
 )
+from prevalence.publication.disclosure import Marks, Publication
 
 __all__ = ["ByDomain", "ByDomainOptions", "build_by_domain", "plot_by_domain", "select_by_domain"]
 
@@ -97,7 +97,7 @@ class ByDomainOptions:
         e.g. regions of MPs): the title, the legend and the notes name it.
     publication
         The publication standard the table was disclosed under
-        (:func:`prevalence.disclosure.parse_publication`): its marks are drawn (DHS: a
+        (:func:`prevalence.publication.disclosure.parse_publication`): its marks are drawn (DHS: a
         figure to use with caution in parentheses, a hidden one ``*``; Statistics Canada:
         the grade, ``F`` hidden) and its notes put under the chart.
     """

@@ -20,7 +20,6 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from prevalence.disclosure import Marks, Publication
 from prevalence.publication.charts import cells
 from prevalence.publication.charts.cells import Bar
 from prevalence.publication.charts.draw import (
@@ -51,6 +50,7 @@ from prevalence.publication.charts.style import (
     WIDTH,
     XLABEL,
 )
+from prevalence.publication.disclosure import Marks, Publication
 
 __all__ = [
     "ByIndicator",
@@ -93,7 +93,7 @@ class ByIndicatorOptions:
         population rather than all respondents: the subtitle and notes name it.
     publication
         The publication standard the table was disclosed under
-        (:func:`prevalence.disclosure.parse_publication`): its marks are drawn (DHS: a
+        (:func:`prevalence.publication.disclosure.parse_publication`): its marks are drawn (DHS: a
         figure to use with caution in parentheses, a hidden one ``*``; Statistics Canada:
         the grade, ``F`` hidden) and its notes put under the chart.
     """

@@ -15,10 +15,17 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from prevalence.disclosure import CAUTION, GRADE, N_SUPPRESSED, Marks, Publication, marks
 from prevalence.errors import PrevalenceError
-from prevalence.estimate import DISPLAY_COLUMNS, check_display_table
-from prevalence.intervals import METHOD_NAMES
+from prevalence.publication.disclosure import (
+    CAUTION,
+    GRADE,
+    N_SUPPRESSED,
+    Marks,
+    Publication,
+    marks,
+)
+from prevalence.stats.estimate import DISPLAY_COLUMNS, check_display_table
+from prevalence.stats.intervals import METHOD_NAMES
 
 __all__ = ["N_HIDDEN", "REQUIRED_COLUMNS", "Bar", "Estimate"]
 

@@ -12,7 +12,7 @@ every method in it (colour, marker and line style per method, legend on top).
 
 :func:`select_coverage` reads the samples and curves (pure pandas),
 :func:`build_coverage` lays them out and draws them, :func:`plot_coverage` writes
-the files. The table comes from :mod:`prevalence.coverage`.
+the files. The table comes from :mod:`prevalence.stats.coverage`.
 """
 
 from __future__ import annotations
@@ -28,9 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MultipleLocator, PercentFormatter
 
-from prevalence.coverage import is_simulated, panel_keys, panel_title
 from prevalence.errors import ConfigError, PrevalenceError
-from prevalence.intervals import METHOD_NAMES
 from prevalence.publication.charts.cells import level_text
 from prevalence.publication.charts.draw import framed_figure, page_text, save, top_legend
 from prevalence.publication.charts.layout import (
@@ -55,6 +53,8 @@ from prevalence.publication.charts.style import (
     WIDTH,
     house_style,
 )
+from prevalence.stats.coverage import is_simulated, panel_keys, panel_title
+from prevalence.stats.intervals import METHOD_NAMES
 
 __all__ = [
     "LAYOUTS",
@@ -464,9 +464,9 @@ def _nominal_style() -> dict[str, object]:
 def build_coverage(table: pd.DataFrame, options: CoverageOptions | None = None) -> Figure:
     """Build the coverage chart of a coverage table (one confidence level).
 
-    ``table`` comes from :func:`prevalence.coverage.exact_coverage`,
-    :func:`~prevalence.coverage.simulated_coverage` or both concatenated (the
-    table written by :func:`prevalence.coverage.coverage_step`).
+    ``table`` comes from :func:`prevalence.stats.coverage.exact_coverage`,
+    :func:`~prevalence.stats.coverage.simulated_coverage` or both concatenated (the
+    table written by :func:`prevalence.stats.coverage.coverage_step`).
 
     Raises
     ------

@@ -309,7 +309,7 @@ def save(fig: Figure, out_stem: str | Path, *, data: pd.DataFrame | None = None)
             fig.savefig(path, format=fmt, dpi=DPI, metadata=meta, **options.get(fmt, {}))
             written.append(path)
     if data is not None:
-        from prevalence.io import write_csv
+        from prevalence.data.io import write_csv
 
         written.append(write_csv(data, stem.with_name(f"{stem.name}.csv")))
     return written

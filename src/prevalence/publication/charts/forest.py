@@ -386,7 +386,7 @@ def _footer(table, options, names, level_text, alpha, adjust) -> list[str]:
 def select_forest(table: pd.DataFrame, options: ForestOptions) -> Forest:
     """Choose, name and group the rows of the forest plot (no drawing).
 
-    ``table`` holds rows of the table of differences (:mod:`prevalence.compare`;
+    ``table`` holds rows of the table of differences (:mod:`prevalence.stats.contrasts`;
     see :data:`FOREST_COLUMNS`), in the order to draw within each group.
 
     Raises

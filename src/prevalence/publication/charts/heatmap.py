@@ -26,7 +26,6 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from prevalence.disclosure import Marks, Publication
 from prevalence.publication.charts import cells
 from prevalence.publication.charts.cells import Estimate
 from prevalence.publication.charts.draw import (
@@ -58,6 +57,7 @@ from prevalence.publication.charts.style import (
     WIDTH,
     text_colour_on,
 )
+from prevalence.publication.disclosure import Marks, Publication
 
 __all__ = ["Heatmap", "HeatmapOptions", "build_heatmap", "plot_heatmap", "select_heatmap"]
 

@@ -24,7 +24,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from prevalence.disclosure import Marks, Publication
 from prevalence.publication.charts import cells
 from prevalence.publication.charts.cells import Bar, Estimate
 from prevalence.publication.charts.draw import (
@@ -63,6 +62,7 @@ from prevalence.publication.charts.style import (
     WIDTH,
     tint,
 )
+from prevalence.publication.disclosure import Marks, Publication
 
 __all__ = ["OfWhom", "OfWhomOptions", "build_of_whom", "plot_of_whom", "select_of_whom"]
 
@@ -97,7 +97,7 @@ class OfWhomOptions:
         the upper panel is headed ``All <population>``.
     publication
         The publication standard the table was disclosed under
-        (:func:`prevalence.disclosure.parse_publication`): its marks are drawn (DHS: a
+        (:func:`prevalence.publication.disclosure.parse_publication`): its marks are drawn (DHS: a
         figure to use with caution in parentheses, a hidden one ``*``; Statistics Canada:
         the grade, ``F`` hidden) and its notes put under the chart.
     """

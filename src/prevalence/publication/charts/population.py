@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from prevalence.estimate import OVERALL
+from prevalence.stats.estimate import OVERALL
 
 __all__ = ["population_table"]
 

@@ -23,7 +23,6 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MultipleLocator, PercentFormatter
 
-from prevalence.disclosure import Marks, Publication
 from prevalence.errors import PrevalenceError
 from prevalence.publication.charts import cells
 from prevalence.publication.charts.cells import Estimate
@@ -57,6 +56,7 @@ from prevalence.publication.charts.style import (
     XLABEL,
     group_style,
 )
+from prevalence.publication.disclosure import Marks, Publication
 
 __all__ = [
     "AcrossWaves",
