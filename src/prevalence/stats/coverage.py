@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from prevalence.errors import ConfigError
-from prevalence.stats.intervals import _check_level, check_method, confint
+from prevalence.stats.intervals import check_level, check_method, confint
 
 __all__ = [
     "DEFAULT_METHODS",
@@ -288,7 +288,7 @@ def exact_coverage(
     grid = _proportions(p)
     from scipy import stats  # imported here: the charts import this module, not scipy.stats
 
-    level = _check_level(level)
+    level = check_level(level)
     variance = _variance(variance)
 
     frames = []
@@ -426,7 +426,7 @@ def simulated_coverage(
     n_clusters = _integer(clusters, "number of clusters", 2)
     size = _integer(cluster_size, "cluster size", 1)
     grid = _proportions(p)
-    level = _check_level(level)
+    level = check_level(level)
     replicates = _integer(reps, "number of replicates", 1)
     seed = _integer(seed, "seed", 0)
     icc = _icc(deff, size)

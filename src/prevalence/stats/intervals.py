@@ -312,7 +312,7 @@ def confint(
     at ``x = 0`` (lower bound 0 here) and ``x = n`` (upper bound 1 here).
     """
     method = check_method(method)
-    alpha = 1.0 - _check_level(level)
+    alpha = 1.0 - check_level(level)
     logit = method == "logit" and logit_se is not None
     p, se, n, df, lse, ledge = _broadcast_inputs(
         estimate, se, n, df, logit_se if logit else None, logit_edge
@@ -392,7 +392,7 @@ def _broadcast_inputs(estimate, se, n, df, logit_se, logit_edge):
 # --------------------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------------------
-def _check_level(level: float) -> float:
+def check_level(level: float) -> float:
     """Return ``level`` as float if it is a real number strictly inside (0, 1)."""
     ok = isinstance(level, int | float | np.floating | np.integer) and not isinstance(
         level, bool | np.bool_
@@ -495,7 +495,7 @@ def wilson_bounds(cases: Any, n: Any, level: float = 0.95) -> tuple[np.ndarray, 
     as :func:`confint` with ``method="wilson"`` on a simple random sample.
     """
     x, m = (np.asarray(v, dtype=np.float64) for v in (cases, n))
-    t = float(special.ndtri(0.5 + _check_level(level) / 2.0))
+    t = float(special.ndtri(0.5 + check_level(level) / 2.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         low, high = _wilson(x / m, m, t)
     empty = ~(m > 0)
