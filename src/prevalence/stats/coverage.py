@@ -715,9 +715,3 @@ def check_sample_size(value: object) -> int:
     """Return ``value`` as a sample size (a whole number >= 1), or raise ConfigError."""
     return _integer(value, "sample size", 1)
 
-
-if __name__ == "__main__":
-    raise SystemExit(
-        "python -m prevalence.stats.coverage: the command is now `python -m prevalence.workflow.steps coverage` "
-        "(same options; see --help)"
-    )
