@@ -26,7 +26,7 @@ numbers describe the intervals the pipeline publishes.
 
 Example::
 
-    python -m prevalence.stats.coverage --n 30 55 150 --p 0.01:0.99:0.01 \\
+    python -m prevalence.workflow.steps coverage --n 30 55 150 --p 0.01:0.99:0.01 \\
         --methods wald wilson clopper-pearson jeffreys agresti-coull --level 0.95 \\
         --out-table results/tables/coverage.csv \\
         --out-figure results/figures/coverage/coverage \\
