@@ -93,6 +93,9 @@ class _Values:
 
     @classmethod
     def of(cls, series: pd.Series) -> _Values:
+        small = _small_integers(series)
+        if small is not None:
+            return small
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         if _is_numeric(series):
             return cls(np.asarray(codes, dtype=np.intp), [float(v) for v in uniques])
@@ -122,6 +125,29 @@ class _Values:
 
     def value(self, index: int) -> Any:
         return self.values[self.codes[index]]
+
+
+#: the widest range of a column of whole numbers coded by counting (a code per integer in it)
+_COUNTED_RANGE = 1 << 16
+
+
+def _small_integers(series: pd.Series) -> _Values | None:
+    """A column of integers of a narrow range (answer codes) as :class:`_Values`, by counting.
+
+    About four times faster than ``pandas.factorize`` on a million answers; None for any
+    other column (floats, text, nullable integers, a wide range), which is factorized.
+    """
+    if not isinstance(series.dtype, np.dtype) or series.dtype.kind not in "iu" or not len(series):
+        return None
+    x = series.to_numpy()
+    low, high = int(x.min()), int(x.max())
+    if high - low >= _COUNTED_RANGE:
+        return None
+    offset = x.astype(np.intp) - low
+    held = np.flatnonzero(np.bincount(offset, minlength=high - low + 1))
+    lookup = np.full(high - low + 1, -1, dtype=np.intp)
+    lookup[held] = np.arange(held.size)
+    return _Values(lookup[offset], [float(v + low) for v in held])
 
 
 def _is_numeric(series: pd.Series) -> bool:
@@ -288,8 +314,34 @@ def _harmonize_domain(
     return categorical, info
 
 
+def _distinct_plain_text(series: pd.Series) -> bool:
+    """Ids that are all present, plain text (its own code: no spaces around it, not a number)
+    and distinct, found by sorting them: about three times faster than hashing a million ids.
+
+    False otherwise, and :func:`_check_ids` then finds what is wrong and where.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not len(series) or series.isna().any():
+        return False
+    text = series.astype("string")
+    stripped = text.str.strip()
+    if not (
+        (stripped == text).all()
+        and (stripped != "").all()
+        and not stripped.str.fullmatch(_NUMBER).any()
+    ):
+        return False
+    ids = pa.array(text.array)
+    ordered = ids.take(pc.array_sort_indices(ids))
+    return not pc.any(pc.equal(ordered[1:], ordered[:-1])).as_py()
+
+
 def _check_ids(series: pd.Series, column: str, path: str, locate: Callable[[int], str]) -> None:
     """Every respondent has an id, and no two the same (compared as normalised codes)."""
+    if not _is_numeric(series) and _distinct_plain_text(series):
+        return
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     plain = _is_numeric(series)
     if not plain:  # text ids: the file's values are the codes unless spaces or numbers differ
@@ -577,7 +629,7 @@ def ingest(
         indicator_log[ind.id] = counts
     for column in carried_design:
         out[DESIGN_PREFIX + column] = _design_values(data[column])
-    result = pd.DataFrame(out)
+    result = pd.DataFrame(out, copy=False)  # the columns as they are, not copied into blocks
     survey = _check_design(result, design, responses.path, locate, populations) if design else None
     declared = {codebook.respondent_id, *codebook.drop, *carried_design}
     declared |= {d.column for d in codebook.domains.values()}
