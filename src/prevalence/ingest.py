@@ -528,9 +528,60 @@ def ingest(
         A missing column, an unlisted code, a missing or duplicate respondent id, a
         domain column with no value: one message naming file, column, row and fix.
     """
+    design = dict(design or {})
+    carried_design = _check_columns(responses, codebook, design, wave)
+    kept = _Kept.of(responses)
+    data, locate = kept.data, kept.locate
+    _check_ids(data[codebook.respondent_id], codebook.respondent_id, responses.path, locate)
+    scan_columns(
+        data,
+        skip=[
+            codebook.respondent_id,
+            *codebook.drop,
+            *(i.column for i in codebook.indicators.values()),
+        ],
+        declared=[*(d.column for d in codebook.domains.values()), *carried_design],
+        path=responses.path,
+        codebook_path=codebook.path,
+        locate=locate,
+    )
+    source = _Source(responses.path, locate, responses.value_labels)
+    values_of = _ColumnValues(data)
+    out, domain_log, anonymity = _harmonize_domains(codebook, values_of, source, k, policy)
+    indicator_log, skipped = _harmonize_indicators(codebook, values_of, source, out)
+    for column in carried_design:
+        out[DESIGN_PREFIX + column] = _design_values(data[column])
+    result = pd.DataFrame(out, copy=False)  # the columns as they are, not copied into blocks
+    survey = _check_design(result, design, responses.path, locate, populations) if design else None
+    report = {
+        "wave": wave,
+        "responses": responses.path,
+        "format": responses.format,
+        "codebook": codebook.path,
+        "rows": kept.rows(),
+        "excluded_rows": kept.excluded,
+        "columns": _column_log(responses, codebook, carried_design, list(result.columns)),
+        "domains": domain_log,
+        "indicators": indicator_log,
+        "k_anonymity": anonymity,
+    }
+    if skipped:
+        report["skip_violations"] = {
+            "policy": codebook.skip_violations,
+            "answers_excluded": sum(skipped.values()),
+            "by_indicator": skipped,
+        }
+    assert report["rows"]["read"] == report["rows"]["kept"] + report["rows"]["excluded"]
+    return Ingested(result, report, survey)
+
+
+def _check_columns(
+    responses: Responses, codebook: Codebook, design: Mapping[str, Any], wave: str
+) -> list[str]:
+    """Every column the codebook and the design name is in the file, and the design uses no
+    identifier; returns the design's columns (carried through as ``design:<column>``)."""
     frame = responses.frame
     cb_path = codebook.path
-    design = dict(design or {})
     needed = [(codebook.respondent_id, "respondent_id")]
     needed += [(d.column, f"domains.{d.id}") for d in codebook.domains.values()]
     needed += [(i.column, f"indicators.{i.id}") for i in codebook.indicators.values()]
@@ -560,57 +611,86 @@ def ingest(
             column=bad,
             fix="use a separate PSU / stratum code column that does not identify a respondent",
         )
+    return list(carried_design)
 
-    rows_read = len(frame)
-    empty = [_is_empty(frame[c]) for c in frame.columns]
-    blank = np.logical_and.reduce(empty) if empty else np.zeros(0, dtype=bool)
-    excluded = [{"row": responses.locate(i), "reason": "blank row"} for i in np.flatnonzero(blank)]
-    keep = ~blank
-    data = frame.loc[keep].reset_index(drop=True) if blank.any() else frame
-    kept_index = np.flatnonzero(keep)
 
-    def locate(i: int) -> str:
-        return responses.locate(int(kept_index[i]))
+@dataclass(frozen=True)
+class _Kept:
+    """The rows kept (all but the blank ones), and how to name a kept row in the file."""
 
-    source = _Source(responses.path, locate, responses.value_labels)
-    _check_ids(data[codebook.respondent_id], codebook.respondent_id, responses.path, locate)
+    data: pd.DataFrame
+    read: int
+    blank: np.ndarray
+    kept_index: np.ndarray
+    excluded: list[dict[str, str]]
+    source: Callable[[int], str]
 
-    scan_columns(
-        data,
-        skip=[
-            codebook.respondent_id,
-            *codebook.drop,
-            *(i.column for i in codebook.indicators.values()),
-        ],
-        declared=[*(d.column for d in codebook.domains.values()), *carried_design],
-        path=responses.path,
-        codebook_path=cb_path,
-        locate=locate,
-    )
+    @classmethod
+    def of(cls, responses: Responses) -> _Kept:
+        frame = responses.frame
+        empty = [_is_empty(frame[c]) for c in frame.columns]
+        blank = np.logical_and.reduce(empty) if empty else np.zeros(0, dtype=bool)
+        excluded = [
+            {"row": responses.locate(i), "reason": "blank row"} for i in np.flatnonzero(blank)
+        ]
+        data = frame.loc[~blank].reset_index(drop=True) if blank.any() else frame
+        return cls(data, len(frame), blank, np.flatnonzero(~blank), excluded, responses.locate)
 
-    distinct: dict[str, _Values] = {}
+    def locate(self, i: int) -> str:
+        return self.source(int(self.kept_index[i]))
 
-    def values_of(column: str) -> _Values:
-        if column not in distinct:
-            distinct[column] = _Values.of(data[column])
-        return distinct[column]
+    def rows(self) -> dict[str, Any]:
+        blank = int(self.blank.sum())
+        return {
+            "read": self.read,
+            "kept": int(self.kept_index.size),
+            "excluded": blank,
+            "excluded_by_reason": {"blank row": blank} if blank else {},
+        }
 
+
+class _ColumnValues:
+    """Each column's :class:`_Values`, coded once however many items read it."""
+
+    def __init__(self, data: pd.DataFrame) -> None:
+        self.data = data
+        self.distinct: dict[str, _Values] = {}
+
+    def __call__(self, column: str) -> _Values:
+        if column not in self.distinct:
+            self.distinct[column] = _Values.of(self.data[column])
+        return self.distinct[column]
+
+
+def _harmonize_domains(
+    codebook: Codebook, values_of: _ColumnValues, source: _Source, k: int, policy: str
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Every domain as categorical labels, their log, and k-anonymity over them (which
+    ``coarsen`` may merge)."""
     out: dict[str, Any] = {}
     domain_log: dict[str, Any] = {}
     for domain in codebook.domains.values():
         out[domain.id], domain_log[domain.id] = _harmonize_domain(
-            domain, values_of(domain.column), source, cb_path
+            domain, values_of(domain.column), source, codebook.path
         )
     anonymity = _k_anonymity(
-        pd.DataFrame(out), list(codebook.domains), k, policy, responses.path, cb_path
+        pd.DataFrame(out), list(codebook.domains), k, policy, source.path, codebook.path
     )
     for domain, merged in anonymity["coarsened"].items():
         out[domain] = coarsen(pd.DataFrame(out), domain, k)[0]
         domain_log[domain]["coarsened"] = merged
+    return out, domain_log, anonymity
+
+
+def _harmonize_indicators(
+    codebook: Codebook, values_of: _ColumnValues, source: _Source, out: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Every indicator as 1 / 0 / NaN into ``out``, a follow-up outside its denominator's
+    yes made NaN; returns their log and the answers ``skip_violations: exclude`` left out."""
     indicator_log: dict[str, Any] = {}
-    skipped: dict[str, int] = {}  # answers left out by `skip_violations: exclude`
+    skipped: dict[str, int] = {}
     for ind in codebook.indicators.values():  # denominators come first
-        y, counts = _harmonize_indicator(ind, values_of(ind.column), source, cb_path)
+        y, counts = _harmonize_indicator(ind, values_of(ind.column), source, codebook.path)
         if ind.denominator is not None:
             parent_yes = out[ind.denominator] == 1.0
             answered = ~np.isnan(y)
@@ -620,47 +700,24 @@ def ingest(
             )
             if counts["outside_denominator"]:
                 _skip_violation(
-                    ind, codebook, answered & ~parent_yes, responses.path, locate, skipped
+                    ind, codebook, answered & ~parent_yes, source.path, source.locate, skipped
                 )
             y = np.where(parent_yes, y, np.nan)
         counts["valid"] = int((~np.isnan(y)).sum())
         counts["cases"] = int((y == 1.0).sum())
         out[ind.id] = y
         indicator_log[ind.id] = counts
-    for column in carried_design:
-        out[DESIGN_PREFIX + column] = _design_values(data[column])
-    result = pd.DataFrame(out, copy=False)  # the columns as they are, not copied into blocks
-    survey = _check_design(result, design, responses.path, locate, populations) if design else None
+    return indicator_log, skipped
+
+
+def _column_log(
+    responses: Responses, codebook: Codebook, carried_design: list[str], kept: list[str]
+) -> dict[str, list[str]]:
     declared = {codebook.respondent_id, *codebook.drop, *carried_design}
     declared |= {d.column for d in codebook.domains.values()}
     declared |= {i.column for i in codebook.indicators.values()}
-    not_carried = [c for c in frame.columns if c not in declared]
-    report = {
-        "wave": wave,
-        "responses": responses.path,
-        "format": responses.format,
-        "codebook": cb_path,
-        "rows": {
-            "read": rows_read,
-            "kept": int(keep.sum()),
-            "excluded": int(blank.sum()),
-            "excluded_by_reason": {"blank row": int(blank.sum())} if blank.any() else {},
-        },
-        "excluded_rows": excluded,
-        "columns": {
-            "kept": list(result.columns),
-            "dropped_identifiers": [codebook.respondent_id, *codebook.drop],
-            "dropped_undeclared": not_carried,
-        },
-        "domains": domain_log,
-        "indicators": indicator_log,
-        "k_anonymity": anonymity,
+    return {
+        "kept": kept,
+        "dropped_identifiers": [codebook.respondent_id, *codebook.drop],
+        "dropped_undeclared": [c for c in responses.frame.columns if c not in declared],
     }
-    if skipped:
-        report["skip_violations"] = {
-            "policy": codebook.skip_violations,
-            "answers_excluded": sum(skipped.values()),
-            "by_indicator": skipped,
-        }
-    assert report["rows"]["read"] == report["rows"]["kept"] + report["rows"]["excluded"]
-    return Ingested(result, report, survey)
