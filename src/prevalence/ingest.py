@@ -14,6 +14,7 @@ import difflib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -112,6 +113,27 @@ class _Values:
     def isin(self, codes: Iterable[Any]) -> np.ndarray:
         wanted = set(codes)
         return self.where(lambda v: v in wanted)
+
+    def listed(self, codes: Iterable[Any]) -> np.ndarray:
+        """(distinct values,) bool: the values among ``codes``."""
+        wanted = set(codes)
+        return np.array([v in wanted for v in self.values], dtype=bool)
+
+    @cached_property
+    def tally(self) -> np.ndarray:
+        """Rows holding each value (``tally[i]`` of ``values[i]``) and, last, empty cells."""
+        tally = np.bincount(self.codes + 1, minlength=len(self.values) + 1)  # empty (-1) first
+        return np.roll(tally, -1)
+
+    def counts_of(self, listed: np.ndarray) -> dict[str, int]:
+        """Rows per value (as text) of the values ``listed`` selects, as :meth:`counts` gives."""
+        held = self.tally[:-1]
+        return dict(
+            sorted(
+                (_code_text(self.values[i]), int(held[i]))
+                for i in np.flatnonzero(listed & (held > 0))
+            )
+        )
 
     @property
     def present(self) -> np.ndarray:
@@ -217,14 +239,14 @@ def _many_rows(mask: np.ndarray, values: _Values, locate: Callable[[int], str], 
 def _harmonize_indicator(
     ind: Indicator, values: _Values, responses: _Source, codebook_path: str
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    present = values.present
+    """The item as 1 yes / 0 no / NaN, and its counts, decided once per distinct value."""
     kinds = {
-        kind: values.isin(getattr(ind, kind))
+        kind: values.listed(getattr(ind, kind))
         for kind in ("yes_codes", "no_codes", "missing_codes", "skip_codes")
     }
     listed = np.logical_or.reduce(list(kinds.values()))
-    unlisted = present & ~listed
-    if unlisted.any():
+    if values.tally[:-1][~listed].any():
+        unlisted = np.append(~listed, False)[values.codes]  # the empty cells are not codes
         index = _first_bad(unlisted)
         bad = values.counts(unlisted)
         others = "" if len(bad) == 1 else f" (unlisted codes: {', '.join(bad)})"
@@ -240,19 +262,20 @@ def _harmonize_indicator(
                 f"indicators.{ind.id} (or to defaults) in {codebook_path}, or correct the data"
             ),
         )
-    y = np.full(len(values.codes), np.nan)
-    y[kinds["yes_codes"]] = 1.0
-    y[kinds["no_codes"]] = 0.0
+    answer = np.full(len(values.values) + 1, np.nan)  # the last: an empty cell
+    answer[:-1][kinds["yes_codes"]] = 1.0
+    answer[:-1][kinds["no_codes"]] = 0.0
+    held = values.tally[:-1]
     counts = {
         "column": ind.column,
         "denominator": ind.denominator or "all",
-        "yes": int(kinds["yes_codes"].sum()),
-        "no": int(kinds["no_codes"].sum()),
-        "missing": values.counts(kinds["missing_codes"]),
-        "not_applicable": int(kinds["skip_codes"].sum()),
-        "blank": int((~present).sum()),
+        "yes": int(held[kinds["yes_codes"]].sum()),
+        "no": int(held[kinds["no_codes"]].sum()),
+        "missing": values.counts_of(kinds["missing_codes"]),
+        "not_applicable": int(held[kinds["skip_codes"]].sum()),
+        "blank": int(values.tally[-1]),
     }
-    return y, counts
+    return answer[values.codes], counts
 
 
 def _harmonize_domain(
