@@ -651,8 +651,11 @@ class _Kept:
     @classmethod
     def of(cls, responses: Responses) -> _Kept:
         frame = responses.frame
-        empty = [_is_empty(frame[c]) for c in frame.columns]
-        blank = np.logical_and.reduce(empty) if empty else np.zeros(0, dtype=bool)
+        blank = np.ones(len(frame), dtype=bool) if len(frame.columns) else np.zeros(0, dtype=bool)
+        for column in frame.columns:  # a row is blank when every cell is empty
+            blank &= _is_empty(frame[column])
+            if not blank.any():  # no row left to be blank: the other columns need no look
+                break
         excluded = [
             {"row": responses.locate(i), "reason": "blank row"} for i in np.flatnonzero(blank)
         ]
