@@ -216,3 +216,43 @@ def test_skip_violations_exclude_leaves_the_answers_out_and_counts_them(
     clean = ingest(Responses(responses_frame, "responses.csv", "csv"), book, wave="w")
     assert "skip_violations" not in clean.log
     assert clean.frame.loc[rows, "doxing"].notna().all()
+
+
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [
+        ([f"R{i:02d}" for i in range(1, 11)], None),  # distinct plain text: checked by sorting
+        ([f"R{i:02d}" for i in range(1, 10)] + ["R03"], "R03 appears on row 3, row 10"),
+        ([f"R{i:02d}" for i in range(1, 10)] + [" R03"], "R03 appears on row 3, row 10"),
+        ([f"R{i:02d}" for i in range(1, 10)] + ["3"], None),  # a number among text ids
+        ([f"R{i:02d}" for i in range(1, 10)] + [None], "respondent id is empty"),
+    ],
+)
+def test_text_ids_distinct_as_codes(tmp_path, codebook_dict, responses_frame, ids, message):
+    responses_frame["resp_id"] = pd.Series(ids, dtype="string")
+    path = tmp_path / "responses.parquet"
+    responses_frame.to_parquet(path, index=False)
+    book = parse_codebook(codebook_dict, path="cb.yaml")
+    if message is None:
+        assert ingest(read_responses(path), book, wave="w").log["rows"]["kept"] == 10
+        return
+    with pytest.raises(PrevalenceError, match="respondent id") as error:
+        ingest(read_responses(path), book, wave="w")
+    assert message in str(error.value) and "'resp_id'" in str(error.value)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int64", "float64", "wide"])
+def test_answer_codes_read_the_same_whatever_their_type(
+    tmp_path, codebook_dict, responses_frame, dtype
+):
+    expected = run(tmp_path, responses_frame, codebook_dict).log
+    frame = responses_frame.astype({"q1": "int64" if dtype == "wide" else dtype, "role": "int8"})
+    if dtype == "wide":  # codes of a range too wide to count: factorized
+        frame.loc[3, "q1"] = 10**9
+        codebook_dict["indicators"]["psychological"]["missing_codes"] = [10**9, 9]
+        expected["indicators"]["psychological"]["missing"] = {"1000000000": 1, "9": 1}
+    path = tmp_path / "typed.parquet"
+    frame.to_parquet(path, index=False)
+    log = ingest(read_responses(path), parse_codebook(codebook_dict, path="cb.yaml"), wave="w").log
+    assert log["indicators"] == expected["indicators"]
+    assert log["domains"] == expected["domains"]

@@ -714,4 +714,3 @@ def summary_text(table: pd.DataFrame) -> str:
 def check_sample_size(value: object) -> int:
     """Return ``value`` as a sample size (a whole number >= 1), or raise ConfigError."""
     return _integer(value, "sample size", 1)
-

@@ -13,6 +13,7 @@ import math
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import text_to_path
@@ -52,13 +53,16 @@ def font(size: float, weight: str = "normal", style: str = "normal") -> FontProp
 
 def text_width(text: str, size: float, weight: str = "normal", style: str = "normal") -> float:
     """Width in inches of (possibly multi-line) text in the house font."""
-    prop = font(size, weight, style)
-    widths = [
-        text_to_path.get_text_width_height_descent(line, prop, ismath=False)[0]
-        for line in text.split("\n")
-        if line
-    ]
+    widths = [_line_width(line, size, weight, style) for line in text.split("\n") if line]
     return max(widths, default=0.0) / 72.0
+
+
+@cache
+def _line_width(line: str, size: float, weight: str, style: str) -> float:
+    """Width in points of one line: measured once per process, however often a chart's
+    layout (wrapping a label to its column, every chart of a wave) asks for it again."""
+    prop = font(size, weight, style)
+    return text_to_path.get_text_width_height_descent(line, prop, ismath=False)[0]
 
 
 def text_height(text: str, size: float) -> float:
