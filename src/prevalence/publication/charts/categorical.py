@@ -39,7 +39,6 @@ from prevalence.publication.charts.draw import (
 from prevalence.publication.charts.layout import (
     Frame,
     Row,
-    fit_line,
     frame,
     label_rows,
     legend_grid,
@@ -53,6 +52,7 @@ from prevalence.publication.charts.style import (
     GAP,
     GRID,
     LABEL_PT,
+    LINESPACING,
     MUTED,
     NOTE_PT,
     PAD,
@@ -76,7 +76,7 @@ HIDDEN_FACE = "#EBEBEB"
 HIDDEN_EDGE = "#9A9A9A"
 HIDDEN_HATCH = "////"
 HIDDEN_ENTRY = "Not shown (suppressed)"
-_NOTE_LINE = NOTE_PT * 1.25 / 72  # height (inches) of the note line under a bar
+_NOTE_GAP = 0.04  # inches between a bar and its note
 
 
 @dataclass(frozen=True)
@@ -311,6 +311,8 @@ class _Layout:
     xlabel: str
     axis_block: float
     height: float
+    notes: list[str]  # the note under each bar, wrapped to the axes ("" for none)
+    note_heights: list[float]
 
 
 def _lay_out(chart: Categorical, width: float) -> _Layout:
@@ -320,22 +322,25 @@ def _lay_out(chart: Categorical, width: float) -> _Layout:
     rows, column = label_rows(
         [(k, 0) for k in keys], texts, max_width=0.3 * width, min_height=ROW_MIN
     )
-    rows = [
-        Row(r.indicator, r.depth, r.text, r.height + (_NOTE_LINE if b.note else 0.0))
-        for r, b in zip(rows, chart.bars, strict=True)
-    ]
-    ncol, picks = legend_grid(chart.legend, width - 2 * PAD)
-    legend_height = math.ceil(len(chart.legend) / ncol) * VALUE_PT * 1.75 / 72
     left = PAD + column + GAP
     count_room = max((text_width(b.count, VALUE_PT) for b in chart.bars), default=0.0) + 0.12
     axes_width = width - left - PAD - max(count_room, 0.25)
+    notes = [wrap_to(b.note, axes_width - 0.08, NOTE_PT, style="italic") for b in chart.bars]
+    note_heights = [text_height(n, NOTE_PT) + _NOTE_GAP if n else 0.0 for n in notes]
+    rows = [
+        Row(r.indicator, r.depth, r.text, r.height + h)
+        for r, h in zip(rows, note_heights, strict=True)
+    ]
+    ncol, picks = legend_grid(chart.legend, width - 2 * PAD)
+    legend_height = math.ceil(len(chart.legend) / ncol) * VALUE_PT * 1.75 / 72
     rows_height = sum(r.height for r in rows)
     xlabel = wrap_to(chart.xlabel, axes_width, LABEL_PT)
     axis_block = AXIS_BLOCK + text_height(xlabel, LABEL_PT) - text_height("x", LABEL_PT)
     top_block = page.header_height + 0.16 + legend_height + 0.14
     height = top_block + rows_height + axis_block + 0.12 + page.footer_height
     return _Layout(
-        page, rows, ncol, picks, left, axes_width, rows_height, xlabel, axis_block, height
+        page, rows, ncol, picks, left, axes_width, rows_height, xlabel, axis_block, height,
+        notes, note_heights,
     )  # fmt: skip
 
 
@@ -357,7 +362,9 @@ def _legend_handles(chart: Categorical) -> list[mpl.patches.Patch]:
     return handles
 
 
-def _draw_bar(ax, bar: StackedBar, yc: float, layout: _Layout, colours: Mapping[str, str]) -> None:
+def _draw_bar(
+    ax, bar: StackedBar, note: str, yc: float, layout: _Layout, colours: Mapping[str, str]
+) -> None:
     """The segments of one bar, left to right, then its hatched rest, ``n`` and note."""
     x = 0.0
     for s in bar.segments:
@@ -383,12 +390,11 @@ def _draw_bar(ax, bar: StackedBar, yc: float, layout: _Layout, colours: Mapping[
             bar.count, xy=(100, yc), xytext=(6, 0), textcoords="offset points", ha="left",
             va="center", fontsize=VALUE_PT, color=MUTED, annotation_clip=False,
         )  # fmt: skip
-    if bar.note:
-        note_y = yc + BAR_HEIGHT / 2 + _NOTE_LINE / 2 + 0.02
-        text = fit_line(bar.note, layout.axes_width - 0.06, NOTE_PT)
+    if note:
         ax.annotate(
-            text, xy=(0, note_y), xytext=(3, 0), textcoords="offset points", ha="left",
-            va="center", fontsize=NOTE_PT, style="italic", color=MUTED, annotation_clip=False,
+            note, xy=(0, yc + BAR_HEIGHT / 2 + _NOTE_GAP), xytext=(3, 0),
+            textcoords="offset points", ha="left", va="top", fontsize=NOTE_PT, style="italic", color=MUTED,
+            linespacing=LINESPACING, annotation_clip=False,
         )  # fmt: skip
 
 
@@ -418,8 +424,8 @@ def _draw(chart: Categorical, layout: _Layout, width: float) -> Figure:
         tops.append(y)
         y += row.height
     centres = [
-        top + (row.height - (_NOTE_LINE if bar.note else 0.0)) / 2
-        for top, row, bar in zip(tops, layout.rows, chart.bars, strict=True)
+        top + (row.height - h) / 2
+        for top, row, h in zip(tops, layout.rows, layout.note_heights, strict=True)
     ]
     domains = [b.domain for b in chart.bars]
     for i in range(1, len(domains)):
@@ -427,8 +433,8 @@ def _draw(chart: Categorical, layout: _Layout, width: float) -> Figure:
             ax.axhline(tops[i], color=GRID, linewidth=0.8, zorder=1)
     draw_labels(fig, ax, layout.rows, centres)
     colours = {ident: _colour(j) for j, ident in enumerate(chart.categories)}
-    for bar, yc in zip(chart.bars, centres, strict=True):
-        _draw_bar(ax, bar, yc, layout, colours)
+    for bar, note, yc in zip(chart.bars, layout.notes, centres, strict=True):
+        _draw_bar(ax, bar, note, yc, layout, colours)
     return fig
 
 
