@@ -17,6 +17,7 @@ PERPETRATOR = {
     "label": "Perpetrator",
     "column": "q5",
     "denominator": "online_gbv",
+    "finding": "said {category} was behind it",  # the key finding names the category
     "categories": {
         "colleague": {"codes": [1], "label": "A fellow parliamentarian"},
         "constituent": {"codes": [2], "label": "A constituent"},
@@ -68,8 +69,8 @@ def test_categorical_question_gives_one_published_row_per_category(tmp_path):
     strangers = int(((responses["q4"] == 1) & responses["q5"].isin([3, 4])).sum())
     sentence = (
         f"Of the {n_parent} respondents who reported online gender-based violence, {valid} "
-        f"answered: {round(100 * strangers / valid)}% \\(95% CI [0-9]+\u2013[0-9]+%\\) named a "
-        "stranger online as the perpetrator."
+        f"answered: {round(100 * strangers / valid)}% \\(95% CI [0-9]+\u2013[0-9]+%\\) said a "
+        "stranger online was behind it."
     )
     assert re.search(sentence, findings), findings[:2000]
 
