@@ -43,7 +43,7 @@ for _wave in WAVES:
             domains=CHART_DOMAINS,
             population=None,
             of_whom=[],  # drawn by rule study_charts
-            out_dir=_figures,
+            out_dir=lambda wc, output: os.path.dirname(output[0]),
             publication=CONFIG.publication,
         threads: 1
         resources:

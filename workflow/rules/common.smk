@@ -111,7 +111,7 @@ CATEGORICAL = {wave: [f"categorical_{q}" for q in book.categoricals] for wave, b
 
 
 def wave_chart_stems(wave):
-    """The charts rule charts_<wave> draws: by indicator, each categorical question, by domain."""
+    """What charts_<wave> draws: by indicator, each categorical question, by domain."""
     return ["by_indicator", *CATEGORICAL[wave], *domain_stems(CHART_DOMAINS)]
 
 
