@@ -1,4 +1,4 @@
-"""Rule charts and rules population_charts_*: a wave's charts, of all respondents or of one
+"""Rules charts_* and population_charts_*: a wave's charts, of all respondents or of one
 population (prevalence.workflow.steps.figures_step)."""
 
 from prevalence.workflow.steps import figures_step, run_step

@@ -163,10 +163,32 @@ def test_a_categorical_becomes_one_indicator_per_category():
     )
 
 
+def test_a_category_is_named_in_its_finding_by_the_question_or_by_itself():
+    categories = {
+        "colleague": {"codes": [1], "label": "A fellow parliamentarian"},
+        "stranger": {"codes": [2], "label": "A stranger online", "finding": "did not know them"},
+    }
+    spec = {"type": "categorical", "column": "q5", "label": "Perpetrator"}
+    raw = {"respondent_id": "id", "indicators": {"who": {**spec, "categories": categories}}}
+    book = parse_codebook(raw)
+    assert book.categorical_labels == {"who": "Perpetrator"}
+    colleague, stranger = (book.indicators[f"who={c}"] for c in categories)
+    assert colleague.predicate == "named a fellow parliamentarian as the perpetrator"
+    assert stranger.predicate == "did not know them"
+    assert stranger.category_label == "A stranger online"
+    raw["indicators"]["who"]["finding"] = "said {category} was behind it"
+    colleague = parse_codebook(raw).indicators["who=colleague"]
+    assert colleague.predicate == "said a fellow parliamentarian was behind it"
+
+
 @pytest.mark.parametrize(
     ("spec", "words"),
     [
         ({"categories": {"a": {"codes": [1]}, "b": {"codes": [1]}}}, "code 1 is listed"),
+        (
+            {"finding": "named it", "categories": {"a": {"codes": [1]}, "b": {"codes": [2]}}},
+            "must name the category as {category}",
+        ),
         ({"yes_codes": [1], "categories": {"a": {"codes": [1]}, "b": {"codes": [2]}}}, "yes_codes"),
         ({"categories": {"a": {"codes": [1]}}}, "categories"),
     ],

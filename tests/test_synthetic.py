@@ -176,10 +176,27 @@ def test_codebook_shape(wave):
         for code, label in entry.get("labels", {}).items():
             assert isinstance(code, int) and isinstance(label, str)
     for entry in book["indicators"].values():
-        assert set(entry) <= {"label", "column", "question", "denominator", "finding"}
-        assert entry["finding"].startswith("had ")  # the end of a sentence about respondents
+        if entry.get("type") == "categorical":  # a phrase naming each category
+            assert set(entry) == {*BINARY_KEYS, "type", "categories"}
+            assert "{category}" in entry["finding"]
+        else:
+            assert set(entry) <= BINARY_KEYS
+            assert entry["finding"].startswith("had ")  # the end of a sentence about respondents
         if "denominator" in entry:
             assert entry["denominator"] in book["indicators"]
+    for group in book.get("groups", {}).values():
+        parents = {book["indicators"][i]["denominator"] for i in group["indicators"]}
+        assert len(parents) == 1  # a "check all that apply" question shares its denominator
+
+
+BINARY_KEYS = {"label", "column", "question", "denominator", "finding"}
+
+
+def category_codes(entry: dict) -> set[int]:
+    """The answer codes of a question: its categories' and 7, 8, 9, or the yes/no ones."""
+    if entry.get("type") != "categorical":
+        return ANSWER_CODES
+    return {c for cat in entry["categories"].values() for c in cat["codes"]} | {7, 8, 9}
 
 
 @pytest.mark.parametrize("wave", WAVES)
@@ -188,8 +205,9 @@ def test_ids_unique_and_codes_valid(wave):
     frame = read_responses(RAW / wave)
     assert frame[book["respondent_id"]].is_unique
     assert frame["name"].str.startswith("Respondent ").all()
-    for col in question_columns(book):
-        assert set(np.unique(frame[col].to_numpy())) <= ANSWER_CODES, col
+    for entry in book["indicators"].values():
+        col = entry["column"]
+        assert set(np.unique(frame[col].to_numpy())) <= category_codes(entry), col
 
 
 @pytest.mark.parametrize("wave", WAVES)
@@ -203,6 +221,25 @@ def test_skip_logic(wave):
             continue
         parent = frame[book["indicators"][entry["denominator"]]["column"]].to_numpy()
         assert np.array_equal(codes == 7, parent != 1), entry["column"]
+
+
+def test_a_wave_asks_a_single_choice_and_a_check_all_that_apply_question():
+    """2018-europe: who was behind the sexist attacks online, where the violence happened."""
+    spec = synthetic.WAVES["2018-europe"]
+    frame = synthetic.generate_wave("2018-europe")
+    (choice,) = spec.choices
+    asked = frame["q04"] == 1
+    for role, counts in choice.answers.items():
+        got = frame.loc[asked & (frame["role"] == role), choice.column].value_counts().to_dict()
+        codes = {c.code: counts.get(cat, 0) for cat, c in choice.categories.items()}
+        codes |= {8: counts.get("dont_know", 0), 9: counts.get("refused", 0)}
+        assert got == {code: k for code, k in codes.items() if k}
+    # the columns of the wave without them are as they were: drawn after the comments
+    own = {item.indicator for item in spec.items}
+    answers = {r: {i: a for i, a in by.items() if i in own} for r, by in spec.answers.items()}
+    without = dataclasses.replace(spec, choices=(), groups=(), answers=answers)
+    before = synthetic.generate_responses(without)
+    assert before.equals(frame[before.columns])
 
 
 def test_sample_sizes_as_published():

@@ -1,59 +1,62 @@
 # The charts: a wave's own (as soon as the wave is done) and those of the study as a whole.
-rule charts:
-    """A wave's charts: prevalence by indicator, and each indicator by domain (dots, heat map)."""
-    input:
-        table=f"{PROCESSED}/{{wave}}/published.csv",
-        codebook=lambda wc: str(wave_of(wc).codebook),
-    output:
-        report(
-            expand(
-                f"{RESULTS}/figures/{{{{wave}}}}/by_indicator.{{ext}}", ext=["png", "svg", "pdf"]
+# A rule per wave: each categorical question of its codebook adds a chart of its own.
+for _wave in WAVES:
+    _figures = f"{RESULTS}/figures/{_wave}"
+
+    rule:
+        """A wave's charts: prevalence by indicator, each categorical question as stacked bars,
+        and each indicator by domain (dots, heat map)."""
+        name:
+            re.sub(r"\W", "_", f"charts_{_wave}")
+        input:
+            table=f"{PROCESSED}/{_wave}/published.csv",
+            codebook=str(CONFIG.waves[_wave].codebook),
+        output:
+            report(
+                [f"{_figures}/by_indicator.{e}" for e in EXTS],
+                caption="../report/by_indicator.rst",
+                category=_wave,
+                subcategory="Charts",
             ),
-            caption="../report/by_indicator.rst",
-            category="{wave}",
-            subcategory="Charts",
-        ),
-        report(
-            expand(
-                f"{RESULTS}/figures/{{{{wave}}}}/by_{{domain}}.{{ext}}",
-                domain=CHART_DOMAINS,
-                ext=["png", "svg", "pdf"],
+            report(
+                [f"{_figures}/{s}.{e}" for s in CATEGORICAL[_wave] for e in EXTS],
+                caption="../report/categorical.rst",
+                category=_wave,
+                subcategory="Charts",
             ),
-            caption="../report/by_domain.rst",
-            category="{wave}",
-            subcategory="Charts",
-        ),
-        report(
-            expand(
-                f"{RESULTS}/figures/{{{{wave}}}}/heatmap_{{domain}}.{{ext}}",
-                domain=CHART_DOMAINS,
-                ext=["png", "svg", "pdf"],
+            report(
+                [f"{_figures}/by_{d}.{e}" for d in CHART_DOMAINS for e in EXTS],
+                caption="../report/by_domain.rst",
+                category=_wave,
+                subcategory="Charts",
             ),
-            caption="../report/heatmap.rst",
-            category="{wave}",
-            subcategory="Charts",
-        ),
-        [f"{RESULTS}/figures/{{wave}}/{stem}.csv" for stem in WAVE_CHART_STEMS],
-    params:
-        wave=lambda wc: wc.wave,
-        wave_label=lambda wc: wave_of(wc).label,
-        domains=CHART_DOMAINS,
-        population=None,
-        of_whom=[],  # drawn by rule study_charts
-        out_dir=lambda wc, output: os.path.dirname(output[0]),
-        publication=CONFIG.publication,
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    conda:
-        ENV
-    log:
-        f"{RESULTS}/logs/charts/{{wave}}.log",
-    benchmark:
-        f"{RESULTS}/logs/benchmarks/charts/{{wave}}.tsv",
-    script:
-        "../../scripts/rule_charts.py"
+            report(
+                [f"{_figures}/heatmap_{d}.{e}" for d in CHART_DOMAINS for e in EXTS],
+                caption="../report/heatmap.rst",
+                category=_wave,
+                subcategory="Charts",
+            ),
+            [f"{_figures}/{stem}.csv" for stem in wave_chart_stems(_wave)],
+        params:
+            wave=_wave,
+            wave_label=WAVE_LABELS[_wave],
+            domains=CHART_DOMAINS,
+            population=None,
+            of_whom=[],  # drawn by rule study_charts
+            out_dir=lambda wc, output: os.path.dirname(output[0]),
+            publication=CONFIG.publication,
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        conda:
+            ENV
+        log:
+            f"{RESULTS}/logs/charts/{_wave}.log",
+        benchmark:
+            f"{RESULTS}/logs/benchmarks/charts/{_wave}.tsv",
+        script:
+            "../../scripts/rule_charts.py"
 
 
 if STUDY_CHARTS:

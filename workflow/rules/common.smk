@@ -106,11 +106,17 @@ def domain_stems(domains):
     return [f"{kind}_{d}" for d in domains for kind in ("by", "heatmap")]
 
 
-WAVE_CHART_STEMS = ["by_indicator", *domain_stems(CHART_DOMAINS)]
+# Each categorical question of a wave's codebook gets a stacked-bar chart of its own.
+CATEGORICAL = {wave: [f"categorical_{q}" for q in book.categoricals] for wave, book in CODEBOOKS.items()}
+
+
+def wave_chart_stems(wave):
+    """What charts_<wave> draws: by indicator, each categorical question, by domain."""
+    return ["by_indicator", *CATEGORICAL[wave], *domain_stems(CHART_DOMAINS)]
 
 
 def wave_charts(wave, exts=CHART_FILES):
-    return [f"{RESULTS}/figures/{wave}/{s}.{ext}" for s in WAVE_CHART_STEMS for ext in exts]
+    return [f"{RESULTS}/figures/{wave}/{s}.{ext}" for s in wave_chart_stems(wave) for ext in exts]
 
 
 def of_whom_charts(wave, exts=CHART_FILES):
@@ -135,7 +141,12 @@ CROSSED = {
 
 
 def population_stems(wave, domain):
-    return ["by_indicator", *(f"of_whom_{p}" for p in OF_WHOM[wave]), *domain_stems(CROSSED[domain])]
+    return [
+        "by_indicator",
+        *(f"of_whom_{p}" for p in OF_WHOM[wave]),
+        *CATEGORICAL[wave],
+        *domain_stems(CROSSED[domain]),
+    ]
 
 
 def wave_populations(wave):

@@ -23,6 +23,8 @@ column: yes for the category's codes, no for the other categories' codes, and th
 question's missing and skip codes and denominator. Its estimate is the category's
 share of the valid answers, so the categories of a question sum to 100%, and every
 estimator, interval and publication rule of a binary indicator applies to it unchanged.
+Its key finding names the category through the question's ``finding``, a phrase with
+``{category}`` (default ``named {category} as the <label>``), or a category's own ``finding``.
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ class Indicator:
     #: for a category of a categorical question: the question's id and the category's id
     categorical: str | None = None
     category: str | None = None
+    #: the category's own label ("A stranger online"), as a chart's legend names it
+    category_label: str | None = None
 
     @property
     def predicate(self) -> str:
@@ -143,6 +147,8 @@ class Codebook:
     categoricals: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: "check all that apply" groups by id
     groups: dict[str, Group] = field(default_factory=dict)
+    #: categorical question id to its label ("Perpetrator")
+    categorical_labels: dict[str, str] = field(default_factory=dict)
 
     def labels(self) -> dict[str, str]:
         """Indicator id to label."""
@@ -218,9 +224,20 @@ def _categories(
     missing = _codes(spec, defaults, "missing_codes")
     skip = _codes(spec, defaults, "skip_codes")
     label = spec.get("label", ident)
+    finding = spec.get("finding", "named {category} as the " + label.lower())
+    if "{category}" not in finding:
+        raise ConfigError(
+            f"indicators.{ident}.finding must name the category as {{category}}",
+            file=path,
+            fix='e.g. finding: "named {category} as the perpetrator", or give each '
+            "category a finding of its own",
+        )
     out = []
     for cat, cspec in spec["categories"].items():
         name = cspec.get("label", cat.replace("_", " "))
+        own_finding = cspec.get("finding") or finding.replace(
+            "{category}", f"{name[:1].lower()}{name[1:]}"
+        )
         codes = {
             "yes_codes": own[cat],
             "no_codes": tuple(c for other, cs in own.items() if other != cat for c in cs),
@@ -232,12 +249,13 @@ def _categories(
             Indicator(
                 id=f"{ident}={cat}",
                 label=f"{label}: {name}",
-                finding=f"named {name[:1].lower()}{name[1:]} as the {label.lower()}",
+                finding=own_finding,
                 column=spec["column"],
                 denominator=spec.get("denominator"),
                 question=spec.get("question"),
                 categorical=ident,
                 category=cat,
+                category_label=name,
                 **codes,
             )
         )
@@ -287,11 +305,13 @@ def parse_codebook(raw: Any, *, path: str | Path = "codebook.yaml") -> Codebook:
     defaults = raw.get("defaults") or {}
     indicators: dict[str, Indicator] = {}
     categoricals: dict[str, tuple[str, ...]] = {}
+    categorical_labels: dict[str, str] = {}
     for ident, spec in raw["indicators"].items():
         if spec.get("type") == "categorical":
             categories = _categories(ident, spec, defaults, path)
             indicators.update((c.id, c) for c in categories)
             categoricals[ident] = tuple(c.id for c in categories)
+            categorical_labels[ident] = str(spec.get("label", ident))
             continue
         codes = {kind: _codes(spec, defaults, kind) for kind in CODE_KINDS}
         _check_codes(ident, spec["column"], codes, path)
@@ -366,6 +386,7 @@ def parse_codebook(raw: Any, *, path: str | Path = "codebook.yaml") -> Codebook:
         skip_violations=str(raw.get("skip_violations", "error")),
         categoricals=categoricals,
         groups=_groups(raw, indicators, path),
+        categorical_labels=categorical_labels,
     )
 
 

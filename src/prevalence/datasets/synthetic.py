@@ -28,7 +28,10 @@ Invented (plausible, not degenerate, but not facts):
   sprinkled elsewhere as real surveys have it;
 * the answers of staff to questions whose staff figure was not published, and
   of MPs to questions published only for staff;
-* the question wording in the codebooks (paraphrased, not the questionnaire).
+* the question wording in the codebooks (paraphrased, not the questionnaire);
+* the single-choice and "check all that apply" questions of a wave (``choices`` and
+  ``groups`` of its spec: who was behind the attacks online, where the violence happened),
+  whose answers are drawn after every other column, so that the others do not change.
 
 How the data are built
 ----------------------
@@ -115,6 +118,9 @@ FINDINGS: dict[str, str] = {
     "online_hate_speech": "had faced online hate speech",
     "image_based_abuse": "had faced image-based abuse, including deepfakes",
     "doxing": "had been doxed (their personal details published online)",
+    "where_parliament": "had experienced it in parliament",
+    "where_constituency": "had experienced it in their constituency or while campaigning",
+    "where_online": "had experienced it online",
 }
 
 CONCEPTS: dict[str, tuple[str, str]] = {
@@ -186,6 +192,18 @@ CONCEPTS: dict[str, tuple[str, str]] = {
         "Were your personal details (such as home address or phone number) published "
         "online without your consent?",
     ),
+    "where_parliament": (
+        "In parliament",
+        "Did it happen in parliament (in the chamber, in committees or in offices)?",
+    ),
+    "where_constituency": (
+        "In the constituency or while campaigning",
+        "Did it happen in your constituency or during an election campaign?",
+    ),
+    "where_online": (
+        "Online",
+        "Did it happen online (on social media, messaging or e-mail)?",
+    ),
 }
 
 
@@ -214,6 +232,44 @@ class Answers:
     @property
     def total(self) -> int:
         return self.yes + self.no + self.dont_know + self.refused
+
+
+@dataclass(frozen=True)
+class Category:
+    """One answer of a single-choice question: its code and label."""
+
+    code: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A single-choice question (``type: categorical`` in the codebook), asked of those who
+    said yes to ``parent``; ``answers`` are exact counts per role: each category's, then
+    ``dont_know`` and ``refused``."""
+
+    indicator: str
+    column: str
+    parent: str
+    label: str
+    question: str
+    finding: str
+    categories: dict[str, Category]
+    answers: dict[str, dict[str, int]]
+
+    def total(self, role: str) -> int:
+        return sum(self.answers[role].values())
+
+
+@dataclass(frozen=True)
+class Group:
+    """A "check all that apply" question: binary items with one shared parent (their
+    answers are in the wave's ``answers`` like any item's)."""
+
+    id: str
+    label: str
+    question: str
+    items: tuple[Item, ...]
 
 
 @dataclass(frozen=True)
@@ -250,6 +306,13 @@ class WaveSpec:
     items: tuple[Item, ...]
     answers: dict[str, dict[str, Answers]]  # role -> indicator -> counts
     figures: tuple[Figure, ...]
+    choices: tuple[Choice, ...] = ()  # single-choice questions, drawn after the comments
+    groups: tuple[Group, ...] = ()  # "check all that apply" questions, drawn after the comments
+
+    @property
+    def binary_items(self) -> tuple[Item, ...]:
+        """Every yes/no item: the wave's own, then those of its groups."""
+        return self.items + tuple(item for group in self.groups for item in group.items)
 
     @property
     def labelled(self) -> bool:
@@ -282,8 +345,18 @@ def load_spec(wave_id: str) -> WaveSpec:
                 for role, by_indicator in raw["answers"].items()
             },
             "figures": tuple(Figure(**figure) for figure in raw["figures"]),
+            "choices": tuple(_choice(c) for c in raw.get("choices", ())),
+            "groups": tuple(
+                Group(**{**g, "items": tuple(Item(**i) for i in g["items"])})
+                for g in raw.get("groups", ())
+            ),
         }
     )
+
+
+def _choice(raw: dict) -> Choice:
+    categories = {cat: Category(**spec) for cat, spec in raw["categories"].items()}
+    return Choice(**{**raw, "categories": categories})
 
 
 WAVES: dict[str, WaveSpec] = {wave_id: load_spec(wave_id) for wave_id in WAVE_IDS}
@@ -319,7 +392,14 @@ def within_rounding(yes: int, valid: int, value: float, decimals: int) -> bool:
 
 def check_spec(spec: WaveSpec) -> None:
     """Raise ValueError if the counts of ``spec`` are inconsistent or miss a published figure."""
-    items = {item.indicator: item for item in spec.items}
+    items = {item.indicator: item for item in spec.binary_items}
+    for choice in spec.choices:
+        for role, by_indicator in spec.answers.items():
+            if choice.total(role) != by_indicator[choice.parent].yes:
+                raise ValueError(
+                    f"{spec.wave}: {choice.indicator} / {role}: counts sum to "
+                    f"{choice.total(role)}, expected {by_indicator[choice.parent].yes}"
+                )
     for role, by_indicator in spec.answers.items():
         if set(by_indicator) != set(items):
             raise ValueError(f"{spec.wave}: role {role} does not answer every indicator")
@@ -390,7 +470,11 @@ def generate_wave(wave_id: str) -> pd.DataFrame:
     :func:`codebook`) in dta/sav waves; age group is always a numeric code.
     Deterministic: the same frame on every call and every platform.
     """
-    spec = WAVES[wave_id]
+    return generate_responses(WAVES[wave_id])
+
+
+def generate_responses(spec: WaveSpec) -> pd.DataFrame:
+    """The synthetic responses of the wave ``spec`` describes (see :func:`generate_wave`)."""
     check_spec(spec)
     rng = np.random.default_rng(spec.seed)
 
@@ -408,23 +492,14 @@ def generate_wave(wave_id: str) -> pd.DataFrame:
     role, region, age = role[order], region[order], age[order]
 
     exposure = rng.random(n)
-    region_effect = np.asarray(spec.region_effect)
-    age_effect = np.asarray(spec.age_effect)
     answers: dict[str, np.ndarray] = {}
-    for item in spec.items:
-        out = np.full(n, NOT_APPLICABLE, dtype=np.int64)
-        jitter = rng.random(n_regions) * 0.04 - 0.02
-        score = (
-            0.4 * exposure + region_effect[region - 1] + jitter[region - 1] + age_effect[age - 1]
-        )
-        for role_name, code in zip(roles, role_codes, strict=True):
-            mask = role == code
-            if item.parent is not None:
-                mask &= answers[item.parent] == YES
-            _place(rng, out, np.flatnonzero(mask), spec.answers[role_name][item.indicator], score)
-        answers[item.indicator] = out
-
+    people = _People(spec, roles, role_codes, role, region, age, exposure)
+    _place_items(rng, spec.items, people, answers)
     comments = COMMENTS[rng.integers(0, COMMENTS.size, n)]
+    # drawn after the comments, so that the columns of a wave without them never change
+    _place_items(rng, [i for g in spec.groups for i in g.items], people, answers)
+    for choice in spec.choices:
+        answers[choice.indicator] = _place_choice(rng, choice, people, answers)
     if spec.labelled:
         region_col, role_col = region, role
     else:
@@ -437,9 +512,65 @@ def generate_wave(wave_id: str) -> pd.DataFrame:
         spec.role_column: role_col,
         spec.age_column: age,
     }
-    frame |= {item.column: answers[item.indicator] for item in spec.items}
+    frame |= {item.column: answers[item.indicator] for item in spec.binary_items}
+    frame |= {choice.column: answers[choice.indicator] for choice in spec.choices}
     frame["comments"] = comments
     return pd.DataFrame(frame)
+
+
+@dataclass(frozen=True)
+class _People:
+    """The respondents of a wave being generated: role, region and age codes, exposure."""
+
+    spec: WaveSpec
+    roles: list[str]
+    role_codes: list[int]
+    role: np.ndarray
+    region: np.ndarray
+    age: np.ndarray
+    exposure: np.ndarray
+
+
+def _place_items(
+    rng: np.random.Generator,
+    items: Sequence[Item],
+    people: _People,
+    answers: dict[str, np.ndarray],
+) -> None:
+    """The answers of each yes/no item, in order (a parent before its "of whom" items)."""
+    spec, region = people.spec, people.region
+    region_effect = np.asarray(spec.region_effect)
+    age_effect = np.asarray(spec.age_effect)
+    for item in items:
+        out = np.full(region.size, NOT_APPLICABLE, dtype=np.int64)
+        jitter = rng.random(len(spec.regions)) * 0.04 - 0.02
+        score = (
+            0.4 * people.exposure
+            + region_effect[region - 1]
+            + jitter[region - 1]
+            + age_effect[people.age - 1]
+        )
+        for role_name, code in zip(people.roles, people.role_codes, strict=True):
+            mask = people.role == code
+            if item.parent is not None:
+                mask &= answers[item.parent] == YES
+            _place(rng, out, np.flatnonzero(mask), spec.answers[role_name][item.indicator], score)
+        answers[item.indicator] = out
+
+
+def _place_choice(
+    rng: np.random.Generator, choice: Choice, people: _People, answers: dict[str, np.ndarray]
+) -> np.ndarray:
+    """The answers of a single-choice question: exact counts per role over a random order of
+    those whose parent is yes; everyone else not applicable."""
+    out = np.full(people.role.size, NOT_APPLICABLE, dtype=np.int64)
+    for role_name, code in zip(people.roles, people.role_codes, strict=True):
+        eligible = np.flatnonzero((people.role == code) & (answers[choice.parent] == YES))
+        counts = choice.answers[role_name]
+        codes = [c.code for c in choice.categories.values()] + [DONT_KNOW, REFUSED]
+        keys = [*choice.categories, "dont_know", "refused"]
+        out[rng.permutation(eligible)] = np.repeat(codes, [counts.get(k, 0) for k in keys])
+    return out
 
 
 def codebook(wave_id: str) -> dict:
@@ -452,13 +583,33 @@ def codebook(wave_id: str) -> dict:
         role["labels"] = dict(ROLE_LABELS)
     role["nouns"] = {ROLE_LABELS[c]: ROLE_NOUNS[ROLE_LABELS[c]] for c in sorted(ROLE_LABELS)}
     indicators = {}
-    for item in spec.items:
+    for item in spec.binary_items:
         label, question = CONCEPTS[item.indicator]
         entry = {"label": label, "column": item.column, "question": question}
         entry["finding"] = FINDINGS[item.indicator]
         if item.parent is not None:
             entry["denominator"] = item.parent
         indicators[item.indicator] = entry
+    for choice in spec.choices:
+        indicators[choice.indicator] = {
+            "type": "categorical",
+            "label": choice.label,
+            "column": choice.column,
+            "question": choice.question,
+            "finding": choice.finding,
+            "denominator": choice.parent,
+            "categories": {
+                cat: {"codes": [c.code], "label": c.label} for cat, c in choice.categories.items()
+            },
+        }
+    groups = {
+        g.id: {
+            "label": g.label,
+            "question": g.question,
+            "indicators": [i.indicator for i in g.items],
+        }
+        for g in spec.groups
+    }
     staff = spec.role_count("staff") if "staff" in spec.cells else 0
     return {
         "wave": spec.wave,
@@ -475,6 +626,7 @@ def codebook(wave_id: str) -> dict:
         },
         "defaults": _defaults(),
         "indicators": indicators,
+        **({"groups": groups} if groups else {}),
     }
 
 
@@ -526,7 +678,8 @@ def _variable_labels(spec: WaveSpec) -> dict[str, str]:
         spec.age_column: "Age group",
         "comments": "Interviewer comments (free text, synthetic)",
     }
-    labels |= {item.column: CONCEPTS[item.indicator][0] for item in spec.items}
+    labels |= {item.column: CONCEPTS[item.indicator][0] for item in spec.binary_items}
+    labels |= {choice.column: choice.label for choice in spec.choices}
     return labels
 
 
@@ -536,7 +689,12 @@ def _value_labels(spec: WaveSpec) -> dict[str, dict[int, str]]:
         spec.role_column: dict(ROLE_LABELS),
         spec.age_column: dict(AGE_LABELS),
     }
-    labels |= {item.column: dict(ANSWER_LABELS) for item in spec.items}
+    labels |= {item.column: dict(ANSWER_LABELS) for item in spec.binary_items}
+    for choice in spec.choices:
+        codes = {c.code: c.label for c in choice.categories.values()}
+        labels[choice.column] = codes | {
+            c: ANSWER_LABELS[c] for c in (NOT_APPLICABLE, DONT_KNOW, REFUSED)
+        }
     return labels
 
 

@@ -241,6 +241,9 @@ def _caption(
     if stem.startswith("of_whom_"):
         parent = labels.get(stem[8:], stem[8:])
         return f"{parent} among {noun}, and what those who experienced it faced"
+    if stem.startswith("categorical_"):
+        question = labels.get(stem[12:], stem[12:])
+        return f"{question}: the share of each answer among {noun}, by group"
     return f"{stem.replace('_', ' ')}, {noun}"
 
 
@@ -263,7 +266,7 @@ def charts_of(
 
     from prevalence.publication.findings import OVERALL, population_noun
 
-    labels = book.labels()
+    labels = {**book.labels(), **book.categorical_labels}
     domain_labels = {d: spec.label for d, spec in book.domains.items()}
     figures_dir = Path(figures_dir)
     levels = table["level"].dropna() if "level" in table else []
@@ -272,9 +275,13 @@ def charts_of(
     order = ["by_indicator"] + [f"{kind}_{d}" for kind in ("by", "heatmap") for d in book.domains]
 
     def rank(path: Path) -> tuple[int, float, str]:
-        """By indicator first, then the "of whom" breakdowns, then by domain, heat maps."""
+        """By indicator first, then the "of whom" breakdowns, the categorical questions, then by
+        domain, heat maps."""
         stem = path.stem
-        place = 0.5 if stem.startswith("of_whom_") else order.index(stem) if stem in order else 99
+        first = {"of_whom_": 0.5, "categorical_": 0.75}
+        place = next((v for k, v in first.items() if stem.startswith(k)), None)
+        if place is None:
+            place = order.index(stem) if stem in order else 99
         return (len(path.parts), place, str(path))
 
     for image in sorted(map(Path, images), key=rank):

@@ -532,8 +532,10 @@ def figures_step(
     of_whom: Sequence[str] = (),
     publication: Mapping[str, Any] | None = None,
 ) -> None:
-    """Draw the wave's charts: by indicator, each "of whom" breakdown of ``of_whom`` and by
-    each domain in ``domains``, each with its data (``<chart>.csv``).
+    """Draw the wave's charts: by indicator, each "of whom" breakdown of ``of_whom``, each
+    categorical question of the codebook as stacked bars (``categorical_<question>``: all
+    respondents, then each value of each domain in ``domains``) and by each domain in
+    ``domains``, each with its data (``<chart>.csv``).
 
     ``table`` is the published table, of this wave or of all. With ``population``, a
     ``(domain, value)`` pair, the charts are of that population alone
@@ -575,6 +577,15 @@ def figures_step(
             charts.OfWhomOptions(**common, parent=parent, notes=_group_notes(book, parent)),
             out_stem=out_dir / f"of_whom_{parent}",
         )
+    for question, categories in book.categoricals.items():
+        options = charts.CategoricalOptions(
+            **common,
+            question=question,
+            categories={c: book.indicators[c].category_label or c for c in categories},
+            question_label=book.categorical_labels.get(question),
+            domains=tuple(domains),
+        )
+        charts.plot_categorical(frame, options, out_stem=out_dir / f"categorical_{question}")
     for domain in domains:
         charts.plot_by_domain(
             frame,

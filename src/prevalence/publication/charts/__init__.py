@@ -23,6 +23,7 @@ module                 chart
 :mod:`.by_domain`      dots and whiskers of each indicator across a domain's values
 :mod:`.heatmap`        indicators by a domain's values, cells coloured by prevalence
 :mod:`.of_whom`        a parent indicator and its "of whom" breakdown
+:mod:`.categorical`    a categorical question's answers as stacked bars, one per group
 :mod:`.waves`          harmonized indicators across survey waves
 :mod:`.forest`         differences between domains or waves (the contrasts table)
 :mod:`.coverage`       actual coverage of interval methods (the coverage table)
@@ -57,6 +58,13 @@ from prevalence.publication.charts.by_indicator import (
     build_by_indicator,
     plot_by_indicator,
     select_by_indicator,
+)
+from prevalence.publication.charts.categorical import (
+    Categorical,
+    CategoricalOptions,
+    build_categorical,
+    plot_categorical,
+    select_categorical,
 )
 from prevalence.publication.charts.cells import N_HIDDEN, REQUIRED_COLUMNS, Estimate
 from prevalence.publication.charts.coverage import (
@@ -114,6 +122,8 @@ __all__ = [
     "ByDomainOptions",
     "ByIndicator",
     "ByIndicatorOptions",
+    "Categorical",
+    "CategoricalOptions",
     "Coverage",
     "CoverageOptions",
     "Estimate",
@@ -126,6 +136,7 @@ __all__ = [
     "build_across_waves",
     "build_by_domain",
     "build_by_indicator",
+    "build_categorical",
     "build_coverage",
     "build_forest",
     "build_heatmap",
@@ -134,6 +145,7 @@ __all__ = [
     "plot_across_waves",
     "plot_by_domain",
     "plot_by_indicator",
+    "plot_categorical",
     "plot_coverage",
     "plot_forest",
     "plot_heatmap",
@@ -143,6 +155,7 @@ __all__ = [
     "select_across_waves",
     "select_by_domain",
     "select_by_indicator",
+    "select_categorical",
     "select_coverage",
     "select_forest",
     "select_heatmap",
