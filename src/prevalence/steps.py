@@ -296,6 +296,7 @@ def publish_step(
     out: Mapping[str, str | Path],
     source: str = "config.yaml",
     publication: Mapping[str, Any] | None = None,
+    charts: Mapping[str, Any] | None = None,
 ) -> None:
     """The published tables of all waves: prevalence, key findings, differences, tests,
     reproduction.
@@ -382,6 +383,8 @@ def publish_step(
     console.info(
         "%d cells, %d published, %d suppressed", len(table), len(table) - suppressed, suppressed
     )
+    if charts is not None:  # in the same job: one Python process fewer
+        study_charts_step(out["table"], **charts)
 
 
 def _comparisons_from_files(
@@ -592,7 +595,7 @@ def study_charts_step(
     codebooks: Mapping[str, str | Path],
     *,
     wave_labels: Mapping[str, str],
-    of_whom: Mapping[str, Sequence[str]],
+    of_whom: Mapping[str, Sequence[str]] | None = None,
     across_waves: Sequence[str],
     contrasts: str | Path | None = None,
     figures_dir: str | Path,
@@ -615,7 +618,7 @@ def study_charts_step(
     frame = read_table(table)
     books = {wave: load_codebook(path) for wave, path in codebooks.items()}
     figures_dir = Path(figures_dir)
-    for wave, parents in of_whom.items():
+    for wave, parents in (of_whom or {}).items():
         book = books[wave]
         for parent in parents:
             options = charts.OfWhomOptions(
@@ -822,12 +825,18 @@ def manifest_step(
     outputs: Sequence[str | Path],
     config: Mapping[str, Any],
     out: str | Path,
+    reproduction: str | Path | None = None,
+    checked: str | Path | None = None,
 ) -> None:
-    """Write the provenance manifest (see :mod:`prevalence.manifest`)."""
+    """Write the provenance manifest (see :mod:`prevalence.manifest`), then, given the
+    ``reproduction`` table, fail naming the published figures that do not reproduce
+    (:func:`check_reproduction_step`, writing ``checked``): the last job of a run."""
     from prevalence.io import write_text
     from prevalence.manifest import build_manifest
 
     write_text(out, _json(build_manifest(inputs=inputs, outputs=outputs, config=config)))
+    if reproduction is not None:
+        check_reproduction_step(reproduction, out=checked or Path(out).with_suffix(".check.txt"))
 
 
 def coverage_step(
@@ -1187,7 +1196,9 @@ def run_step(
     """
     log_file = snakemake.log[0] if len(snakemake.log) else None
     wildcards = " ".join(str(value) for value in snakemake.wildcards)  # wave, population
-    _log_to(log_file, prefix=f"{snakemake.rule} {wildcards}" if wildcards else snakemake.rule)
+    # a rule made per wave (charts_<wave>) names its step in words: "charts 2016-global"
+    name = snakemake.params.get("step", snakemake.rule)
+    _log_to(log_file, prefix=f"{name} {wildcards}" if wildcards else name)
     # What is alive now (modules, mostly) lives as long as the job: keep it out of every
     # garbage collection (statsmodels' multipletests collects at each call).
     gc.freeze()

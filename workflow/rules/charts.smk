@@ -1,115 +1,53 @@
-# The charts: a wave's own (as soon as the wave is done) and those of the study as a whole.
-rule charts:
-    """A wave's charts: prevalence by indicator, and each indicator by domain (dots, heat map)."""
-    input:
-        table=f"{PROCESSED}/{{wave}}/published.csv",
-        codebook=lambda wc: str(wave_of(wc).codebook),
-    output:
-        report(
-            expand(
-                f"{RESULTS}/figures/{{{{wave}}}}/by_indicator.{{ext}}", ext=["png", "svg", "pdf"]
-            ),
-            caption="../report/by_indicator.rst",
-            category="{wave}",
-            subcategory="Charts",
-        ),
-        report(
-            expand(
-                f"{RESULTS}/figures/{{{{wave}}}}/by_{{domain}}.{{ext}}",
-                domain=CHART_DOMAINS,
-                ext=["png", "svg", "pdf"],
-            ),
-            caption="../report/by_domain.rst",
-            category="{wave}",
-            subcategory="Charts",
-        ),
-        report(
-            expand(
-                f"{RESULTS}/figures/{{{{wave}}}}/heatmap_{{domain}}.{{ext}}",
-                domain=CHART_DOMAINS,
-                ext=["png", "svg", "pdf"],
-            ),
-            caption="../report/heatmap.rst",
-            category="{wave}",
-            subcategory="Charts",
-        ),
-        [f"{RESULTS}/figures/{{wave}}/{stem}.csv" for stem in WAVE_CHART_STEMS],
-    params:
-        wave=lambda wc: wc.wave,
-        wave_label=lambda wc: wave_of(wc).label,
-        domains=CHART_DOMAINS,
-        population=None,
-        of_whom=[],  # drawn by rule study_charts
-        out_dir=lambda wc, output: os.path.dirname(output[0]),
-        publication=CONFIG.publication,
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    conda:
-        ENV
-    log:
-        f"{RESULTS}/logs/charts/{{wave}}.log",
-    benchmark:
-        f"{RESULTS}/logs/benchmarks/charts/{{wave}}.tsv",
-    script:
-        "../../scripts/rule_charts.py"
+# The charts of each wave (as soon as the wave is done) and of each of its populations; those of
+# the study as a whole (across waves, forest plots) are drawn by rule publish. A rule per wave
+# (charts_<wave>), since the "of whom" breakdowns a wave has are its codebook's.
+for _wave in WAVES:
+    _folder = f"{RESULTS}/figures/{_wave}"
 
-
-if STUDY_CHARTS:
-
-    rule study_charts:
-        """The charts of the study: each "of whom" breakdown, each harmonized indicator across
-        waves, and forest plots of the differences."""
+    rule:
+        """A wave's charts: prevalence by indicator, each "of whom" breakdown, and each
+        indicator by domain (dots, heat map)."""
+        name:
+            re.sub(r"\W", "_", f"charts_{_wave}")
         input:
-            table=f"{RESULTS}/tables/prevalence.csv",
-            contrasts=[f"{RESULTS}/tables/contrasts.csv"] if CONFIG.comparisons else [],
-            codebooks=[str(w.codebook) for w in CONFIG.waves.values()],
+            table=f"{PROCESSED}/{_wave}/published.csv",
+            codebook=str(CONFIG.waves[_wave].codebook),
         output:
-            *[
-                report(
-                    of_whom_charts(wave, EXTS),
-                    caption="../report/of_whom.rst",
-                    category=wave,
-                    subcategory="Charts",
-                )
-                for wave in WAVES
-                if OF_WHOM[wave]
-            ],
-            *[of_whom_charts(wave, ["csv"]) for wave in WAVES],
-            across_waves_charts(["csv"]),
-            *(
-                [
-                    report(
-                        across_waves_charts(EXTS),
-                        caption="../report/across_waves.rst",
-                        category="Across waves",
-                    )
-                ]
-                if ACROSS_WAVES
-                else []
+            report(
+                [f"{_folder}/by_indicator.{e}" for e in EXTS],
+                caption="../report/by_indicator.rst",
+                category=_wave,
+                subcategory="Charts",
             ),
-            *(
-                [
-                    report(
-                        directory(f"{RESULTS}/figures/comparisons"),
-                        patterns=["{name}.{ext}"],
-                        caption="../report/forest.rst",
-                        category="Comparisons",
-                    )
-                ]
-                if CONFIG.comparisons is not None
-                else []
+            report(
+                [f"{_folder}/by_{d}.{e}" for d in CHART_DOMAINS for e in EXTS],
+                caption="../report/by_domain.rst",
+                category=_wave,
+                subcategory="Charts",
             ),
+            report(
+                [f"{_folder}/heatmap_{d}.{e}" for d in CHART_DOMAINS for e in EXTS],
+                caption="../report/heatmap.rst",
+                category=_wave,
+                subcategory="Charts",
+            ),
+            [f"{_folder}/{stem}.csv" for stem in WAVE_CHART_STEMS],
+            report(
+                of_whom_charts(_wave, EXTS),
+                caption="../report/of_whom.rst",
+                category=_wave,
+                subcategory="Charts",
+            ),
+            of_whom_charts(_wave, ["csv"]),
         params:
-            waves=WAVES,
-            wave_labels=WAVE_LABELS,
-            of_whom={w: p for w, p in OF_WHOM.items() if p},
-            across_waves=ACROSS_WAVES,
-            figures_dir=lambda wc, output: f"{RESULTS}/figures",
-            comparisons_dir=lambda wc, output: f"{RESULTS}/figures/comparisons",
+            step=f"charts {_wave}",
+            wave=_wave,
+            wave_label=WAVE_LABELS[_wave],
+            domains=CHART_DOMAINS,
+            population=None,
+            of_whom=OF_WHOM[_wave],
+            out_dir=lambda wc, output: os.path.dirname(output[0]),
             publication=CONFIG.publication,
-        priority: 20  # the longest chart job, started before the charts of each wave
         threads: 1
         resources:
             mem_mb=1000,
@@ -117,11 +55,11 @@ if STUDY_CHARTS:
         conda:
             ENV
         log:
-            f"{RESULTS}/logs/study_charts.log",
+            f"{RESULTS}/logs/charts/{_wave}.log",
         benchmark:
-            f"{RESULTS}/logs/benchmarks/study_charts.tsv",
+            f"{RESULTS}/logs/benchmarks/charts/{_wave}.tsv",
         script:
-            "../../scripts/rule_study_charts.py"
+            "../../scripts/rule_charts.py"
 
 
 # The charts of each population (figures.populations) in each wave whose codebook has its
@@ -146,6 +84,7 @@ for _wave in WAVES:
                 ),
                 [f"{_stem}/{s}.csv" for s in population_stems(_wave, _domain)],
             params:
+                step=f"charts {_wave} {_domain}",
                 wave=_wave,
                 wave_label=WAVE_LABELS[_wave],
                 population=lambda wc, domain=_domain: [domain, wc.value],
