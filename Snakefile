@@ -15,6 +15,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/wave.smk"
 include: "workflow/rules/publish.smk"
 include: "workflow/rules/charts.smk"
+include: "workflow/rules/reproduce.smk"
 include: "workflow/rules/coverage.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/study.smk"
@@ -25,4 +26,5 @@ rule all:
         final_outputs(),
         population_outputs,
         manifest=f"{RESULTS}/manifest.json",
+        check=[f"{RESULTS}/logs/reproduction_check.txt"] if CONFIG.targets else [],
     default_target: True

@@ -1,5 +1,4 @@
-"""Rule manifest: provenance of every result, then the reproduction check
-(prevalence.steps.manifest_step)."""
+"""Rule manifest: provenance of every result (prevalence.steps.manifest_step)."""
 
 from prevalence.steps import manifest_step, run_step
 
@@ -9,7 +8,5 @@ run_step(
     inputs=list(snakemake.input.raw),
     outputs=[*snakemake.input.outputs, *snakemake.input.population],
     config=snakemake.params.config,
-    out=snakemake.output.manifest,
-    reproduction=snakemake.input.reproduction[0] if snakemake.input.reproduction else None,
-    checked=snakemake.output.checked[0] if snakemake.output.checked else None,
+    out=snakemake.output[0],
 )

@@ -825,18 +825,12 @@ def manifest_step(
     outputs: Sequence[str | Path],
     config: Mapping[str, Any],
     out: str | Path,
-    reproduction: str | Path | None = None,
-    checked: str | Path | None = None,
 ) -> None:
-    """Write the provenance manifest (see :mod:`prevalence.manifest`), then, given the
-    ``reproduction`` table, fail naming the published figures that do not reproduce
-    (:func:`check_reproduction_step`, writing ``checked``): the last job of a run."""
+    """Write the provenance manifest (see :mod:`prevalence.manifest`)."""
     from prevalence.io import write_text
     from prevalence.manifest import build_manifest
 
     write_text(out, _json(build_manifest(inputs=inputs, outputs=outputs, config=config)))
-    if reproduction is not None:
-        check_reproduction_step(reproduction, out=checked or Path(out).with_suffix(".check.txt"))
 
 
 def coverage_step(
@@ -1208,6 +1202,10 @@ def run_step(
     except PrevalenceError as error:
         log.error("%s", error)
         sys.exit(1)
+    except KeyboardInterrupt:  # Ctrl-C: one line, not the traceback of whatever was drawing
+        logging.raiseExceptions = False
+        log.warning("stopped (Ctrl-C); `make run` finishes the run")
+        sys.exit(130)
     except Exception as error:  # an OSError, or an error raised while handling one
         if not disk_full(error):
             raise
