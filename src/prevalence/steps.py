@@ -8,9 +8,9 @@ clear message and a non-zero exit status, without a traceback.
 
 The steps are few and coarse, because every job is a Python process that pays for
 its imports: one step takes a wave from its raw file to everything its microdata
-give (:func:`wave_step`), one publishes the tables of all waves
-(:func:`publish_step`), and the charts are drawn by wave (:func:`figures_step`)
-and for the whole study (:func:`study_charts_step`). The heavy libraries are
+give (:func:`wave_step`), one publishes the tables of all waves and draws the
+charts of the whole study after them (:func:`publish_step`, :func:`study_charts_step`),
+and the charts are drawn by wave (:func:`figures_step`). The heavy libraries are
 imported inside the steps that use them, so that a step pays only for its own.
 """
 
@@ -310,7 +310,9 @@ def publish_step(
     ``findings_md`` (the key findings in words of the whole sample and each of
     ``populations``, ``(domain, value label)`` pairs; see :mod:`prevalence.findings`).
     ``publication`` (the block the waves were disclosed under) gives the tables its
-    standard's marks.
+    standard's marks. With ``charts`` (the keywords of :func:`study_charts_step` but its
+    table), the charts of the whole study are drawn from the table just written, in the
+    same process.
     """
     import pandas as pd
 
