@@ -1,4 +1,5 @@
-"""Rule publish: the published tables of all waves (prevalence.workflow.steps.publish_step)."""
+"""Rule publish: the published tables of all waves and the charts of the study
+(prevalence.workflow.steps.publish_step)."""
 
 from prevalence.workflow.steps import files_by_wave, publish_step, run_step
 
@@ -17,4 +18,5 @@ run_step(
     targets=snakemake.input.targets[0] if snakemake.input.targets else None,
     out=snakemake.params.out,
     publication=snakemake.params.publication,
+    charts=snakemake.params.charts,
 )

@@ -214,6 +214,9 @@ run_snakemake "$PROJECT" "$WORK/local.log" --workflow-profile workflow/profiles/
 say "local run: $((SECONDS - t0)) s"
 mv "$PROJECT/results" "$WORK/local-results"
 mv "$PROJECT/data/processed" "$WORK/local-processed"
+# Snakemake's whole log of the local run (the default profile's console leaves out its
+# "Finished jobid" lines)
+cat "$PROJECT"/.snakemake/log/*.snakemake.log >"$WORK/local-full.log"
 rm -rf "$PROJECT/.snakemake"
 
 t0=$SECONDS
@@ -228,11 +231,12 @@ say "SLURM run: $((SECONDS - t0)) s"
 
 # Every job of the local run (rule `all` aside, which runs nothing) is one SLURM job that
 # COMPLETED in slurmctld's records, under this run's job name, with its rule in the comment.
-# (from Snakemake's progress lines: the default profile keeps the rules' details off the console)
+# (from Snakemake's progress lines in its log: the default profile keeps the rules' details off
+# the console)
 rules_of() {
   sed -nE 's/^Finished jobid: [0-9]+ \(Rule: ([A-Za-z0-9_]+)\)$/\1/p' "$1" | { grep -vx all || true; } | sort
 }
-rules_of "$WORK/local.log" >"$WORK/local-jobs.txt"
+rules_of "$WORK/local-full.log" >"$WORK/local-jobs.txt"
 n_jobs=$(wc -l <"$WORK/local-jobs.txt")
 [ "$n_jobs" -ge 10 ] || fail "the local run ran only $n_jobs jobs"
 outside=$(grep -E "^localrule [A-Za-z0-9_]+:" "$WORK/slurm.log" | grep -v "^localrule all:" || true)

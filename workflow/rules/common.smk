@@ -166,10 +166,22 @@ def population_charts(wave, exts=CHART_FILES):
         for stem in population_stems(wave, domain)
         for ext in exts
     ]
-# Rule study_charts draws these, when there are any.
-STUDY_CHARTS = [p for w in WAVES for p in of_whom_charts(w)] + ACROSS_WAVES_CHARTS
-if CONFIG.comparisons is not None:
-    STUDY_CHARTS.append(f"{RESULTS}/figures/comparisons")
+
+
+def study_charts(wildcards, input, output):
+    """What rule publish draws after the tables (prevalence.workflow.steps.study_charts_step), or None."""
+    if not ACROSS_WAVES and CONFIG.comparisons is None:
+        return None
+    named = dict(output.items())
+    return {
+        "codebooks": dict(zip(WAVES, input.codebook, strict=True)),
+        "wave_labels": WAVE_LABELS,
+        "across_waves": ACROSS_WAVES,
+        "contrasts": named.get("contrasts"),
+        "figures_dir": f"{RESULTS}/figures",
+        "comparisons_dir": named.get("forest"),
+        "publication": CONFIG.publication,
+    }
 
 
 def population_outputs(wildcards=None):

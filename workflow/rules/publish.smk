@@ -27,6 +27,19 @@ if CONFIG.comparisons is not None:
     PUBLISHED["comparison_tables"] = report(
         COMPARISON_TABLES, caption="../report/contrasts.rst", category="Comparisons"
     )
+# The charts of the study as a whole, drawn from the tables in the same job.
+if ACROSS_WAVES:
+    PUBLISHED["across_waves"] = report(
+        across_waves_charts(EXTS), caption="../report/across_waves.rst", category="Across waves"
+    )
+    PUBLISHED["across_waves_data"] = across_waves_charts(["csv"])
+if CONFIG.comparisons is not None:
+    PUBLISHED["forest"] = report(
+        directory(f"{RESULTS}/figures/comparisons"),
+        patterns=["{name}.{ext}"],
+        caption="../report/forest.rst",
+        category="Comparisons",
+    )
 if CONFIG.targets is not None:
     PUBLISHED["reproduction"] = report(
         f"{RESULTS}/reproduction.csv",
@@ -38,7 +51,8 @@ if CONFIG.targets is not None:
 rule publish:
     """The published tables of all waves: prevalence (xlsx, md, tex, html, docx), the differences and
     tests of association with p-values adjusted over all waves, and each published figure against
-    its estimate."""
+    its estimate; then the charts of the study: each harmonized indicator across the waves, and
+    forest plots of the differences."""
     input:
         **WAVE_FILES,
         targets=[str(CONFIG.targets)] if CONFIG.targets else [],
@@ -55,7 +69,8 @@ rule publish:
         populations=[list(p) for p in CONFIG.populations],
         publication=CONFIG.publication,
         out=publish_out,
-    priority: 30  # before the charts: the study charts wait for it
+        charts=study_charts,
+    priority: 30  # before the charts: the study reports wait for it
     threads: 1
     resources:
         mem_mb=1000,

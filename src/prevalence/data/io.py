@@ -18,11 +18,12 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from prevalence.errors import PrevalenceError
+
+if TYPE_CHECKING:  # pandas is imported where a table is read: hashing and writing text need none
+    import pandas as pd
 
 FORMATS = {
     ".csv": "csv",
@@ -80,6 +81,8 @@ def file_format(path: str | Path) -> str:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     raw = path.read_bytes()
     if not raw.strip():
         raise PrevalenceError(
@@ -206,6 +209,8 @@ def _parse_csv(raw: bytes, delimiter: str) -> pd.DataFrame | None:
 
 
 def _read_xlsx(path: Path, sheet: str | int | None) -> pd.DataFrame:
+    import pandas as pd
+
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:  # openpyxl raises several types for a damaged file
@@ -264,6 +269,7 @@ def _read_spss_stata(path: Path, kind: str) -> tuple[pd.DataFrame, dict, dict]:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -8,9 +8,9 @@ clear message and a non-zero exit status, without a traceback.
 
 The steps are few and coarse, because every job is a Python process that pays for
 its imports: one step takes a wave from its raw file to everything its microdata
-give (:func:`wave_step`), one publishes the tables of all waves
-(:func:`publish_step`), and the charts are drawn by wave (:func:`figures_step`)
-and for the whole study (:func:`study_charts_step`). The heavy libraries are
+give (:func:`wave_step`), one publishes the tables of all waves and draws the
+charts of the whole study after them (:func:`publish_step`, :func:`study_charts_step`),
+and the charts are drawn by wave (:func:`figures_step`). The heavy libraries are
 imported inside the steps that use them, so that a step pays only for its own.
 """
 
@@ -297,6 +297,7 @@ def publish_step(
     out: Mapping[str, str | Path],
     source: str = "config.yaml",
     publication: Mapping[str, Any] | None = None,
+    charts: Mapping[str, Any] | None = None,
 ) -> None:
     """The published tables of all waves: prevalence, key findings, differences, tests,
     reproduction.
@@ -310,7 +311,9 @@ def publish_step(
     ``findings_md`` (the key findings in words of the whole sample and each of
     ``populations``, ``(domain, value label)`` pairs; see :mod:`prevalence.publication.findings`).
     ``publication`` (the block the waves were disclosed under) gives the tables its
-    standard's marks.
+    standard's marks. With ``charts`` (the keywords of :func:`study_charts_step` but its
+    table), the charts of the whole study are drawn from the table just written, in the
+    same process.
     """
     import pandas as pd
 
@@ -387,6 +390,8 @@ def publish_step(
     console.info(
         "%d cells, %d published, %d suppressed", len(table), len(table) - suppressed, suppressed
     )
+    if charts is not None:  # in the same job: one Python process fewer
+        study_charts_step(out["table"], **charts)
 
 
 def _comparisons_from_files(
@@ -604,7 +609,7 @@ def study_charts_step(
     codebooks: Mapping[str, str | Path],
     *,
     wave_labels: Mapping[str, str],
-    of_whom: Mapping[str, Sequence[str]],
+    of_whom: Mapping[str, Sequence[str]] | None = None,
     across_waves: Sequence[str],
     contrasts: str | Path | None = None,
     figures_dir: str | Path,
@@ -627,7 +632,7 @@ def study_charts_step(
     frame = read_table(table)
     books = {wave: load_codebook(path) for wave, path in codebooks.items()}
     figures_dir = Path(figures_dir)
-    for wave, parents in of_whom.items():
+    for wave, parents in (of_whom or {}).items():
         book = books[wave]
         for parent in parents:
             options = charts.OfWhomOptions(
@@ -1205,7 +1210,9 @@ def run_step(
     """
     log_file = snakemake.log[0] if len(snakemake.log) else None
     wildcards = " ".join(str(value) for value in snakemake.wildcards)  # wave, population
-    _log_to(log_file, prefix=f"{snakemake.rule} {wildcards}" if wildcards else snakemake.rule)
+    # a rule made per wave (charts_<wave>) names its step in words: "charts 2016-global"
+    name = snakemake.params.get("step", snakemake.rule)
+    _log_to(log_file, prefix=f"{name} {wildcards}" if wildcards else name)
     # What is alive now (modules, mostly) lives as long as the job: keep it out of every
     # garbage collection (statsmodels' multipletests collects at each call).
     gc.freeze()
@@ -1215,6 +1222,10 @@ def run_step(
     except PrevalenceError as error:
         log.error("%s", error)
         sys.exit(1)
+    except KeyboardInterrupt:  # Ctrl-C: one line, not the traceback of whatever was drawing
+        logging.raiseExceptions = False
+        log.warning("stopped (Ctrl-C); `make run` finishes the run")
+        sys.exit(130)
     except Exception as error:  # an OSError, or an error raised while handling one
         if not disk_full(error):
             raise
