@@ -110,12 +110,17 @@ def test_a_suppressed_cell_gets_no_number_only_the_reason(book):
     found = key_findings(_table(), {"w": book}, populations=[("role", "MP"), ("role", "staff")])
     staff = found[(found["domain_value"] == "staff") & (found["indicator"] == "hate")].iloc[0]
     assert staff["sentence"] == (
-        "Online hate speech among women MPs and staff (role: staff) who had experienced online "
-        "gender-based violence: too few respondents to report (sample size n < 30)."
+        "Of the women MPs and staff (role: staff) who had experienced online gender-based "
+        "violence, the share who had faced online hate speech: too few respondents to report "
+        "(sample size n < 30)."
     )
     assert pd.isna(staff["estimate"]) and pd.isna(staff["ci_low"]) and pd.isna(staff["ci_high"])
     secondary = found[(found["domain_value"] == "MP") & (found["indicator"] == "doxing")].iloc[0]
-    assert "withheld so that a smaller group cannot be worked out" in secondary["sentence"]
+    assert secondary["sentence"] == (
+        "Of the women MPs who had experienced online gender-based violence, the share who "
+        "reported doxing is withheld so that a smaller group cannot be worked out (secondary "
+        "suppression)."
+    )
     assert not any(ch.isdigit() for ch in secondary["sentence"])
 
 

@@ -5,7 +5,13 @@ import sys
 
 from prevalence.data.codebook import of_whom_parents
 from prevalence.errors import PrevalenceError
+from prevalence.workflow.numerics import blas_environment
 from prevalence.workflow.validate import validate_run
+
+# Every job (a child of this process, or a SLURM job, which takes this environment) uses one
+# OpenBLAS kernel, so that the tables are byte-identical on any x86-64 machine: see
+# prevalence.workflow.numerics.
+os.environ.update(blas_environment(os.environ))
 
 # Config, codebooks and every name they share are validated before the DAG is built, by the
 # same function as `python -m prevalence check`: a bad one fails in a second, before any job.

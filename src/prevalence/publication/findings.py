@@ -8,6 +8,9 @@ A report author quotes these sentences as they stand, so each one carries its ow
     38% (95% CI 26–52%) had faced online hate speech.
     Physical violence among women parliamentary staff: too few respondents to report
     (relative CI width > 130%).
+    Of the women MPs who had been the target of sexist attacks online, the share who named
+    a fellow parliamentarian as the main perpetrator is withheld so that a smaller group
+    cannot be worked out (secondary suppression).
 
 The words come from the codebook, never from text written per figure: ``respondents`` (who
 answered, in the plural; default "respondents"), each domain's ``nouns`` by value label (``MP:
@@ -123,9 +126,14 @@ def _sentence(
     if of_whom is not None:
         who = f"{noun} who {book.indicators[of_whom].predicate}"
     if cell.suppressed or cell.estimate is None:
+        # no count, not even the parent's: the sentence of a withheld cell gives no number
+        what = f"{item.label} among {who}"
+        if of_whom is not None:  # "Of the women MPs who ..., the share who named ..."
+            what = f"Of the {who}, the share who {item.predicate}"
         if cell.flag == FLAG_SECONDARY:
-            return f"{item.label} among {who}: {WITHHELD} ({FLAG_SECONDARY})."
-        return f"{item.label} among {who}: {TOO_FEW} ({cell.flag or 'not published'})."
+            joint = " is" if of_whom is not None else ":"
+            return f"{what}{joint} {WITHHELD} ({FLAG_SECONDARY})."
+        return f"{what}: {TOO_FEW} ({cell.flag or 'not published'})."
     value = _estimate(cell, style)
     note = cell.caution_note()
     if note:  # the standard's mark (DHS 25-49 cases, Statistics Canada grade E), in words
